@@ -1,0 +1,168 @@
+"""What every jupyter-orch route shares: authentication, JSON in and out, errors as JSON.
+
+A route subclasses `JsonRoute` and implements `handle(body) -> answer`; it never writes the
+response itself. Engine errors become 4xx `{"msg", "code"}`; nothing else the caller sends can
+produce a 500.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import httputil, web
+
+from ..engine import Engine, EngineError
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+class OrchHandler(APIHandler):
+    """Base of every route: `Authorization: token|Bearer <t>` or cookie + XSRF."""
+
+    @property
+    def engine(self) -> Engine:
+        return self.settings["orch_engine"]
+
+    @property
+    def owner_id(self) -> str:
+        user = self.current_user
+        return getattr(user, "username", None) or str(user or "anonymous")
+
+    def check_xsrf_cookie(self) -> None:
+        # Token-authenticated API calls (the reference platform's scripts) carry no XSRF cookie.
+        if self.request.headers.get("Authorization"):
+            return None
+        return super().check_xsrf_cookie()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, EngineError):
+            status_code, msg = exc.status, exc.msg
+        elif isinstance(exc, web.HTTPError) and exc.log_message:
+            msg = exc.log_message % exc.args if exc.args else exc.log_message
+        else:
+            msg = HTTPStatus(status_code).phrase if status_code in HTTPStatus._value2member_map_ else "error"
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"msg": msg, "code": status_code}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, EngineError):
+            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path, value.status, value.msg)
+            return
+        super().log_exception(typ, value, tb)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, EngineError):
+            status_code = exc.status
+        super().send_error(status_code, **kwargs)
+
+    def reply(self, answer: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(to_jsonable(answer)))
+
+
+def json_body(handler: web.RequestHandler) -> dict[str, Any]:
+    raw = handler.request.body
+    if not raw or not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPError(400, "the request body must be a JSON object")
+    return body
+
+
+class JsonRoute(OrchHandler):
+    """POST {json} -> JSON answer. Subclasses set `status` for a non-200 success."""
+
+    status = 200
+
+    @web.authenticated
+    async def post(self, *args: str) -> None:
+        answer = await self.handle(json_body(self), *args)
+        self.reply(answer, self.status)
+
+    async def handle(self, body: dict[str, Any], *args: str) -> Any:
+        raise NotImplementedError
+
+
+def route(path: str) -> Callable[[type[web.RequestHandler]], type[web.RequestHandler]]:
+    """Register a handler class under `v1/api/<path>`; `ROUTES` is what the app mounts."""
+
+    def register(cls: type[web.RequestHandler]) -> type[web.RequestHandler]:
+        ROUTES.append((rf"/v1/api/{path}", cls))
+        return cls
+
+    return register
+
+
+ROUTES: list[tuple[str, type[web.RequestHandler]]] = []
+
+
+@web.stream_request_body
+class MultipartUpload(OrchHandler):
+    """Multipart upload of one `file` part plus a JSON `metadata` part (the reference's form).
+
+    The body is streamed so an upload over `max_upload_bytes` is refused with 413 before it is
+    read, instead of being buffered whole.
+    """
+
+    async def prepare(self) -> None:
+        await super().prepare()  # type: ignore[misc]
+        if not self.current_user:
+            raise web.HTTPError(403, "authentication required")
+        self._chunks: list[bytes] = []
+        self._size = 0
+        limit = self.engine.config.max_upload_bytes
+        declared = self.request.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            raise web.HTTPError(413, f"the upload exceeds the limit of {limit} bytes")
+        self.request.connection.set_max_body_size(limit + 64 * 1024)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self.engine.config.max_upload_bytes + 64 * 1024:
+            raise web.HTTPError(413, f"the upload exceeds the limit of {self.engine.config.max_upload_bytes} bytes")
+        self._chunks.append(chunk)
+
+    def parts(self) -> tuple[bytes, str | None, dict[str, Any]]:
+        """Return (file bytes, file name, metadata) or raise a 4xx that says what is missing."""
+        args: dict[str, list[bytes]] = {}
+        files: dict[str, list[httputil.HTTPFile]] = {}
+        content_type = self.request.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            raise web.HTTPError(400, "the upload must be multipart/form-data with parts 'file' and 'metadata'")
+        httputil.parse_body_arguments(content_type, b"".join(self._chunks), args, files, self.request.headers)
+        if "file" not in files or not files["file"]:
+            raise web.HTTPError(400, "the upload has no 'file' part")
+        upload = files["file"][0]
+        if len(upload.body) > self.engine.config.max_upload_bytes:
+            raise web.HTTPError(413, f"the upload exceeds the limit of {self.engine.config.max_upload_bytes} bytes")
+        raw_meta = files["metadata"][0].body if files.get("metadata") else (args.get("metadata") or [b""])[0]
+        if not raw_meta.strip():
+            raise web.HTTPError(400, "the upload has no 'metadata' part (JSON with 'workspace_id')")
+        try:
+            metadata = json.loads(raw_meta)
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPError(400, "the 'metadata' part is not valid JSON") from None
+        if not isinstance(metadata, dict):
+            raise web.HTTPError(400, "the 'metadata' part must be a JSON object")
+        return upload.body, upload.filename or None, metadata

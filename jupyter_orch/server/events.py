@@ -1,0 +1,63 @@
+"""The push channel: one authenticated WebSocket at v1/api/events.
+
+Query filters: `kinds=task,run` and `ids=<id>,<id>`. Each engine event is sent as one JSON
+message. A client that falls behind loses its socket rather than growing server memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.base.handlers import JupyterHandler
+from tornado import web, websocket
+
+from ..engine.events import Event
+
+MAX_PENDING = 10_000
+
+
+class EventsSocket(websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        user = self.current_user
+        if not user:
+            raise web.HTTPError(403, "authentication required")
+        self._kinds = _csv(self.get_argument("kinds", ""))
+        self._ids = _csv(self.get_argument("ids", ""))
+        await super().get(*args, **kwargs)
+
+    def check_origin(self, origin: str) -> bool:
+        return JupyterHandler.check_origin(self, origin)
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self._unsubscribe = self.settings["orch_engine"].bus.subscribe(self._forward)
+
+    def _forward(self, event: Event) -> None:
+        if self._kinds and event["kind"] not in self._kinds:
+            return
+        if self._ids and str(event.get("id")) not in self._ids and str(event.get("task_id")) not in self._ids and str(event.get("run_id")) not in self._ids:
+            return
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            self._unsubscribe()
+            return
+        try:
+            self.write_message(json.dumps(event, default=str))
+        except websocket.WebSocketClosedError:
+            self._unsubscribe()
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients may change their filter: {"kinds": [...], "ids": [...]}."""
+        try:
+            wanted = json.loads(message)
+        except ValueError:
+            return
+        if isinstance(wanted, dict):
+            self._kinds = {str(k) for k in wanted.get("kinds") or []}
+            self._ids = {str(i) for i in wanted.get("ids") or []}
+
+    def on_close(self) -> None:
+        self._unsubscribe()
+
+
+def _csv(value: str) -> set[str]:
+    return {v for v in value.split(",") if v}

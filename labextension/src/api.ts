@@ -1,0 +1,339 @@
+/**
+ * Thin client for the jupyter-orch REST API (`<base_url>v1/api/<route>`).
+ *
+ * Every call is a POST with a JSON body (upload: multipart) sent through
+ * `ServerConnection.makeRequest`, which adds the token / XSRF header.
+ * Failures become `ApiError`s whose message is always a readable sentence.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export interface IWorkspace {
+  id: number;
+  name: string;
+  created_at?: string;
+  archived?: boolean;
+}
+
+export interface IOrchestration {
+  id: string;
+  workspace_id: number;
+  sha: string;
+  name: string | null;
+  file_name?: string;
+  status: string;
+  created_at: string;
+  updated_at?: string;
+  packaging_log?: string | null;
+  error?: string | null;
+}
+
+export interface ILastRun {
+  run_id: string;
+  status: string;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface ITask {
+  id: string;
+  name: string | null;
+  workspace_id: number;
+  orch_id: string;
+  run_type: string;
+  schedule?: string | null;
+  timeout?: number | null;
+  status: string;
+  input_data?: Record<string, unknown> | null;
+  killed?: boolean;
+  created_at: string;
+  updated_at?: string;
+  last_runs?: ILastRun[];
+  next_run_at?: string | null;
+}
+
+export interface IRun {
+  task: string;
+  run_id: string;
+  status: string;
+  created_at?: string;
+  updated_at?: string;
+  started_at?: string | null;
+  ended_at?: string | null;
+  exit_code?: number | null;
+}
+
+export interface IPipeline {
+  id: number;
+  name: string;
+  workspace_id?: number;
+  status?: string;
+  deployed?: boolean;
+  steps?: unknown[];
+  created_at?: string;
+}
+
+export interface IConnection {
+  id: string;
+  name: string;
+  type: string;
+  details?: unknown;
+  created_at?: string;
+  workspace_names?: string[];
+}
+
+export interface IInferencePage {
+  records: Record<string, unknown>[];
+  /** Cursor for the next page, if the server gave one. */
+  cursor: string | null;
+  /** `x-iteration-status`; `All` when there is nothing more. */
+  status: string | null;
+}
+
+/** An API failure with a message fit to show to a person. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: number
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let _settings: ServerConnection.ISettings | null = null;
+
+/** The server settings used by every call (made once, lazily). */
+export function serverSettings(): ServerConnection.ISettings {
+  if (!_settings) {
+    _settings = ServerConnection.makeSettings();
+  }
+  return _settings;
+}
+
+/** Full URL of an API route. */
+export function apiUrl(route: string): string {
+  return URLExt.join(serverSettings().baseUrl, 'v1/api/', route);
+}
+
+/** Turn a failed response into a readable message (never raw HTML). */
+async function errorFrom(response: Response, route: string): Promise<ApiError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // ignore: fall back on the status line
+  }
+  let msg = '';
+  try {
+    const data = JSON.parse(text);
+    if (data && typeof data === 'object') {
+      msg = String(data.msg ?? data.message ?? data.reason ?? '');
+    }
+  } catch {
+    // not JSON
+  }
+  if (!msg) {
+    const isHtml = /^\s*</.test(text) || /html/i.test(response.headers.get('Content-Type') ?? '');
+    if (text && !isHtml && text.length < 300) {
+      msg = text.trim();
+    } else if (response.status === 404) {
+      msg = `The server does not know the route "${route}" (404).`;
+    } else if (response.status === 401 || response.status === 403) {
+      msg = `Not authorized to call "${route}" (${response.status}); try reloading the page.`;
+    } else {
+      msg = `"${route}" failed: ${response.status} ${response.statusText || 'error'}`.trim();
+    }
+  }
+  return new ApiError(msg, response.status);
+}
+
+async function send(route: string, init: RequestInit): Promise<Response> {
+  const settings = serverSettings();
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(apiUrl(route), init, settings);
+  } catch (e) {
+    throw new ApiError(`Cannot reach the jupyter-orch server (${route}): ${(e as Error).message ?? e}`, 0);
+  }
+  if (!response.ok) {
+    throw await errorFrom(response, route);
+  }
+  return response;
+}
+
+/** POST a JSON body to a route, answer the parsed JSON. */
+export async function request<T = unknown>(route: string, body: unknown = {}): Promise<T> {
+  const response = await send(route, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' }
+  });
+  const text = await response.text();
+  if (!text) {
+    return {} as T;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(`"${route}" answered something that is not JSON.`, response.status);
+  }
+}
+
+/** Accept a bare list or `{<key>: list}`. */
+function asList<T>(data: unknown, key: string): T[] {
+  if (Array.isArray(data)) {
+    return data as T[];
+  }
+  if (data && typeof data === 'object' && Array.isArray((data as any)[key])) {
+    return (data as any)[key] as T[];
+  }
+  return [];
+}
+
+export async function listWorkspaces(): Promise<IWorkspace[]> {
+  return asList<IWorkspace>(await request('workspaces/list', {}), 'workspaces');
+}
+
+export async function listOrchestrations(workspaceId: number): Promise<IOrchestration[]> {
+  return asList<IOrchestration>(
+    await request('orchestration/list', { workspace_id: workspaceId }),
+    'orchestrations'
+  );
+}
+
+/** Upload a zip as a new orchestration; answers its id. */
+export async function uploadOrchestration(
+  file: Blob,
+  fileName: string,
+  workspaceId: number,
+  name: string
+): Promise<string> {
+  const form = new FormData();
+  form.append('file', file, fileName);
+  form.append('metadata', JSON.stringify({ workspace_id: workspaceId, name }));
+  // No Content-Type header: the browser sets multipart/form-data with its boundary.
+  const response = await send('orchestration/upload', { method: 'POST', body: form });
+  const data = await response.json().catch(() => ({}));
+  return String((data as any).id ?? '');
+}
+
+export async function listTasks(workspaceId: number): Promise<ITask[]> {
+  return asList<ITask>(await request('task/list', { workspace_id: workspaceId }), 'tasks');
+}
+
+export async function runOnce(
+  workspaceId: number,
+  orchId: string,
+  json: unknown = {},
+  name?: string
+): Promise<string> {
+  const body: Record<string, unknown> = { workspace_id: workspaceId, orch_id: orchId, json: json ?? {} };
+  if (name) {
+    body.name = name;
+  }
+  const data = await request<{ id: string }>('task/run_once', body);
+  return String(data.id ?? '');
+}
+
+export async function killTask(id: string): Promise<ITask> {
+  return request<ITask>('task/kill', { id });
+}
+
+export async function listRuns(taskId: string, limit = 20): Promise<IRun[]> {
+  return asList<IRun>(await request('task/list_task_runs', { task_id: taskId, limit }), 'runs');
+}
+
+export async function getRunLogs(runId: string, lines = 2000): Promise<string[]> {
+  const data = await request<{ logs?: string[] }>('task/get_logs_for_run', { id: runId, lines });
+  return Array.isArray(data.logs) ? data.logs : asList<string>(data, 'logs');
+}
+
+export async function listPipelines(workspaceId: number): Promise<IPipeline[]> {
+  return asList<IPipeline>(await request('pipelines/list', { workspace_id: workspaceId }), 'pipelines');
+}
+
+export async function deployPipeline(name: string): Promise<IPipeline> {
+  return request<IPipeline>('pipelines/deploy', { pipeline_id: name });
+}
+
+export async function undeployPipeline(name: string): Promise<IPipeline> {
+  return request<IPipeline>('pipelines/undeploy', { pipeline_id: name });
+}
+
+export async function listConnections(workspaceId?: number): Promise<IConnection[]> {
+  const body = workspaceId === undefined ? {} : { workspace_id: workspaceId };
+  return asList<IConnection>(await request('connections/list', body), 'connections');
+}
+
+export interface IInferenceQuery {
+  pipeline_name: string;
+  workspace_id: number;
+  start_time?: string;
+  end_time?: string;
+  order?: 'asc' | 'desc';
+  page_size?: number;
+  cursor?: string;
+}
+
+/** Records from pandas-records JSON, or tolerate pandas' column-oriented form. */
+function toRecords(data: unknown): Record<string, unknown>[] {
+  if (Array.isArray(data)) {
+    return data as Record<string, unknown>[];
+  }
+  if (data && typeof data === 'object') {
+    const obj = data as Record<string, any>;
+    if (Array.isArray(obj.records)) {
+      return obj.records;
+    }
+    // {"col": {"0": v, "1": v}} (pandas orient="columns")
+    const cols = Object.keys(obj);
+    if (cols.length && cols.every(c => obj[c] && typeof obj[c] === 'object' && !Array.isArray(obj[c]))) {
+      const index = Object.keys(obj[cols[0]]);
+      return index.map(i => {
+        const row: Record<string, unknown> = {};
+        for (const c of cols) {
+          row[c] = obj[c][i];
+        }
+        return row;
+      });
+    }
+  }
+  return [];
+}
+
+export async function getInferenceLogs(query: IInferenceQuery): Promise<IInferencePage> {
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== '') {
+      body[k] = v;
+    }
+  }
+  const response = await send('pipelines/get_logs', {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json; format=pandas-records' }
+  });
+  const text = await response.text();
+  let data: unknown = [];
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ApiError('"pipelines/get_logs" answered something that is not JSON.', response.status);
+    }
+  }
+  return {
+    records: toRecords(data),
+    cursor: response.headers.get('x-iteration-cursor') || null,
+    status: response.headers.get('x-iteration-status') || null
+  };
+}
+
+/** Best readable message from anything thrown. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) {
+    return e.message;
+  }
+  return String(e);
+}

@@ -1,0 +1,152 @@
+/**
+ * The push channel: one WebSocket on `<ws_url>v1/api/events`.
+ *
+ * Views that need events `acquire()` the channel and `release()` it when
+ * they are hidden or closed; the socket is open only while someone holds
+ * it. A dropped socket reconnects with exponential back-off (capped at
+ * 30 s); `connectionChanged` tells holders when to refresh what they may
+ * have missed.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ISignal, Signal } from '@lumino/signaling';
+import { serverSettings } from './api';
+
+export interface IOrchEvent {
+  kind: 'orchestration' | 'task' | 'run' | 'log' | 'inference' | string;
+  id: string | number;
+  status?: string;
+  at?: string;
+  [key: string]: unknown;
+}
+
+const MIN_DELAY = 1000;
+const MAX_DELAY = 30000;
+
+export class EventChannel {
+  /** A message arrived. */
+  get received(): ISignal<this, IOrchEvent> {
+    return this._received;
+  }
+
+  /** The socket opened (true) or dropped (false). */
+  get connectionChanged(): ISignal<this, boolean> {
+    return this._connectionChanged;
+  }
+
+  get isConnected(): boolean {
+    return this._connected;
+  }
+
+  /** Start needing the channel; opens the socket for the first holder. */
+  acquire(holder: object): void {
+    this._holders.add(holder);
+    if (!this._socket && this._timer === null) {
+      this._open();
+    }
+  }
+
+  /** Stop needing the channel; closes the socket when nobody holds it. */
+  release(holder: object): void {
+    this._holders.delete(holder);
+    if (this._holders.size === 0) {
+      this._close();
+    }
+  }
+
+  dispose(): void {
+    this._holders.clear();
+    this._close();
+    Signal.clearData(this);
+  }
+
+  private _url(): string {
+    const settings = serverSettings();
+    let url = URLExt.join(settings.wsUrl, 'v1/api/events');
+    if (settings.token) {
+      url += `?token=${encodeURIComponent(settings.token)}`;
+    }
+    return url;
+  }
+
+  private _open(): void {
+    this._timer = null;
+    if (this._holders.size === 0) {
+      return;
+    }
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this._url());
+    } catch (e) {
+      console.warn('jupyter-orch: cannot open the event channel', e);
+      this._scheduleReconnect();
+      return;
+    }
+    this._socket = socket;
+    socket.onopen = () => {
+      this._attempt = 0;
+      this._setConnected(true);
+    };
+    socket.onmessage = (msg: MessageEvent) => {
+      let event: IOrchEvent;
+      try {
+        event = JSON.parse(String(msg.data));
+      } catch {
+        return;
+      }
+      if (event && typeof event === 'object' && event.kind) {
+        this._received.emit(event);
+      }
+    };
+    socket.onclose = () => {
+      if (this._socket !== socket) {
+        return; // closed on purpose
+      }
+      this._socket = null;
+      this._setConnected(false);
+      this._scheduleReconnect();
+    };
+    socket.onerror = () => {
+      // onclose follows and handles the reconnect
+    };
+  }
+
+  private _scheduleReconnect(): void {
+    if (this._holders.size === 0 || this._timer !== null) {
+      return;
+    }
+    const base = Math.min(MAX_DELAY, MIN_DELAY * 2 ** this._attempt);
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    this._attempt += 1;
+    this._timer = window.setTimeout(() => this._open(), delay);
+  }
+
+  private _close(): void {
+    if (this._timer !== null) {
+      window.clearTimeout(this._timer);
+      this._timer = null;
+    }
+    const socket = this._socket;
+    this._socket = null;
+    this._attempt = 0;
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      socket.close();
+    }
+    this._setConnected(false);
+  }
+
+  private _setConnected(value: boolean): void {
+    if (this._connected !== value) {
+      this._connected = value;
+      this._connectionChanged.emit(value);
+    }
+  }
+
+  private _holders = new Set<object>();
+  private _socket: WebSocket | null = null;
+  private _timer: number | null = null;
+  private _attempt = 0;
+  private _connected = false;
+  private _received = new Signal<this, IOrchEvent>(this);
+  private _connectionChanged = new Signal<this, boolean>(this);
+}

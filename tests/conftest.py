@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from tests.support.server import ServerProcess
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+Api = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+@pytest.fixture
+def orch_data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "orch-data"
+
+
+@pytest.fixture
+def jp_server_config(orch_data_dir: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyter_orch": True}},
+        "OrchApp": {"data_dir": str(orch_data_dir)},
+    }
+
+
+@pytest.fixture
+def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
+    """POST a JSON body to v1/api/<route> in-process; return (status, decoded JSON)."""
+
+    async def call(route: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+        payload = kwargs.pop("raw", None)
+        if payload is None:
+            payload = json.dumps(body if body is not None else {})
+        try:
+            response = await jp_fetch("v1", "api", *route.split("/"), method="POST", body=payload, **kwargs)
+        except HTTPClientError as e:
+            assert e.response is not None
+            return e.code, json.loads(e.response.body)
+        text = response.body
+        return response.code, json.loads(text) if text else None
+
+    return call
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real `jupyter server` subprocess with jupyter-orch, on its own data dir."""
+    proc = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "orch-data").start()
+    yield proc
+    proc.stop()

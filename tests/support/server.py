@@ -1,0 +1,88 @@
+"""A real `jupyter server` subprocess on 127.0.0.1, as a user would start it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    root: Path
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    app: str = "server"
+    extra_args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}v1/api/"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def post(self, route: str, body: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
+        return requests.post(self.api + route, json=body or {}, headers=self.headers, timeout=60, **kwargs)
+
+    def start(self) -> ServerProcess:
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = open(self.root / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        cmd = [
+            sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
+            "--ip=127.0.0.1", f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}", f"--OrchApp.data_dir={self.data_dir}",
+            *self.extra_args,
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_ORCH_")}
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early; see {log.name}")
+            try:
+                if requests.get(self.url + "api", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start within 60 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def crash(self) -> None:
+        """Die the way a power cut or OOM kill would: no shutdown hooks."""
+        self.stop(signal.SIGKILL)
+
+    def log_text(self) -> str:
+        return (self.root / f"server-{self.port}.log").read_text(errors="replace")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .blobs import BlobStore
+from .connections import Connections
 from .environments import Environments
 from .events import EventBus
 from .orchestrations import Orchestrations
@@ -35,6 +36,7 @@ class Engine:
         self.bus = EventBus()
         self.blobs = BlobStore(data_dir / "blobs")
         self.workspaces = Workspaces(self.store)
+        self.connections = Connections(self.store, self.workspaces)
         self.environments = Environments(self.store, data_dir / "envs", config.installer)
         self.orchestrations = Orchestrations(
             self.store,
@@ -57,4 +59,5 @@ class Engine:
 
     async def stop(self) -> None:
         self._started = False
+        await self.orchestrations.stop()
         self.store.close()

@@ -145,9 +145,12 @@ class Orchestrations:
             self.start_packaging(row["id"])
         return len(rows)
 
-    async def wait_idle(self) -> None:
-        while self._packaging:
-            await asyncio.gather(*list(self._packaging), return_exceptions=True)
+    async def stop(self) -> None:
+        """Abandon packaging in progress; it is packaged again on the next start."""
+        jobs = list(self._packaging)
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
 
     def get(self, orch_id: object) -> Orchestration:
         oid = require_uuid(orch_id, "id")

@@ -1,0 +1,46 @@
+# The README's two commands: `make lab` starts the product, `make test` runs every test.
+# Both bootstrap their own virtual environment (.venv, with uv) and build what they need.
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+UV        := $(VENV)/bin/uv
+STAMP     := $(VENV)/.installed
+LABEXT    := jupyter_orch/labextension/static
+LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/*) labextension/package.json
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+PORT      ?= 8888
+
+.PHONY: lab test lint bench browser clean
+
+lab: $(STAMP) $(LABEXT)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+
+test: $(STAMP) $(LABEXT) browser
+	$(VENV)/bin/ruff check jupyter_orch tests bench
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) bench/packaging.py
+	$(PY) bench/tasks.py
+	$(PY) bench/inference.py
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml | $(PY)
+	$(UV) pip install --python $(PY) -e '.[test]'
+	touch $@
+
+# Rebuild the prebuilt sidebar when its sources change; the editable install links it into lab.
+$(LABEXT): $(LAB_SRC) | $(STAMP)
+	cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm install && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm build:prod
+	$(VENV)/bin/jupyter labextension develop --overwrite . >/dev/null
+	touch $@
+
+# Browser tests drive Debian's Chromium (a test tool's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_orch/labextension

@@ -1,0 +1,77 @@
+"""The tutorial's raw-HTTP flow against a real `jupyter server` process, and restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import requests
+
+from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
+
+ZIP = make_zip({"remote_inference/main.py": "print('inference')\n", "remote_inference/requirements.txt": ""})
+
+
+def upload(server: ServerProcess, workspace_id: int, data: bytes = ZIP) -> str:
+    metadata = f'{{"workspace_id": {workspace_id},"name": "apiorchestrationsample"}}'
+    response = requests.post(
+        server.api + "orchestration/upload",
+        headers=server.headers,
+        files=[
+            ("file", ("api_inference_orchestration.zip", data, "application/octet-stream")),
+            ("metadata", ("metadata", metadata, "application/json")),
+        ],
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def test_tutorial_upload_list_and_get_by_id(server: ServerProcess) -> None:
+    workspace_id = server.post("workspaces/create", {"workspace_name": "apiorchestrationworkspace"}).json()["workspace_id"]
+    orchestration_id = upload(server, workspace_id)
+
+    listed = server.post("orchestration/list", {"workspace_id": workspace_id}).json()
+    assert [o["id"] for o in listed] == [orchestration_id]
+    assert listed[0]["file_name"] == "api_inference_orchestration.zip"
+    assert listed[0]["status"] in ("pending_packaging", "packaging", "ready")
+
+    ready = server.post("orchestration/get_by_id", {"id": orchestration_id, "wait_for": "ready"}).json()
+    assert ready["status"] == "ready"
+    assert ready["entrypoint"] == "remote_inference/main.py"
+    plain = server.post("orchestration/get_by_id", {"id": orchestration_id}).json()
+    assert plain["sha"] == ready["sha"] and plain["status"] == "ready"
+
+    anonymous = requests.post(server.api + "orchestration/list_all", json={}, timeout=10)
+    assert anonymous.status_code in (401, 403)
+    assert "apiorchestrationsample" not in anonymous.text
+    token_scheme = requests.post(
+        server.api + "orchestration/list_all", json={}, headers={"Authorization": f"token {server.token}"}, timeout=10
+    )
+    assert [o["id"] for o in token_scheme.json()] == [orchestration_id]
+
+
+def test_packaging_interrupted_by_a_crash_is_finished_on_restart(tmp_path: Path) -> None:
+    first = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data").start()
+    try:
+        wid = first.post("workspaces/create", {"workspace_name": "ws"}).json()["workspace_id"]
+        slow = upload(first, wid, make_zip({"main.py": "import six\n", "requirements.txt": "six==1.16.0\n"}))
+        quick = upload(first, wid)
+        first.post("orchestration/get_by_id", {"id": quick, "wait_for": "ready"})
+    finally:
+        first.crash()
+    # Whatever the crash interrupted, make sure one orchestration is caught mid-packaging.
+    db = sqlite3.connect(tmp_path / "data" / "orch.sqlite3")
+    with db:
+        db.execute("UPDATE orchestrations SET status = 'packaging' WHERE id = ?", (quick,))
+    db.close()
+
+    second = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data").start()
+    try:
+        for orch_id in (slow, quick):
+            answer = second.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "terminal", "wait_timeout": 120}).json()
+            assert answer["status"] == "ready", answer
+        assert len(second.post("orchestration/list_all").json()) == 2
+    finally:
+        second.stop()

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+import pytest
+
+from jupyter_orch.engine.errors import Invalid, TooLarge
+from jupyter_orch.engine.zips import ZipLimits, find_entrypoint, inspect_zip
+from tests.support.zips import make_zip
+
+LIMITS = ZipLimits(max_unpacked_bytes=10_000_000, max_files=100)
+
+
+def test_root_main_wins_and_requirements_are_read() -> None:
+    manifest = inspect_zip(
+        make_zip({"a/main.py": "", "main.py": "", "requirements.txt": "six\n", "data/x.csv": "1"}),
+        LIMITS,
+    )
+    assert manifest.entrypoint == "main.py"
+    assert manifest.requirements == "six\n"
+    assert manifest.files == 4
+
+
+def test_first_nested_main_in_sorted_order() -> None:
+    assert find_entrypoint(["z/main.py", "b/main.py", "b/util.py"]) == "b/main.py"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"script.py": ""}, "no main.py"),
+        ({"main.py": "", "requirements.txt": "", "sub/requirements.txt": ""}, "more than one"),
+        ({"main.py": "", "../evil.py": ""}, "outside"),
+        ({"main.py": "", "/etc/evil": ""}, "absolute"),
+    ],
+)
+def test_rejected_layouts(files: dict[str, str], message: str) -> None:
+    with pytest.raises(Invalid, match=message):
+        inspect_zip(make_zip(files), LIMITS)
+
+
+def test_not_a_zip_and_truncated_zip() -> None:
+    with pytest.raises(Invalid, match="not a valid zip"):
+        inspect_zip(b"plain text", LIMITS)
+    data = make_zip({"main.py": "print('x')" * 1000})
+    with pytest.raises(Invalid):
+        inspect_zip(data[: len(data) // 2], LIMITS)
+
+
+def test_symlink_entry_is_rejected() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("main.py", "")
+        link = zipfile.ZipInfo("link")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "/etc/passwd")
+    with pytest.raises(Invalid, match="symbolic link"):
+        inspect_zip(buf.getvalue(), LIMITS)
+
+
+def test_zip_bomb_limits() -> None:
+    bomb = make_zip({"main.py": "", "zeros.bin": b"\0" * 20_000_000})
+    assert len(bomb) < 100_000
+    with pytest.raises(TooLarge, match="unpacks to"):
+        inspect_zip(bomb, LIMITS)
+    many = make_zip({"main.py": "", **{f"f{i}.txt": "" for i in range(200)}})
+    with pytest.raises(TooLarge, match="files"):
+        inspect_zip(many, LIMITS)

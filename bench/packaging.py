@@ -22,9 +22,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jupyter_orch.engine.environments import find_uv  # noqa: E402
-from tests.support.server import ServerProcess  # noqa: E402
-from tests.support.zips import make_zip  # noqa: E402
+from jupyter_orch.engine.environments import find_uv
+from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
 
 SIX_VERSIONS = ["1.16.0", "1.15.0", "1.14.0", "1.13.0", "1.12.0", "1.11.0", "1.10.0"]
 
@@ -39,7 +39,8 @@ def upload_to_ready(server: ServerProcess, workspace_id: int, data: bytes) -> fl
         timeout=60,
     )
     orch_id = response.json()["id"]
-    answer = server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "terminal", "wait_timeout": 300}).json()
+    wait = {"id": orch_id, "wait_for": "terminal", "wait_timeout": 300}
+    answer = server.post("orchestration/get_by_id", wait).json()
     elapsed = time.perf_counter() - start
     assert answer["status"] == "ready", answer
     return elapsed
@@ -57,7 +58,8 @@ def manual_env_build(requirement: str) -> float:
 
 
 def summary(samples: list[float]) -> str:
-    return f"median {statistics.median(samples):.3f} s  (min {min(samples):.3f}, max {max(samples):.3f}, n={len(samples)})"
+    median = statistics.median(samples)
+    return f"median {median:.3f} s  (min {min(samples):.3f}, max {max(samples):.3f}, n={len(samples)})"
 
 
 def main() -> None:
@@ -76,8 +78,10 @@ def main() -> None:
             empty = [upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": ""}))
                      for i in range(args.repeat)]
             upload_to_ready(server, wid, make_zip({"main.py": "", "requirements.txt": "six==1.17.0\n"}))
-            existing = [upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": "six==1.17.0\n"}))
-                        for i in range(args.repeat)]
+            existing = [
+                upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": "six==1.17.0\n"}))
+                for i in range(args.repeat)
+            ]
             fresh = [upload_to_ready(server, wid, make_zip({"main.py": "", "requirements.txt": f"six=={v}\n"}))
                      for v in SIX_VERSIONS[: max(3, min(len(SIX_VERSIONS), args.repeat // 2))]]
         finally:

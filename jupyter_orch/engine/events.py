@@ -60,9 +60,9 @@ class EventBus:
         reached: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         def on_event(event: Event) -> None:
-            if event["kind"] == kind and event["id"] == id and event.get("status") in wanted:
-                if not reached.done():
-                    reached.set_result(event["status"])
+            matches = event["kind"] == kind and event["id"] == id and event.get("status") in wanted
+            if matches and not reached.done():
+                reached.set_result(event["status"])
 
         unsubscribe = self.subscribe(on_event)
         try:

@@ -10,7 +10,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Unicode, default
 
 from ..engine import Engine, EngineConfig
-from . import orchestrations, workspaces  # noqa: F401  (modules register their routes)
+from . import connections, orchestrations, workspaces  # noqa: F401  (modules register their routes)
 from .base import ROUTES
 from .events import EventsSocket
 

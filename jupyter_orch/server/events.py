@@ -1,7 +1,7 @@
 """The push channel: one authenticated WebSocket at v1/api/events.
 
 Query filters: `kinds=task,run` and `ids=<id>,<id>`. Each engine event is sent as one JSON
-message. A client that falls behind loses its socket rather than growing server memory.
+message.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from tornado import web, websocket
 
 from ..engine.events import Event
 
-MAX_PENDING = 10_000
+# An `ids=` filter matches an event's own id or the ids it belongs to (a run's task, ...).
+ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")
 
 
 class EventsSocket(websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
@@ -35,7 +36,7 @@ class EventsSocket(websocket.WebSocketHandler, JupyterHandler):  # type: ignore[
     def _forward(self, event: Event) -> None:
         if self._kinds and event["kind"] not in self._kinds:
             return
-        if self._ids and str(event.get("id")) not in self._ids and str(event.get("task_id")) not in self._ids and str(event.get("run_id")) not in self._ids:
+        if self._ids and self._ids.isdisjoint(str(event.get(k)) for k in ID_FIELDS):
             return
         if self.ws_connection is None or self.ws_connection.is_closing():
             self._unsubscribe()

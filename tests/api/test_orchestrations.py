@@ -13,6 +13,7 @@ from tests.conftest import Api
 from tests.support.multipart import upload_body
 from tests.support.zips import make_zip
 
+TWO_REQUIREMENTS = make_zip({"main.py": "", "requirements.txt": "", "a/requirements.txt": ""})
 HELLO = make_zip({"main.py": "print('hello')\n", "requirements.txt": "", "data/input.csv": "a,b\n1,2\n"})
 
 
@@ -48,7 +49,8 @@ async def test_upload_without_requirements_is_ready_at_once(api: Api, upload: An
     wid = await make_workspace(api)
     status, answer = await upload(HELLO, {"workspace_id": wid, "name": "hello"})
     assert status == 202
-    status, orch = await api("orchestration/get_by_id", {"id": answer["id"], "wait_for": "ready", "wait_timeout": 10})
+    wait = {"id": answer["id"], "wait_for": "ready", "wait_timeout": 10}
+    status, orch = await api("orchestration/get_by_id", wait)
     assert status == 200
     assert orch["status"] == "ready"
     assert orch["name"] == "hello" and orch["file_name"] == "orch.zip" and orch["entrypoint"] == "main.py"
@@ -67,7 +69,7 @@ async def test_upload_without_requirements_is_ready_at_once(api: Api, upload: An
         (b"not a zip", {"workspace_id": 1}, 400, "not a valid zip"),
         (HELLO[:40], {"workspace_id": 1}, 400, "zip"),
         (make_zip({"run.py": ""}), {"workspace_id": 1}, 400, "main.py"),
-        (make_zip({"main.py": "", "requirements.txt": "", "a/requirements.txt": ""}), {"workspace_id": 1}, 400, "requirements.txt"),
+        (TWO_REQUIREMENTS, {"workspace_id": 1}, 400, "requirements.txt"),
         (make_zip({"main.py": "", "../x": ""}), {"workspace_id": 1}, 400, ".."),
         (HELLO, "{not json", 400, "JSON"),
         (HELLO, {"name": "no workspace"}, 400, "workspace_id"),
@@ -142,8 +144,9 @@ async def test_same_requirements_build_once_and_layer_on_the_server(
 async def test_failed_install_is_error_with_the_installers_output(api: Api, upload: Any) -> None:
     wid = await make_workspace(api)
     data = make_zip({"main.py": "", "requirements.txt": "jupyter-orch-no-such-package-xq==1.0\n"})
-    status, answer = await upload(data, {"workspace_id": wid})
-    status, orch = await api("orchestration/get_by_id", {"id": answer["id"], "wait_for": "terminal", "wait_timeout": 120})
+    _, answer = await upload(data, {"workspace_id": wid})
+    wait = {"id": answer["id"], "wait_for": "terminal", "wait_timeout": 120}
+    _, orch = await api("orchestration/get_by_id", wait)
     assert orch["status"] == "error"
     assert "jupyter-orch-no-such-package-xq" in orch["packaging_log"]
     assert orch["error"]

@@ -29,7 +29,8 @@ def upload(server: ServerProcess, workspace_id: int, data: bytes = ZIP) -> str:
 
 
 def test_tutorial_upload_list_and_get_by_id(server: ServerProcess) -> None:
-    workspace_id = server.post("workspaces/create", {"workspace_name": "apiorchestrationworkspace"}).json()["workspace_id"]
+    created = server.post("workspaces/create", {"workspace_name": "apiorchestrationworkspace"})
+    workspace_id = created.json()["workspace_id"]
     orchestration_id = upload(server, workspace_id)
 
     listed = server.post("orchestration/list", {"workspace_id": workspace_id}).json()
@@ -70,8 +71,33 @@ def test_packaging_interrupted_by_a_crash_is_finished_on_restart(tmp_path: Path)
     second = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data").start()
     try:
         for orch_id in (slow, quick):
-            answer = second.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "terminal", "wait_timeout": 120}).json()
+            wait = {"id": orch_id, "wait_for": "terminal", "wait_timeout": 120}
+            answer = second.post("orchestration/get_by_id", wait).json()
             assert answer["status"] == "ready", answer
         assert len(second.post("orchestration/list_all").json()) == 2
     finally:
         second.stop()
+
+
+def test_kernels_started_by_the_server_find_it(server: ServerProcess) -> None:
+    from jupyter_client.blocking.client import BlockingKernelClient
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    kernels = server.url + "api/kernels"
+    kernel = requests.post(kernels, headers=server.headers, json={"name": "python3"}, timeout=60).json()
+    try:
+        connection_file = Path(jupyter_runtime_dir()) / f"kernel-{kernel['id']}.json"
+        client = BlockingKernelClient(connection_file=str(connection_file))
+        client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        seen: list[str] = []
+        client.execute_interactive(
+            "import os; print(os.environ['JUPYTER_ORCH_URL'], os.environ['JUPYTER_ORCH_TOKEN'])",
+            output_hook=lambda msg: seen.append(msg["content"].get("text", "")),
+            timeout=60,
+        )
+        client.stop_channels()
+        assert "".join(seen).split() == [server.url, server.token]
+    finally:
+        requests.delete(f"{kernels}/{kernel['id']}", headers=server.headers, timeout=30)

@@ -8,7 +8,9 @@ from typing import Any
 from urllib3 import encode_multipart_formdata
 
 
-def upload_body(data: bytes, metadata: dict[str, Any] | str, file_name: str = "orch.zip") -> tuple[bytes, dict[str, str]]:
+def upload_body(
+    data: bytes, metadata: dict[str, Any] | str, file_name: str = "orch.zip"
+) -> tuple[bytes, dict[str, str]]:
     meta = metadata if isinstance(metadata, str) else json.dumps(metadata)
     body, content_type = encode_multipart_formdata(
         [

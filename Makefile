@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml | $(PY)
 # Rebuild the prebuilt sidebar when its sources change; the editable install links it into lab.
 $(LABEXT): $(LAB_SRC) | $(STAMP)
 	cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm install && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm build:prod
-	$(VENV)/bin/jupyter labextension develop --overwrite . >/dev/null
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/jupyter labextension develop --overwrite . >/dev/null
 	touch $@
 
 # Browser tests drive Debian's Chromium (a test tool's own browser download does not work here).

@@ -134,17 +134,22 @@ function timeWords(sec: IField | null, minute: IField, hour: IField): string {
     return `at ${joinWords(hour.parts.map(h => `${pad(h)}:${pad(minute.parts[0])}`))}`;
   }
   const words: string[] = [];
-  if (sec !== null && !secOk) {
+  const secWords = sec !== null && !secOk;
+  if (secWords) {
     words.push(
-      sec.kind === 'any' ? 'every second' : `at ${fieldWords(sec, 'second', 'seconds', v => `second ${v}`)}`
+      sec!.kind === 'values' ? `at ${fieldWords(sec!, 'second', 'seconds', v => `second ${v}`)}` : fieldWords(sec!, 'second', 'seconds', v => `second ${v}`)
     );
   }
   if (minute.kind === 'any') {
-    words.push(words.length ? 'of every minute' : 'every minute');
+    if (!secWords) {
+      words.push('every minute');
+    } else if (sec!.kind === 'values') {
+      words.push('of every minute');
+    }
   } else if (minute.kind === 'step') {
     words.push(fieldWords(minute, 'minute', 'minutes', v => `minute ${v}`));
   } else {
-    words.push(`at ${fieldWords(minute, 'minute', 'minutes', v => `minute ${v}`)}`);
+    words.push(`${secWords ? 'past' : 'at'} ${fieldWords(minute, 'minute', 'minutes', v => `minute ${v}`)}`);
   }
   if (hour.kind === 'any') {
     if (minute.kind === 'values') {
@@ -158,20 +163,19 @@ function timeWords(sec: IField | null, minute: IField, hour: IField): string {
   return words.join(' ');
 }
 
-function dayWords(dom: IField, month: IField, dow: IField | null): string {
-  const words: string[] = [];
+function dayWords(dom: IField, month: IField, dow: IField | null, exactTime: boolean): string {
   const domWords =
-    dom.kind === 'any' ? '' : dom.kind === 'step' ? `on ${fieldWords(dom, 'day', 'days', v => `day ${v}`)}` : `on day ${fieldWords(dom, 'day', 'days', v => v)} of the month`;
+    dom.kind === 'any'
+      ? ''
+      : dom.kind === 'step'
+        ? `on ${fieldWords(dom, 'day', 'days', v => `day ${v}`)}`
+        : `on day ${fieldWords(dom, 'day', 'days', v => v)} of the month`;
   const dowWords = dow === null || dow.kind === 'any' ? '' : `on ${fieldWords(dow, 'day', 'days', v => DAYS[parseInt(v, 10) % 7])}`;
-  if (domWords && dowWords) {
-    words.push(`${domWords} or ${dowWords}`);
-  } else if (domWords || dowWords) {
-    words.push(domWords || dowWords);
-  }
+  let words = domWords && dowWords ? `${domWords} or ${dowWords}` : domWords || dowWords || (exactTime ? 'every day' : '');
   if (month.kind !== 'any') {
-    words.push(`in ${fieldWords(month, 'month', 'months', v => MONTHS[parseInt(v, 10) - 1])}`);
+    words = `${words} in ${fieldWords(month, 'month', 'months', v => MONTHS[parseInt(v, 10) - 1])}`.trim();
   }
-  return words.join(', ');
+  return words;
 }
 
 /** Describe a schedule in words; unreadable input comes back as `cron <expr>`. */
@@ -191,8 +195,9 @@ export function cronToWords(expression: string | null | undefined): string {
       const minute = parseField(mi, 0, 59);
       const hour = parseField(h, 0, 23);
       const time = timeWords(null, minute, hour);
-      const days = dayWords(parseField(dom, 1, 31), parseField(mon, 1, 12, MONTH_ABBR), parseField(dow, 0, 7, DAY_ABBR));
-      return [time, days || (isSingle(minute) && isSingle(hour) ? 'every day' : '')].filter(Boolean).join(', ');
+      const exact = isSingle(minute) && hour.kind === 'values' && hour.parts.every(p => !p.includes('-'));
+      const days = dayWords(parseField(dom, 1, 31), parseField(mon, 1, 12, MONTH_ABBR), parseField(dow, 0, 7, DAY_ABBR), exact);
+      return [time, days].filter(Boolean).join(', ');
     }
     if (fields.length === 6) {
       const [s, mi, h, dom, mon, yr] = fields;
@@ -201,8 +206,9 @@ export function cronToWords(expression: string | null | undefined): string {
       const hour = parseField(h, 0, 23);
       const year = parseField(yr, 1970, 2999);
       const time = timeWords(sec, minute, hour);
-      const days = dayWords(parseField(dom, 1, 31), parseField(mon, 1, 12, MONTH_ABBR), null);
-      const words = [time, days || (isSingle(minute) && isSingle(hour) ? 'every day' : '')];
+      const exact = isSingle(minute) && hour.kind === 'values' && hour.parts.every(p => !p.includes('-'));
+      const days = dayWords(parseField(dom, 1, 31), parseField(mon, 1, 12, MONTH_ABBR), null, exact);
+      const words = [time, days];
       if (year.kind !== 'any') {
         words.push(`in ${fieldWords(year, 'year', 'years', v => v)}`);
         if (year.kind === 'values' || year.to !== null) {

@@ -12,7 +12,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { serverSettings } from './api';
 
 export interface IOrchEvent {
-  kind: 'orchestration' | 'task' | 'run' | 'log' | 'inference' | string;
+  kind: 'orchestration' | 'task' | 'run' | 'log' | 'inference' | 'pipeline' | string;
   id: string | number;
   status?: string;
   at?: string;

@@ -1,0 +1,314 @@
+/**
+ * The log of one task run, in the main area, with a live tail.
+ *
+ * It loads the stored lines (`task/get_logs_for_run`), then appends `log`
+ * events for its run id from the push channel. Events that arrive while
+ * the first load is in flight are held back and merged without doubles.
+ * While hidden it drops the channel and reloads when shown again.
+ */
+import { Message } from '@lumino/messaging';
+import { Widget } from '@lumino/widgets';
+import * as api from './api';
+import { durationBetween, h, shortId, shortTime, statusBadge } from './dom';
+import { EventChannel, IOrchEvent } from './events';
+
+const MAX_LINES = 10000;
+const FINISHED_RUN = new Set(['success', 'failure', 'failed', 'timed_out', 'killed']);
+
+export interface ILogLine {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+  /** A piece of a long line: the next piece of the same stream continues it. */
+  partial: boolean;
+}
+
+/** Parse `<RFC3339 time> stdout|stderr F|P <text>` (CRI log format). */
+export function parseLogLine(raw: string): ILogLine {
+  const m = /^(\S+) (stdout|stderr) ([A-Z]) ?(.*)$/s.exec(raw);
+  if (m) {
+    return { time: m[1], stream: m[2] as 'stdout' | 'stderr', text: m[4], partial: m[3] === 'P' };
+  }
+  return { time: '', stream: 'stdout', text: raw, partial: false };
+}
+
+interface IHeldLine extends ILogLine {
+  seq?: number;
+}
+
+export interface IRunLogOptions {
+  runId: string;
+  taskId: string;
+  title: string;
+  channel: EventChannel;
+}
+
+export class RunLogView extends Widget {
+  constructor(options: IRunLogOptions) {
+    super();
+    this.runId = options.runId;
+    this._taskId = options.taskId;
+    this._channel = options.channel;
+    this.addClass('jp-orch-logview');
+    this.node.dataset.runId = this.runId;
+    this._status = h('span', { class: 'jp-orch-logview-status' });
+    this._info = h('span', { class: 'jp-orch-logview-info' });
+    this._follow = h('input', { type: 'checkbox', checked: true, class: 'jp-orch-follow' });
+    this._error = h('div', { class: 'jp-orch-error', hidden: true });
+    this._lines = h('div', { class: 'jp-orch-log-lines', role: 'log', 'aria-live': 'polite' });
+    this.node.append(
+      h(
+        'div',
+        { class: 'jp-orch-logview-header' },
+        h('span', { class: 'jp-orch-logview-title' }, `${options.title} · run ${shortId(this.runId)}`),
+        this._status,
+        this._info,
+        h('label', { class: 'jp-orch-follow-label' }, this._follow, 'Follow'),
+        h('button', { class: 'jp-orch-button', dataset: { action: 'reload' }, onclick: () => void this._reload() }, 'Reload')
+      ),
+      this._error,
+      this._lines
+    );
+    this._channel.received.connect(this._onEvent, this);
+  }
+
+  readonly runId: string;
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._channel.release(this);
+    this._channel.received.disconnect(this._onEvent, this);
+    super.dispose();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      this._start();
+    }
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._start();
+  }
+
+  protected onBeforeHide(msg: Message): void {
+    super.onBeforeHide(msg);
+    this._active = false;
+    this._channel.release(this);
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    this._active = false;
+    this._channel.release(this);
+    super.onBeforeDetach(msg);
+  }
+
+  private _start(): void {
+    if (this._active) {
+      return;
+    }
+    this._active = true;
+    this._channel.acquire(this);
+    void this._reload();
+  }
+
+  /** Load the stored log, then merge the events that came meanwhile. */
+  private async _reload(): Promise<void> {
+    const generation = ++this._generation;
+    this._loading = true;
+    this._held = [];
+    try {
+      const [raw] = await Promise.all([api.getRunLogs(this.runId, MAX_LINES), this._loadRun()]);
+      if (generation !== this._generation) {
+        return;
+      }
+      const lines = raw.map(parseLogLine);
+      this._lines.replaceChildren();
+      this._open = null;
+      this._count = 0;
+      this._append(lines);
+      // Events carry the line's sequence number; a complete stored log holds seq 0..n-1.
+      this._nextSeq = raw.length < MAX_LINES ? raw.length : null;
+      const held = this._held;
+      if (this._nextSeq !== null && held.every(l => l.seq !== undefined)) {
+        this._appendLive(held);
+        this._showError('');
+        return;
+      }
+      // Otherwise: held events already in the stored log are dropped (same stream + text, counted).
+      const seen = new Map<string, number>();
+      for (const l of lines.slice(-Math.max(50, this._held.length * 2))) {
+        const key = `${l.stream}\u0000${l.text}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      const fresh = this._held.filter(l => {
+        const key = `${l.stream}\u0000${l.text}`;
+        const n = seen.get(key) ?? 0;
+        if (n > 0) {
+          seen.set(key, n - 1);
+          return false;
+        }
+        return true;
+      });
+      this._append(fresh);
+      this._showError('');
+    } catch (e) {
+      if (generation === this._generation) {
+        this._showError(api.messageOf(e));
+      }
+    } finally {
+      if (generation === this._generation) {
+        this._loading = false;
+        this._held = [];
+      }
+    }
+  }
+
+  private async _loadRun(): Promise<void> {
+    try {
+      const runs = await api.listRuns(this._taskId, 50);
+      const run = runs.find(r => r.run_id === this.runId);
+      if (run) {
+        this._setRun(run.status, run.started_at ?? run.created_at ?? null, run.ended_at ?? null, run.exit_code);
+      }
+    } catch {
+      // the log itself matters more; its own error is shown
+    }
+  }
+
+  private _setRun(status: string, start: string | null, end: string | null, exit?: number | null): void {
+    this._runStatus = status;
+    this._status.replaceChildren(statusBadge(status));
+    this.node.dataset.status = status;
+    const parts: string[] = [];
+    if (start) {
+      parts.push(`started ${shortTime(start)}`);
+      if (end) {
+        parts.push(durationBetween(start, end));
+      }
+    }
+    if (exit !== undefined && exit !== null) {
+      parts.push(`exit ${exit}`);
+    }
+    this._info.textContent = parts.join(' · ');
+  }
+
+  private _onEvent(_: EventChannel, event: IOrchEvent): void {
+    if (event.kind === 'log' && String(event.run_id) === this.runId) {
+      const line: IHeldLine = {
+        time: String(event.at ?? ''),
+        stream: event.stream === 'stderr' ? 'stderr' : 'stdout',
+        text: String(event.text ?? '').replace(/\r?\n$/, ''),
+        partial: Boolean(event.partial),
+        seq: typeof event.seq === 'number' ? event.seq : undefined
+      };
+      if (this._loading) {
+        this._held.push(line);
+      } else {
+        this._appendLive([line]);
+      }
+    } else if (event.kind === 'run' && String(event.id) === this.runId && event.status) {
+      const wasFinished = FINISHED_RUN.has(this._runStatus);
+      this._setRun(
+        event.status,
+        (event.started_at as string) ?? null,
+        (event.ended_at as string) ?? null,
+        event.exit_code as number | null | undefined
+      );
+      if (FINISHED_RUN.has(event.status) && !wasFinished) {
+        // Fill in run details (times, exit code) and any line the tail missed.
+        void this._reconcile();
+      }
+    }
+  }
+
+  /** After the run ends: reload if the stored log has lines we did not show. */
+  private async _reconcile(): Promise<void> {
+    await this._loadRun();
+    try {
+      const raw = await api.getRunLogs(this.runId, MAX_LINES);
+      if (raw.length > this._count && !this._loading) {
+        await this._reload();
+      }
+    } catch {
+      // keep what is shown
+    }
+  }
+
+  /** Append pushed lines, skipping any whose sequence number was already shown. */
+  private _appendLive(lines: IHeldLine[]): void {
+    const fresh = lines.filter(l => {
+      if (l.seq === undefined || this._nextSeq === null) {
+        return true;
+      }
+      if (l.seq < this._nextSeq) {
+        return false;
+      }
+      this._nextSeq = l.seq + 1;
+      return true;
+    });
+    this._append(fresh);
+  }
+
+  private _append(lines: ILogLine[]): void {
+    if (!lines.length) {
+      return;
+    }
+    const box = this._lines;
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    const frag = document.createDocumentFragment();
+    for (const l of lines) {
+      const open = this._open;
+      if (open && open.stream === l.stream) {
+        // The rest of a long line that came in pieces.
+        open.text.textContent += l.text;
+      } else {
+        const text = h('span', { class: 'jp-orch-log-text' }, l.text);
+        frag.appendChild(
+          h(
+            'div',
+            { class: `jp-orch-log-line jp-orch-log-${l.stream}`, dataset: { stream: l.stream } },
+            h('span', { class: 'jp-orch-log-time', title: l.time }, shortTime(l.time)),
+            text
+          )
+        );
+        this._open = l.partial ? { stream: l.stream, text } : null;
+        continue;
+      }
+      this._open = l.partial ? open : null;
+    }
+    box.appendChild(frag);
+    this._count += lines.length;
+    while (box.childElementCount > MAX_LINES && box.firstElementChild) {
+      box.firstElementChild.remove();
+    }
+    if (this._follow.checked && atBottom) {
+      box.scrollTop = box.scrollHeight;
+    }
+  }
+
+  private _showError(msg: string): void {
+    this._error.textContent = msg;
+    this._error.hidden = !msg;
+  }
+
+  private _taskId: string;
+  private _channel: EventChannel;
+  private _active = false;
+  private _loading = false;
+  private _generation = 0;
+  private _held: IHeldLine[] = [];
+  private _nextSeq: number | null = null;
+  private _open: { stream: string; text: HTMLElement } | null = null;
+  private _count = 0;
+  private _runStatus = '';
+  private _status: HTMLElement;
+  private _info: HTMLElement;
+  private _follow: HTMLInputElement;
+  private _error: HTMLElement;
+  private _lines: HTMLElement;
+}

@@ -8,7 +8,6 @@ Task runs call it at start-up; in a kernel it is opt-in.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -18,7 +17,8 @@ ALIAS = "wallaroo"
 TARGET = "jupyter_orch.compat.wallaroo"
 
 
-class _AliasLoader(importlib.abc.Loader):
+class _AliasLoader:
+    # Duck-typed, not importlib.abc subclasses: importlib.abc costs ~17 ms at every task start.
     def __init__(self, target: str):
         self.target = target
 
@@ -29,7 +29,7 @@ class _AliasLoader(importlib.abc.Loader):
         """The target module is already executed by import_module."""
 
 
-class _AliasFinder(importlib.abc.MetaPathFinder):
+class _AliasFinder:
     def find_spec(self, fullname: str, path: object = None, target: object = None):  # type: ignore[no-untyped-def]
         if fullname != ALIAS and not fullname.startswith(ALIAS + "."):
             return None

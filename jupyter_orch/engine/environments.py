@@ -148,9 +148,10 @@ class Environments:
         version = f"python{sys.version_info.major}.{sys.version_info.minor}"
         site_dir = path / "lib" / version / "site-packages"
         site_dir.mkdir(parents=True, exist_ok=True)
-        (site_dir / "_jupyter_orch_server_env.pth").write_text(
-            "\n".join(server_site_packages()) + "\n"
-        )
+        # addsitedir (not a bare path line) also processes the server's own .pth files, so an
+        # editable jupyter_orch install is importable too; it appends, so the env's packages win.
+        lines = [f"import site; site.addsitedir({parent!r})" for parent in server_site_packages()]
+        (site_dir / "_jupyter_orch_server_env.pth").write_text("\n".join(lines) + "\n")
 
 
 async def _run(cmd: list[str], emit: Callable[[str], None]) -> bool:

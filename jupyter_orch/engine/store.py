@@ -86,11 +86,13 @@ MIGRATIONS: list[str] = [
         ended_at TEXT
     );
     CREATE INDEX runs_task ON runs(task_id, created_at);
+    CREATE INDEX runs_status ON runs(status);
     CREATE TABLE run_logs (
         run_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
         at TEXT NOT NULL,
         stream TEXT NOT NULL,
+        partial INTEGER NOT NULL DEFAULT 0,
         text TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
     ) WITHOUT ROWID;

@@ -136,7 +136,7 @@ async def test_same_requirements_build_once_and_layer_on_the_server(
     python = orch_data_dir / "envs" / done[0]["env_key"] / "bin" / "python"
     probe = "import six, pandas, pyarrow, jupyter_orch; print(six.__version__)"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # pytest's paths would shadow the env
-    ran = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    ran = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=orch_data_dir)
     assert ran.stdout.strip() == "1.16.0"  # the requirement wins over the server's six
 
 

@@ -90,7 +90,7 @@ def test_kernels_started_by_the_server_find_it(server: ServerProcess) -> None:
         client = BlockingKernelClient(connection_file=str(connection_file))
         client.load_connection_file()
         client.start_channels()
-        client.wait_for_ready(timeout=60)
+        client.kernel_info(reply=True, timeout=60)  # the heartbeat may not beat yet: ask the shell
         seen: list[str] = []
         client.execute_interactive(
             "import os; print(os.environ['JUPYTER_ORCH_URL'], os.environ['JUPYTER_ORCH_TOKEN'])",

@@ -1,0 +1,159 @@
+"""Task figures against a real server subprocess, each next to a baseline taken in the same run.
+
+1. `task/run_once` request to the first line of user code (the code prints `time.time()` first),
+   against spawning a bare `python -u -c 'print(time.time())'` to its first line.
+2. Lateness of scheduled fires on a seconds schedule: the run's process start, and its first
+   line of user code, against the fire time the scheduler recorded.
+3. CPU used by the server process over an idle window with 1,000 `@yearly` tasks, against the
+   same window with none.
+
+    .venv/bin/python bench/tasks.py [--runs 20] [--fires 20] [--idle-tasks 1000] [--window 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
+
+FIRST_LINE = "import time\nprint(time.time())\n"
+
+
+def upload(server: ServerProcess, workspace_id: int, code: str) -> str:
+    response = requests.post(
+        server.api + "orchestration/upload",
+        headers=server.headers,
+        files=[("file", ("bench.zip", make_zip({"main.py": code}), "application/zip")),
+               ("metadata", ("metadata", json.dumps({"workspace_id": workspace_id}), "application/json"))],
+        timeout=60,
+    )
+    orch_id = response.json()["id"]
+    ready = server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready", "wait_timeout": 60})
+    assert ready.json()["status"] == "ready", ready.text
+    return orch_id
+
+
+def first_line_time(server: ServerProcess, run_id: str) -> float:
+    logs = server.post("task/get_logs_for_run", {"id": run_id}).json()["logs"]
+    return float(logs[0].split(" ", 3)[3])
+
+
+def run_once_latency(server: ServerProcess, session: requests.Session, wid: int, orch_id: str) -> float:
+    body = {"workspace_id": wid, "orch_id": orch_id, "json": {}}
+    sent = time.time()
+    task_id = session.post(server.api + "task/run_once", json=body, timeout=30).json()["id"]
+    task = server.post("task/get_by_id", {"id": task_id, "wait_for": "terminal", "wait_timeout": 60}).json()
+    assert task["status"] == "success", task
+    return first_line_time(server, task["last_runs"][0]["run_id"]) - sent
+
+
+def bare_python_latency() -> float:
+    started = time.time()
+    out = subprocess.run([sys.executable, "-u", "-c", "import time; print(time.time())"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.split()[0]) - started
+
+
+def fire_lateness(server: ServerProcess, wid: int, orch_id: str, fires: int) -> tuple[list[float], list[float]]:
+    body = {"workspace_id": wid, "orch_id": orch_id, "json": {}, "schedule": "* * * * * *"}
+    task_id = server.post("task/run_scheduled", body).json()["id"]
+    deadline = time.monotonic() + fires * 3 + 30
+    while time.monotonic() < deadline:
+        runs = server.post("task/list_task_runs", {"task_id": task_id, "status": "success"}).json()
+        if len(runs) >= fires + 1:
+            break
+        time.sleep(0.5)
+    server.post("task/kill", {"id": task_id})
+    runs = sorted(runs, key=lambda r: r["scheduled_for"])[1:]  # the first fire may follow creation at once
+    spawn = [_seconds(r["started_at"]) - _seconds(r["scheduled_for"]) for r in runs]
+    code = [first_line_time(server, r["run_id"]) - _seconds(r["scheduled_for"]) for r in runs]
+    return spawn, code
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        import psutil
+    except ImportError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def idle_cpu(pid: int, window: float) -> float:
+    before = cpu_seconds(pid)
+    time.sleep(window)
+    return cpu_seconds(pid) - before
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   (n={len(ordered)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--fires", type=int, default=20)
+    parser.add_argument("--idle-tasks", type=int, default=1000)
+    parser.add_argument("--window", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(root=Path(tmp) / "root", data_dir=Path(tmp) / "data").start()
+        assert server.proc is not None
+        try:
+            wid = server.post("workspaces/create", {"workspace_name": "bench"}).json()["workspace_id"]
+            orch_id = upload(server, wid, FIRST_LINE)
+            session = requests.Session()
+            session.headers.update(server.headers)
+            run_once_latency(server, session, wid, orch_id)  # warm-up
+            time.sleep(1)
+            cpu_none = idle_cpu(server.proc.pid, args.window)
+
+            bare = [bare_python_latency() for _ in range(args.runs)]
+            latency = [run_once_latency(server, session, wid, orch_id) for _ in range(args.runs)]
+            spawn, code = fire_lateness(server, wid, orch_id, args.fires)
+
+            for _ in range(args.idle_tasks):
+                session.post(server.api + "task/run_scheduled", json={
+                    "workspace_id": wid, "orch_id": orch_id, "json": {}, "schedule": "@yearly"}, timeout=30)
+            time.sleep(1)
+            cpu_idle_tasks = idle_cpu(server.proc.pid, args.window)
+        finally:
+            server.stop()
+
+    ratio = statistics.median(latency) / statistics.median(bare)
+    print("run_once request -> first line of user code")
+    print(f"  jupyter-orch            {summary(latency)}")
+    print(f"  bare python start       {summary(bare)}")
+    print(f"  ratio (medians)         {ratio:.1f}x   target: user code within 250 ms (median)")
+    print("scheduled fire lateness, '* * * * * *'")
+    print(f"  run process started     {summary(spawn)}   target: p95 within 100 ms")
+    print(f"  first line of user code {summary(code)}")
+    print(f"server CPU over an idle {args.window:g} s window")
+    print(f"  no tasks                {cpu_none * 1000:7.1f} ms CPU")
+    print(f"  {args.idle_tasks} @yearly tasks       {cpu_idle_tasks * 1000:7.1f} ms CPU"
+          f"   ({(cpu_idle_tasks - cpu_none) * 1000:+.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Tasks against a real `jupyter server` process: crash recovery and the push channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from tornado.httpclient import HTTPClientError
+from tornado.websocket import websocket_connect
+
+from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
+
+LONG_RUN = (
+    "import json, os, subprocess, sys, time\n"
+    "args = json.load(open(os.environ['JUPYTER_ORCH_TASK_ARGS_FILE']))\n"
+    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+    "open(args['pids'], 'w').write(f'{os.getpid()} {child.pid}')\n"
+    "print('working', flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+def workspace(server: ServerProcess) -> int:
+    return server.post("workspaces/create", {"workspace_name": "ws"}).json()["workspace_id"]
+
+
+def ready_orchestration(server: ServerProcess, wid: int, code: str) -> str:
+    response = requests.post(
+        server.api + "orchestration/upload",
+        headers=server.headers,
+        files=[("file", ("job.zip", make_zip({"main.py": code}), "application/octet-stream")),
+               ("metadata", ("metadata", json.dumps({"workspace_id": wid}), "application/json"))],
+        timeout=30,
+    )
+    orch_id = response.json()["id"]
+    ready = server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready", "wait_timeout": 60})
+    assert ready.json()["status"] == "ready"
+    return orch_id
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+
+
+def until(check: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+    return value
+
+
+def test_a_crash_fails_the_running_run_and_schedules_resume(server: ServerProcess, tmp_path: Path) -> None:
+    wid = workspace(server)
+    orch_id = ready_orchestration(server, wid, LONG_RUN)
+    pids_file = tmp_path / "pids"
+    long_task = server.post("task/run_once", {"workspace_id": wid, "orch_id": orch_id,
+                                              "json": {"pids": str(pids_file)}}).json()["id"]
+    tick_orch = ready_orchestration(server, wid, "print('tick')\n")
+    ticker = server.post("task/run_scheduled", {"workspace_id": wid, "orch_id": tick_orch,
+                                                "schedule": "* * * * * *", "json": {}}).json()["id"]
+    leader, child = map(int, until(lambda: pids_file.exists() and pids_file.read_text()).split())
+    assert alive(leader) and alive(child)
+    run_id = server.post("task/get_by_id", {"id": long_task}).json()["last_runs"][0]["run_id"]
+    until(lambda: "working" in str(server.post("task/get_logs_for_run", {"id": run_id}).json()["logs"]))
+
+    server.crash()
+    assert alive(leader)  # a run is in its own session: the crash alone does not end it
+    restarted_at = time.time()
+    again = ServerProcess(root=server.root, data_dir=server.data_dir).start()
+    try:
+        (run,) = again.post("task/list_task_runs", {"task_id": long_task}).json()
+        assert run["status"] == "failure" and "server restarted" in run["error"]
+        logs = again.post("task/get_logs_for_run", {"id": run["run_id"]}).json()["logs"]
+        assert logs[0].endswith("stdout F working")
+        assert "the server restarted while this run was running" in logs[-1]
+        assert again.post("task/get_by_id", {"id": long_task}).json()["status"] == "failed"
+        until(lambda: not alive(leader) and not alive(child), 10)
+
+        def ran_since_restart() -> bool:
+            runs = again.post("task/list_task_runs", {"task_id": ticker, "status": "success"}).json()
+            return any(r["started_at"] > _iso(restarted_at) for r in runs)
+
+        until(ran_since_restart)
+        assert again.post("task/get_by_id", {"id": ticker}).json()["status"] == "started"
+        assert again.post("task/kill", {"id": ticker}).status_code == 202
+    finally:
+        again.stop()
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
+
+
+async def test_push_channel_delivers_run_and_log_events(server: ServerProcess) -> None:
+    wid = await asyncio.to_thread(workspace, server)
+    orch_id = await asyncio.to_thread(ready_orchestration, server, wid, "print('pushed line')\n")
+    url = f"ws://127.0.0.1:{server.port}/v1/api/events?kinds=run,log&token={server.token}"
+    socket = await websocket_connect(url)
+    try:
+        response = await asyncio.to_thread(
+            server.post, "task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": {}}
+        )
+        task_id = response.json()["id"]
+        seen: list[dict[str, Any]] = []
+        while not any(e["kind"] == "run" and e["status"] == "success" for e in seen):
+            message = await asyncio.wait_for(socket.read_message(), 20)
+            assert message is not None, "the server closed the push channel"
+            seen.append(json.loads(message))
+    finally:
+        socket.close()
+    assert {e["kind"] for e in seen} == {"run", "log"}
+    runs = [e for e in seen if e["kind"] == "run"]
+    assert [e["status"] for e in runs] == ["pending", "running", "success"]
+    assert all(e["task_id"] == task_id for e in seen)
+    (log,) = [e for e in seen if e["kind"] == "log"]
+    assert log["text"] == "pushed line" and log["stream"] == "stdout"
+    assert log["id"] == log["run_id"] == runs[0]["id"] and log["at"]
+
+
+async def test_push_channel_refuses_an_unauthenticated_socket(server: ServerProcess) -> None:
+    with pytest.raises(HTTPClientError) as refused:
+        await websocket_connect(f"ws://127.0.0.1:{server.port}/v1/api/events")
+    assert refused.value.code in (401, 403)
+    with pytest.raises(HTTPClientError):
+        await websocket_connect(f"ws://127.0.0.1:{server.port}/v1/api/events?token=wrong")

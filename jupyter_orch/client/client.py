@@ -1,0 +1,237 @@
+"""`Client`: the reference SDK's entry point, talking to a jupyter-orch server over REST."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from .base import Listing
+from .connection import Connection
+from .discovery import find_server
+from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError
+from .http import Http
+from .model import ModelVersion
+from .orchestration import Orchestration
+from .pipeline import Pipeline
+from .task import Task
+from .workspace import Workspace
+
+DEFAULT_WORKSPACE = "default"
+TASK_ID_ENVS = ("TASK_ID", "WALLAROO_TASK_ID")
+TASK_ARGS_FILE_ENV = "JUPYTER_ORCH_TASK_ARGS_FILE"
+
+
+class Client:
+    """Connect to a jupyter-orch server.
+
+    With no arguments the server is found by itself: `JUPYTER_ORCH_URL`/`JUPYTER_ORCH_TOKEN`
+    (set in kernels and task runs the server starts), else the first running Jupyter server in
+    the runtime dir that serves jupyter-orch. `url`/`token` (or the reference's `api_endpoint`)
+    name one explicitly.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        api_endpoint: str | None = None,
+        request_timeout: float = 60.0,
+    ):
+        base, token = find_server(url or api_endpoint, token)
+        self._http = Http(base, token, request_timeout)
+        self.auth = self._http.auth
+        self.api_endpoint = base.rstrip("/")
+        self._current_workspace: Workspace | None = None
+
+    def __repr__(self) -> str:
+        return f"Client(url={self._http.url!r})"
+
+    # -- workspaces ---------------------------------------------------------------------------
+    def list_workspaces(self) -> Listing[Workspace]:
+        answer = self._http.post("workspaces/list")
+        return Listing(Workspace(self, w) for w in answer["workspaces"])
+
+    def create_workspace(self, workspace_name: str) -> Workspace:
+        workspace_id = self._http.post("workspaces/create", {"workspace_name": workspace_name})["workspace_id"]
+        return next(w for w in self.list_workspaces() if w.id() == workspace_id)
+
+    def get_workspace(self, name: str, create_if_not_exist: bool = False) -> Workspace | None:
+        """The workspace called `name`; None when absent, unless `create_if_not_exist`."""
+        found = next((w for w in self.list_workspaces() if w.name() == name), None)
+        if found is None and create_if_not_exist:
+            return self.create_workspace(name)
+        return found
+
+    def set_current_workspace(self, workspace: Workspace) -> Workspace:
+        self._current_workspace = workspace
+        return workspace
+
+    def get_current_workspace(self) -> Workspace:
+        """The workspace calls default to: the task's own inside a task run, else one named
+        `default` (made on first use)."""
+        if self._current_workspace is None:
+            self._current_workspace = self._task_workspace() or self.get_workspace(
+                DEFAULT_WORKSPACE, create_if_not_exist=True
+            )
+        return self._current_workspace  # type: ignore[return-value]
+
+    def _task_workspace(self) -> Workspace | None:
+        task_id = _task_id()
+        if task_id is None:
+            return None
+        try:
+            workspace_id = self.get_task_by_id(task_id).workspace_id()
+        except ApiNotFound:
+            return None
+        return next((w for w in self.list_workspaces() if w.id() == workspace_id), None)
+
+    # -- models and pipelines -----------------------------------------------------------------
+    def upload_model(self, name: str, path: str | Path, framework: Any = None) -> ModelVersion:
+        """Upload an ONNX model file into the current workspace."""
+        if framework is not None and str(getattr(framework, "value", framework)).lower() != "onnx":
+            raise ValueError(f"only ONNX models are supported, not {framework}")
+        path = Path(path)
+        metadata = {"name": name, "workspace_id": self.get_current_workspace().id()}
+        with path.open("rb") as model_file:
+            answer = self._http.send(
+                "models/upload",
+                files=[
+                    ("file", (path.name, model_file, "application/octet-stream")),
+                    ("metadata", ("metadata", json.dumps(metadata), "application/json")),
+                ],
+            ).json()
+        return ModelVersion(self, answer)
+
+    def build_pipeline(self, pipeline_name: str) -> Pipeline:
+        """Create the pipeline in the current workspace, or get it when it exists."""
+        body = {"pipeline_id": pipeline_name, "workspace_id": self.get_current_workspace().id()}
+        return Pipeline(self, self._http.post("pipelines/create", body))
+
+    def list_pipelines(self) -> Listing[Pipeline]:
+        """Pipelines of the current workspace."""
+        return self._pipelines(self.get_current_workspace().id())
+
+    def _pipelines(self, workspace_id: int | None) -> Listing[Pipeline]:
+        body = {} if workspace_id is None else {"workspace_id": workspace_id}
+        return Listing(Pipeline(self, p) for p in self._http.post("pipelines/list", body)["pipelines"])
+
+    def pipelines_by_name(self, pipeline_name: str) -> Listing[Pipeline]:
+        """Every pipeline called `pipeline_name`, the current workspace's first;
+        `EntityNotFoundError` when there is none."""
+        current = self.get_current_workspace().id()
+        found = [p for p in self._pipelines(None) if p.name() == pipeline_name]
+        if not found:
+            raise EntityNotFoundError("Pipeline", {"pipeline_name": pipeline_name})
+        return Listing(sorted(found, key=lambda p: p.workspace_id() != current))
+
+    def get_pipeline(self, name: str) -> Pipeline:
+        """The pipeline called `name` (in the current workspace when it has one)."""
+        return self.pipelines_by_name(name)[0]
+
+    # -- orchestrations and tasks -------------------------------------------------------------
+    def upload_orchestration(
+        self,
+        bytes_buffer: bytes | None = None,
+        path: str | Path | None = None,
+        name: str | None = None,
+        file_name: str | None = None,
+    ) -> Orchestration:
+        """Upload a zip (bytes, a .zip path, or a directory zipped here) to the current workspace."""
+        if (bytes_buffer is None) == (path is None):
+            raise ValueError("give exactly one of bytes_buffer= and path=")
+        if path is not None:
+            path = Path(path)
+            bytes_buffer = _zip_dir(path) if path.is_dir() else path.read_bytes()
+            file_name = file_name or (path.name + ".zip" if path.is_dir() else path.name)
+        metadata = {"workspace_id": self.get_current_workspace().id(), "name": name}
+        answer = self._http.send(
+            "orchestration/upload",
+            files=[
+                ("file", (file_name or f"{name or 'orchestration'}.zip", bytes_buffer, "application/octet-stream")),
+                ("metadata", ("metadata", json.dumps(metadata), "application/json")),
+            ],
+        ).json()
+        return self.get_orchestration_by_id(answer["id"])
+
+    def get_orchestration_by_id(self, orchestration_id: str) -> Orchestration:
+        return Orchestration(self, self._http.post("orchestration/get_by_id", {"id": orchestration_id}))
+
+    def list_orchestrations(self) -> Listing[Orchestration]:
+        """Orchestrations of the current workspace."""
+        body = {"workspace_id": self.get_current_workspace().id()}
+        return Listing(Orchestration(self, o) for o in self._http.post("orchestration/list", body))
+
+    def list_tasks(self, killed: bool = False) -> Listing[Task]:
+        """Tasks of the current workspace; killed ones too when `killed`."""
+        body: dict[str, Any] = {"workspace_id": self.get_current_workspace().id()}
+        if not killed:
+            body["killed"] = False
+        return Listing(Task(self, t) for t in self._http.post("task/list", body))
+
+    def get_task_by_id(self, task_id: str) -> Task:
+        return Task(self, self._http.post("task/get_by_id", {"id": task_id}))
+
+    def in_task(self) -> bool:
+        """True inside a task run."""
+        return _task_id() is not None
+
+    def task_args(self) -> dict[str, Any]:
+        """The task's `json` arguments inside a task run; `{}` anywhere else."""
+        task_id = _task_id()
+        if task_id is None:
+            return {}
+        args_file = os.environ.get(TASK_ARGS_FILE_ENV)
+        if args_file and Path(args_file).is_file():
+            return json.loads(Path(args_file).read_text() or "{}")
+        return self.get_task_by_id(task_id).input_data()
+
+    # -- connections --------------------------------------------------------------------------
+    def create_connection(self, name: str, connection_type: str, connection_details: dict[str, Any]) -> Connection:
+        body = {"name": name, "type": connection_type, "details": connection_details}
+        connection_id = self._http.post("connections/create", body)["id"]
+        return Connection(self, self._http.post("connections/get_by_id", {"id": connection_id}))
+
+    def get_connection(self, name: str) -> Connection:
+        """The connection called `name`; `ConnectionNotFound` (an `EntityNotFoundError` and a
+        `RequiredAttributeMissing`) when there is none."""
+        try:
+            return Connection(self, self._http.post("connections/get", {"name": name}))
+        except ApiNotFound:
+            raise ConnectionNotFound(name) from None
+
+    def list_connections(self) -> Listing[Connection]:
+        return self._connections(None)
+
+    def _connections(self, workspace_id: int | None) -> Listing[Connection]:
+        body = {} if workspace_id is None else {"workspace_id": workspace_id}
+        return Listing(Connection(self, c) for c in self._http.post("connections/list", body)["connections"])
+
+    def delete_connection(self, name: str) -> None:
+        self._http.post("connections/delete", {"name": name})
+
+    def add_connection_to_workspace(self, workspace_id: int, connection_id: str) -> None:
+        self._http.post("connections/add_to_workspace", {"workspace_id": workspace_id, "connection_id": connection_id})
+
+    def remove_connection_from_workspace(self, workspace_id: int, connection_id: str) -> None:
+        self._http.post(
+            "connections/remove_from_workspace", {"workspace_id": workspace_id, "connection_id": connection_id}
+        )
+
+
+def _task_id() -> str | None:
+    return next((os.environ[k] for k in TASK_ID_ENVS if os.environ.get(k)), None)
+
+
+def _zip_dir(root: Path) -> bytes:
+    """A directory as a zip whose root is the directory's content (so `main.py` is at the root)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(root.rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                archive.write(file, file.relative_to(root).as_posix())
+    return buffer.getvalue()

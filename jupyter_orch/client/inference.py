@@ -1,0 +1,99 @@
+"""Inference payloads: a DataFrame travels as pandas-records JSON, a pyarrow Table as Arrow IPC
+(file format), and each comes back in the kind it was sent.
+
+pandas and pyarrow are imported on first use, so a script that never infers starts fast.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    Frame = pd.DataFrame | pa.Table
+
+ARROW = "application/vnd.apache.arrow.file"
+RECORDS = "application/json; format=pandas-records"
+ARROW_MAGIC = b"ARROW1"
+
+
+def encode(data: Frame) -> tuple[bytes, dict[str, str]]:
+    """The request body and headers for `data`."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return arrow_bytes(data), {"Content-Type": ARROW, "Accept": ARROW}
+    if isinstance(data, pd.DataFrame):
+        body = data.to_json(orient="records", date_format="iso").encode()
+        return body, {"Content-Type": RECORDS, "Accept": RECORDS}
+    raise TypeError(f"infer takes a pandas DataFrame or a pyarrow Table, not {type(data).__name__}")
+
+
+def decode(content: bytes, content_type: str, like: Frame | None = None) -> Frame:
+    """An answer in the kind its Content-Type (or the Arrow file magic) names, or in the kind
+    of `like` when given."""
+    import pyarrow as pa
+
+    is_arrow = content_type.startswith(ARROW) or content.startswith(ARROW_MAGIC)
+    result = read_arrow(content) if is_arrow else records_frame(json.loads(content))
+    if like is None or isinstance(result, type(like)):
+        return result
+    return as_table(result) if isinstance(like, pa.Table) else result.to_pandas()
+
+
+def as_table(data: Frame) -> pa.Table:
+    import pyarrow as pa
+
+    return data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+
+
+def concat(tables: list[pa.Table]) -> pa.Table:
+    import pyarrow as pa
+
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def load_file(path: Path, data_format: str | None) -> Frame:
+    """A `.arrow` file (Arrow IPC, file or stream format) or a pandas-records `.json` file."""
+    kind = data_format or ("arrow" if path.suffix == ".arrow" else "pandas-records")
+    if kind == "arrow":
+        return read_arrow(path.read_bytes())
+    if kind == "pandas-records":
+        import pandas as pd
+
+        return pd.read_json(path, orient="records")
+    raise ValueError(f"data_format must be 'arrow' or 'pandas-records', not {data_format!r}")
+
+
+def arrow_bytes(table: pa.Table) -> bytes:
+    import pyarrow as pa
+
+    sink = io.BytesIO()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def read_arrow(content: bytes) -> pa.Table:
+    import pyarrow as pa
+
+    try:
+        return pa.ipc.open_file(pa.BufferReader(content)).read_all()
+    except pa.ArrowInvalid:
+        return pa.ipc.open_stream(pa.BufferReader(content)).read_all()
+
+
+def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(records)
+    if "time" in frame.columns:
+        unit = "ms" if pd.api.types.is_numeric_dtype(frame["time"]) else None
+        frame["time"] = pd.to_datetime(frame["time"], unit=unit, utc=True)
+    return frame

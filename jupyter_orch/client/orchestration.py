@@ -1,0 +1,96 @@
+"""Orchestration: an uploaded zip packaged into a runnable environment, and the tasks made of it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .base import Entity
+from .display import local_time
+from .errors import StatusError
+from .waits import wait_for_status
+
+if TYPE_CHECKING:
+    from .task import Task
+
+READY, ERROR = "ready", "error"
+
+
+class Orchestration(Entity):
+    def _refresh(self, wait: dict[str, Any] | None = None, http_timeout: float | None = None) -> dict[str, Any]:
+        self._data = self._client._http.post(
+            "orchestration/get_by_id", {"id": self.id(), **(wait or {})}, timeout=http_timeout
+        )
+        return self._data
+
+    def name(self) -> str | None:
+        return self._data.get("name")
+
+    def status(self) -> str:
+        """The current status, asked of the server (`pending_packaging`, `packaging`,
+        `ready`, `error`)."""
+        return self._refresh()["status"]
+
+    def sha(self) -> str:
+        return self._data["sha"]
+
+    def file_name(self) -> str:
+        return self._data["file_name"]
+
+    def workspace_id(self) -> int:
+        return self._data["workspace_id"]
+
+    def task_id(self) -> str:
+        return self._data["task_id"]
+
+    def owner_id(self) -> str:
+        return self._data["owner_id"]
+
+    def created_at(self) -> str:
+        return self._data["created_at"]
+
+    def updated_at(self) -> str:
+        return self._data["updated_at"]
+
+    def widget(self) -> Any:
+        """A live ipywidget of the packaging status (and its log when it fails)."""
+        from ..widgets import OrchestrationWidget
+
+        return OrchestrationWidget(self)
+
+    def wait_for_ready(self, timeout: float | None = None) -> Orchestration:
+        """Block until packaging ends; `StatusError` if it failed, `WaitTimeout` on timeout."""
+        data = wait_for_status(self._refresh, (READY, ERROR), timeout, f"orchestration {self.id()}")
+        if data["status"] == ERROR:
+            detail = data.get("error") or ""
+            log = (data.get("packaging_log") or "").strip()
+            raise StatusError(f"orchestration {self.id()}", ERROR, f"{detail}\n{log[-2000:]}".strip())
+        return self
+
+    def run_once(self, name: str, json_args: dict[str, Any] | None = None, timeout: float | None = None) -> Task:
+        return self._start("task/run_once", name, json_args, timeout=timeout)
+
+    def run_scheduled(
+        self, name: str, schedule: str, json_args: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Task:
+        return self._start("task/run_scheduled", name, json_args, schedule=schedule, timeout=timeout)
+
+    def run_continuously(self, name: str, json_args: dict[str, Any] | None = None) -> Task:
+        return self._start("task/run_continuously", name, json_args)
+
+    def _start(self, route: str, name: str, json_args: dict[str, Any] | None, **extra: Any) -> Task:
+        body = {"name": name, "workspace_id": self.workspace_id(), "orch_id": self.id(),
+                "json": json_args or {}}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        task_id = self._client._http.post(route, body)["id"]
+        return self._client.get_task_by_id(task_id)
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "id": self.id(),
+            "name": self.name(),
+            "status": self._data["status"],
+            "filename": self.file_name(),
+            "sha": self.sha()[:12] + "...",
+            "created at": local_time(self.created_at()),
+            "updated at": local_time(self.updated_at()),
+        }

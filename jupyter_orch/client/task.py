@@ -1,0 +1,151 @@
+"""Task (a run-once, scheduled or continuous use of an orchestration) and its runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Entity, Listing
+from .display import duration, local_time, record_html, table_html
+from .waits import wait_for_status
+
+TERMINAL = ("success", "failed", "timed_out", "killed")
+
+
+class Task(Entity):
+    def _refresh(self, wait: dict[str, Any] | None = None, http_timeout: float | None = None) -> dict[str, Any]:
+        self._data = self._client._http.post(
+            "task/get_by_id", {"id": self.id(), **(wait or {})}, timeout=http_timeout
+        )
+        return self._data
+
+    def name(self) -> str | None:
+        return self._data.get("name")
+
+    def status(self) -> str:
+        """The current status, asked of the server."""
+        return self._refresh()["status"]
+
+    def workspace_id(self) -> int:
+        return self._data["workspace_id"]
+
+    def orchestration_id(self) -> str:
+        return self._data["orch_id"]
+
+    def run_type(self) -> str:
+        return self._data["run_type"]
+
+    def schedule(self) -> str | None:
+        return self._data.get("schedule")
+
+    def input_data(self) -> dict[str, Any]:
+        return self._data.get("input_data") or {}
+
+    def created_at(self) -> str:
+        return self._data["created_at"]
+
+    def updated_at(self) -> str:
+        return self._data["updated_at"]
+
+    def widget(self) -> Any:
+        """A live ipywidget of this task: status, runs, log tail, Kill and Run-now."""
+        from ..widgets import TaskWidget
+
+        return TaskWidget(self)
+
+    def kill(self) -> Task:
+        self._data = self._client._http.post("task/kill", {"id": self.id()})
+        return self
+
+    def wait_for(self, status: str | list[str] = "terminal", timeout: float | None = None) -> Task:
+        """Block until the task reaches `status` ("terminal": success, failed, timed_out or
+        killed) or ends; raise `WaitTimeout` (a `TimeoutError`) with the last status seen."""
+        wanted = TERMINAL if status == "terminal" else ([status] if isinstance(status, str) else status)
+        stop = tuple(dict.fromkeys([*wanted, *TERMINAL]))
+        wait_for_status(self._refresh, stop, timeout, f"task {self.id()}")
+        return self
+
+    def last_runs(self, limit: int | None = None, status: str = "all") -> Listing[TaskRun]:
+        """The task's runs, newest first; `status` is all/running/success/failure/timed_out/killed."""
+        body: dict[str, Any] = {"task_id": self.id(), "status": status}
+        if limit is not None:
+            body["limit"] = limit
+        runs = self._client._http.post("task/list_task_runs", body)
+        return Listing(TaskRun(self._client, run) for run in runs)
+
+    def _fields(self) -> dict[str, Any]:
+        fields = {
+            "id": self.id(),
+            "name": self.name(),
+            "last run status": (self._data.get("last_runs") or [{}])[0].get("status", ""),
+            "type": self._data.get("run_type"),
+            "status": self._data.get("status"),
+            "schedule": self.schedule() or "",
+            "next run": local_time(self._data.get("next_run_at")),
+            "created at": local_time(self.created_at()),
+            "updated at": local_time(self.updated_at()),
+        }
+        if fields["type"] != "CronJob":
+            del fields["schedule"], fields["next run"]
+        return fields
+
+
+class TaskRun(Entity):
+    def id(self) -> str:
+        return self._data["run_id"]
+
+    def task_id(self) -> str:
+        return self._data["task"]
+
+    def status(self) -> str:
+        return self._data["status"]
+
+    def exit_code(self) -> int | None:
+        return self._data.get("exit_code")
+
+    def error(self) -> str | None:
+        """Why a run failed, in one line (the last line of its traceback, or the timeout/kill)."""
+        return self._data.get("error")
+
+    def logs(self, limit: int | None = None) -> RunLogs:
+        """The run's stdout/stderr lines (`<time> stdout|stderr F <text>`); the last `limit`."""
+        body: dict[str, Any] = {"id": self.id()}
+        if limit is not None:
+            body["lines"] = limit
+        return RunLogs(self._client._http.post("task/get_logs_for_run", body)["logs"])
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "task id": self.task_id(),
+            "run id": self.id(),
+            "status": self.status(),
+            "exit code": self.exit_code(),
+            "created at": local_time(self._data.get("created_at")),
+            "started at": local_time(self._data.get("started_at")),
+            "ended at": local_time(self._data.get("ended_at")),
+            "duration": duration(self._data.get("started_at"), self._data.get("ended_at")),
+        }
+
+
+class RunLogs(list[str]):
+    """A run's log lines; shows as a time / stream / text table in a notebook."""
+
+    def texts(self) -> list[str]:
+        """Only the printed text of each line."""
+        return [_split(line)[2] for line in self]
+
+    def __str__(self) -> str:
+        return "\n".join(self)
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return record_html({"logs": "(no lines)"})
+        rows = (dict(zip(("time", "stream", "text"), _split(line), strict=True)) for line in self)
+        return table_html({**r, "time": local_time(r["time"]) or r["time"]} for r in rows)
+
+
+def _split(line: str) -> tuple[str, str, str]:
+    """`<time> <stream> F <text>` -> (time, stream, text); a line of another shape is all text."""
+    parts = line.split(" ", 3)
+    if len(parts) >= 3 and parts[1] in ("stdout", "stderr"):
+        return parts[0], parts[1], parts[3] if len(parts) == 4 else ""
+    return "", "", line

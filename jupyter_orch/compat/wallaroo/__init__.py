@@ -1,0 +1,11 @@
+"""`import wallaroo` inside jupyter-orch: the reference SDK's names over `jupyter_orch.client`.
+
+Reached through `jupyter_orch.compat.install_wallaroo_alias()` (automatic in task runs).
+"""
+
+from jupyter_orch.client import Client
+
+from . import deployment_config, framework, object
+from .deployment_config import DeploymentConfigBuilder
+
+__all__ = ["Client", "DeploymentConfigBuilder", "deployment_config", "framework", "object"]

@@ -1,0 +1,184 @@
+"""`%orch` in a real kernel against a real server: every subcommand, the live task widget
+(status, runs, log tail, next fire, Kill / Run now), and one-line usage errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jupyter_orch.client import Client
+from tests.kernel.driver import Kernel
+from tests.support.onnx_models import scale_model
+from tests.support.server import ServerProcess
+
+MAIN = """\
+import json, time
+from pathlib import Path
+from jupyter_orch import Client
+args = Client().task_args()
+time.sleep(args.get("sleep", 0))
+print("hello", args.get("who"), Path("data.txt").read_text().strip(), Path("assets/more.txt").read_text().strip())
+"""
+TASK_ORDER = ["pending", "started", "success"]
+
+
+def distinct(values: list[str]) -> list[str]:
+    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+
+
+@pytest.fixture(scope="module")
+def hello(kernel: Kernel) -> str:
+    """An orchestration uploaded from a cell with two included paths, packaged."""
+    (kernel.cwd / "data.txt").write_text("from-data\n")
+    (kernel.cwd / "assets").mkdir()
+    (kernel.cwd / "assets" / "more.txt").write_text("from-assets\n")
+    cell = kernel.execute(f"%%orch_upload hello --include data.txt --include assets\n{MAIN}")
+    kernel.wait_for_state(cell.widget_id, "status", "ready")
+    return "hello"
+
+
+@pytest.fixture(scope="module")
+def client(module_server: ServerProcess) -> Client:
+    """The test's own client, to set things up and check them."""
+    return Client(url=module_server.url, token=module_server.token)
+
+
+def task_id_of(kernel: Kernel, widget: str) -> str:
+    return kernel.values(widget, "entity_id")[0]
+
+
+def test_run_widget_follows_the_task_to_success_with_its_log(kernel: Kernel, hello: str) -> None:
+    cell = kernel.execute("%orch run hello --name greet --args '{\"who\": \"kernel\", \"sleep\": 0.3}' --timeout 60")
+    assert cell.reply["status"] == "ok", cell
+    widget = cell.widget_id
+    kernel.wait_for_state(widget, "status", "success")
+
+    seen = distinct(kernel.values(widget, "status"))
+    assert seen == TASK_ORDER[TASK_ORDER.index(seen[0]):], seen
+    header, facts, runs, log, buttons, _spawned = kernel.children(widget)
+    assert "greet" in kernel.values(header, "value")[-1] and "success" in kernel.values(header, "value")[-1]
+    assert "hello kernel from-data from-assets" in kernel.values(log, "value")[-1]
+    assert "success" in kernel.values(runs, "value")[-1]
+    assert "Oneshot" in kernel.values(facts, "value")[-1] and "60 s" in kernel.values(facts, "value")[-1]
+    kill, _run_now = kernel.children(buttons)
+    assert kernel.values(kill, "disabled")[-1] is True
+
+
+def test_schedule_widget_shows_the_next_fire_and_its_buttons_work(kernel: Kernel, hello: str) -> None:
+    cell = kernel.execute('%orch schedule hello "*/5 * * * *" --name every5 --args \'{"who": "cron"}\'')
+    widget = cell.widget_id
+    kernel.wait_for_state(widget, "status", "started")
+    _header, facts, _runs, _log, buttons, spawned = kernel.children(widget)
+    shown = kernel.values(facts, "value")[-1]
+    assert "CronJob" in shown and "*/5 * * * *" in shown and "next run" in shown
+    kill, run_now = kernel.children(buttons)
+
+    kernel.click(run_now)  # a run-once task of the same orchestration and arguments, shown below
+    kernel.wait_for_change(spawned, "children", bool)
+    now = kernel.children(spawned)[0]
+    kernel.wait_for_state(now, "status", "success")
+    assert "hello cron" in kernel.values(kernel.children(now)[3], "value")[-1]
+
+    kernel.click(kill)
+    kernel.wait_for_state(widget, "status", "killed")
+    assert kernel.values(kill, "disabled")[-1] is True
+
+
+def test_listing_commands_show_the_client_reprs(kernel: Kernel, hello: str, client: Client) -> None:
+    task = client.list_orchestrations()[0].run_once("listed", {"who": "lister"}).wait_for("terminal", timeout=60)
+    assert task.status() == "success"
+    run_id = task.last_runs()[0].id()
+
+    assert "hello" in kernel.execute("%orch list").result["text/html"]
+    assert "listed" in kernel.execute("%orch tasks").result["text/html"]
+    assert "success" in kernel.execute("%orch runs listed").result["text/html"]
+    for ref in ("listed", task.id(), run_id):  # a task by name or id, or a run by id
+        logs = kernel.execute(f"%orch logs {ref} --lines 1")
+        assert "hello lister" in logs.result["text/html"], logs
+
+    status = kernel.execute("%orch status listed")
+    assert kernel.values(status.widget_id, "status")[0] == "success"
+    orch_status = kernel.execute(f"%orch status {client.list_orchestrations()[0].id()}")
+    assert kernel.values(orch_status.widget_id, "status")[0] == "ready"
+
+
+def test_kill_by_name_or_id_and_tasks_all(kernel: Kernel, hello: str, client: Client) -> None:
+    orchestration = client.list_orchestrations()[0]
+    by_name = orchestration.run_scheduled("doomed", "@daily")
+    by_id = orchestration.run_scheduled("doomed-too", "@weekly")
+    assert "killed" in kernel.execute("%orch kill doomed").result["text/plain"]
+    assert "killed" in kernel.execute(f"%orch kill {by_id.id()}").result["text/plain"]
+    assert {by_name.status(), by_id.status()} == {"killed"}
+    assert "doomed" not in kernel.execute("%orch tasks").result["text/html"]
+    assert "doomed-too" in kernel.execute("%orch tasks --all").result["text/html"]
+
+
+def test_pipelines_and_their_inference_log(kernel: Kernel, client: Client, tmp_path: Path) -> None:
+    model_file = tmp_path / "scale.onnx"
+    model_file.write_bytes(scale_model(2.0))
+    pipeline = client.build_pipeline("doubler").add_model_step(client.upload_model("scale", model_file)).deploy()
+    pipeline.infer(pd.DataFrame({"x": [[1.5], [2.5]]}))
+
+    assert "doubler" in kernel.execute("%orch pipelines").result["text/html"]
+    for options in ("--last 10m", "--start 2000-01-01T00:00:00 --end 2100-01-01T00:00:00", ""):
+        shown = kernel.execute(f"%orch plogs doubler {options}")
+        assert shown.reply["status"] == "ok", shown
+        assert "out.scaled" in shown.result["text/plain"] and "5.0" in shown.result["text/plain"], shown.result
+    assert "out.scaled" in kernel.execute(f"%orch plogs {pipeline.id()} --limit 1").result["text/plain"]
+    empty = kernel.execute("%orch plogs doubler --start 2000-01-01T00:00 --end 2000-01-02T00:00")
+    assert "out.scaled" not in empty.result["text/plain"]
+
+
+def test_connections_and_workspace(kernel: Kernel, hello: str, client: Client) -> None:
+    client.create_connection("warehouse", "postgres", {"password": "s3cret"})
+    shown = kernel.execute("%orch connections").result["text/html"]
+    assert "warehouse" in shown and "s3cret" not in shown
+
+    assert "default" in kernel.execute("%orch workspace").result["text/plain"]
+    assert "scratch" in kernel.execute("%orch workspace scratch --create").result["text/plain"]
+    assert "hello" not in kernel.execute("%orch list").result["text/html"]
+    default = client.get_workspace("default")
+    assert default is not None
+    kernel.execute(f"%orch workspace {default.id()}")  # an id works as well as a name
+    assert "hello" in kernel.execute("%orch list").result["text/html"]
+
+
+def test_help(kernel: Kernel) -> None:
+    overview = kernel.execute("%orch").stdout
+    assert overview == kernel.execute("%orch help").stdout
+    for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
+                    "connections", "workspace"):
+        assert command in overview
+    assert "--timeout S" in kernel.execute("%orch help run").stdout
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%orch frobnicate", "invalid choice: 'frobnicate'"),
+        ("%orch run", "the following arguments are required: ORCH"),
+        ("%orch run hello --timeout -1", "argument --timeout: invalid positive value"),
+        ("%orch run hello --args '{not json'", "neither JSON nor the name of a dict"),
+        ("%orch run hello --args '[1, 2]'", "must be a JSON object"),
+        ("%orch run no-such-orchestration", "no orchestration with the id or name 'no-such-orchestration'"),
+        ('%orch schedule hello "not a cron"', "HTTP 400"),
+        ("%orch status 00000000-0000-4000-8000-000000000000", "no task with the id or name"),
+        ("%orch kill nobody", "no task with the id or name 'nobody'"),
+        ("%orch runs", "the following arguments are required: TASK"),
+        ("%orch logs nothing-here", "no task or run 'nothing-here'"),
+        ("%orch logs 00000000-0000-4000-8000-000000000000", "no task or run"),
+        ("%orch logs hello --lines many", "argument --lines: invalid int value"),
+        ("%orch plogs doubler --last 10x", "argument --last: invalid duration value"),
+        ("%orch plogs doubler --start 2000-01-01", "--start and --end go together"),
+        ("%orch plogs doubler --last 1h --start 2000-01-01 --end 2000-01-02", "--last or --start/--end"),
+        ("%orch plogs no-such-pipeline", "Pipeline not found"),
+        ("%orch workspace no-such-space", "no workspace 'no-such-space'"),
+        ("%orch help frobnicate", "no command 'frobnicate'"),
+        ("%orch tasks --everything", "unrecognized arguments"),
+        ("%orch run 'hello", "No closing quotation"),
+    ],
+)
+def test_wrong_usage_is_a_one_line_usage_error(kernel: Kernel, hello: str, line: str, message: str) -> None:
+    assert message in kernel.execute(line).usage_error()

@@ -16,8 +16,9 @@ lab: $(STAMP) $(LABEXT)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=notebooks
 
 test: $(STAMP) $(LABEXT) browser
-	$(VENV)/bin/ruff check jupyter_orch tests bench
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 bench: $(STAMP)
 	$(PY) bench/packaging.py

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .base import Entity, Listing
 from .display import duration, local_time, record_html, table_html
-from .waits import wait_for_status
+from .errors import WaitTimeout
+from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 
 TERMINAL = ("success", "failed", "timed_out", "killed")
 
@@ -71,6 +73,19 @@ class Task(Entity):
             body["limit"] = limit
         runs = self._client._http.post("task/list_task_runs", body)
         return Listing(TaskRun(self._client, run) for run in runs)
+
+    def wait_for_runs(self, count: int = 1, status: str = "ended", timeout: float | None = None) -> Listing[TaskRun]:
+        """Block until the task has `count` runs with `status` ("ended": any final status), then
+        return its runs newest first; raise `WaitTimeout` with how many there were."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            hold = MAX_HOLD_S if deadline is None else min(MAX_HOLD_S, max(0.0, deadline - time.monotonic()))
+            body = {"task_id": self.id(), "status": status, "wait_for_count": count, "wait_timeout": hold}
+            runs = self._client._http.post("task/list_task_runs", body, timeout=hold + HTTP_SLACK_S)
+            if len(runs) >= count:
+                return Listing(TaskRun(self._client, run) for run in runs)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeout(f"task {self.id()}", f"{len(runs)} {status} runs of {count}", timeout)
 
     def _fields(self) -> dict[str, Any]:
         fields = {

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .blobs import BlobStore
 from .connections import Connections
 from .environments import Environments
 from .events import EventBus
+from .inference_log import InferenceLog
+from .models import Models
 from .orchestrations import Orchestrations
+from .pipelines import InferenceSettings, Pipelines
 from .store import Store
+from .tasks import Tasks
 from .workspaces import Workspaces
 from .zips import ZipLimits
 
@@ -25,6 +29,14 @@ class EngineConfig:
     installer: str = "auto"  # "uv", "pip" or "auto" (uv when present)
     server_url: str | None = None
     server_token: str | None = None
+    max_concurrent_runs: int = 4
+    max_log_lines_per_run: int = 100_000
+    kill_grace_seconds: float = 5.0
+    missed_fire_policy: str = "run_once"  # "run_once", "skip" or "run_all"
+    overlap_policy: str = "skip"  # "skip" or "queue"
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+    log_flush_rows: int = 500_000
+    log_flush_seconds: float = 5.0
 
 
 class Engine:
@@ -47,6 +59,18 @@ class Engine:
             data_dir / "unpacked",
             ZipLimits(config.max_unpacked_bytes, config.max_zip_files),
         )
+        self.tasks = Tasks(
+            self.store, self.bus, self.workspaces, self.orchestrations, self.environments, config,
+            data_dir / "runs",
+        )
+        self.models = Models(self.store, self.blobs, self.workspaces)
+        self.inference_log = InferenceLog(
+            data_dir / "inference_logs", config.log_flush_rows, config.log_flush_seconds
+        )
+        self.pipelines = Pipelines(
+            self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
+            config.inference,
+        )
         self._started = False
 
     async def start(self) -> None:
@@ -56,8 +80,14 @@ class Engine:
         self._started = True
         self.bus.bind(asyncio.get_running_loop())
         self.orchestrations.resume_interrupted()
+        await self.tasks.start()
+        await asyncio.to_thread(self.inference_log.start)
+        self.pipelines.resume()
 
     async def stop(self) -> None:
         self._started = False
         await self.orchestrations.stop()
+        await self.tasks.stop()
+        await self.pipelines.stop()
+        await asyncio.to_thread(self.inference_log.close)
         self.store.close()

@@ -54,23 +54,30 @@ class EventBus:
     ) -> str:
         """Return the entity's status once it is one of `statuses`, or the last seen on timeout."""
         wanted = set(statuses)
-        status = current()
-        if status in wanted or timeout <= 0:
-            return status
-        reached: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        await self.wait_until(
+            lambda: current() in wanted, lambda e: e["kind"] == kind and e["id"] == id, timeout
+        )
+        return current()
 
-        def on_event(event: Event) -> None:
-            matches = event["kind"] == kind and event["id"] == id and event.get("status") in wanted
-            if matches and not reached.done():
-                reached.set_result(event["status"])
-
-        unsubscribe = self.subscribe(on_event)
+    async def wait_until(
+        self, ready: Callable[[], bool], relevant: Callable[[Event], bool], timeout: float
+    ) -> bool:
+        """Wait until `ready()` holds, looking again after each `relevant` event; False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        changed = asyncio.Event()
+        unsubscribe = self.subscribe(lambda event: changed.set() if relevant(event) else None)
         try:
-            status = current()  # it may have changed between the first look and subscribing
-            if status in wanted:
-                return status
-            return await asyncio.wait_for(reached, timeout)
-        except TimeoutError:
-            return current()
+            while True:
+                changed.clear()  # cleared before looking, so no event can slip in between
+                if ready():
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                try:
+                    await asyncio.wait_for(changed.wait(), remaining)
+                except TimeoutError:
+                    return ready()
         finally:
             unsubscribe()

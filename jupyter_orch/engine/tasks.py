@@ -43,6 +43,7 @@ from .taskstore import (
     ONESHOT,
     PENDING,
     PENDING_KILL,
+    RUN_ENDED,
     RUNNING,
     STARTED,
     SUCCESS,
@@ -172,15 +173,24 @@ class Tasks:
         return self.get(task.id)
 
     def runs(self, task_id: object, status: object = None, limit: object = None) -> list[Run]:
-        if status is None or status == "all":
-            statuses = None
-        elif status in RUN_STATUS_FILTERS:
-            statuses = (str(status),)
-        else:
-            raise Invalid(f"'status' must be one of all, {', '.join(RUN_STATUS_FILTERS)}")
+        statuses = _run_filter(status)
         most = _require_limit(limit, "limit", None)
         task = self.get(require_uuid(task_id, "task_id"), 0)
         return self.records.list_runs(task.id, statuses, most)
+
+    async def wait_for_runs(
+        self, task_id: object, status: object, limit: object, count: object, timeout: float
+    ) -> list[Run]:
+        """The runs (as `runs`) once the task has at least `count` of them with that status."""
+        wanted = _require_limit(count, "wait_for_count", None)
+        task = self.get(require_uuid(task_id, "task_id"), 0)
+        statuses = _run_filter(status)
+        await self.bus.wait_until(
+            lambda: len(self.records.list_runs(task.id, statuses, wanted)) >= (wanted or 1),
+            lambda event: event["kind"] == "run" and event.get("task_id") == task.id,
+            timeout,
+        )
+        return self.runs(task.id, status, limit)
 
     def run_logs(self, run_id: object, lines: object = None) -> list[str]:
         tail = _require_limit(lines, "lines", None)
@@ -325,3 +335,14 @@ def _require_limit(value: object, field: str, default: int | None) -> int | None
     if number < 0:
         raise Invalid(f"'{field}' must not be negative")
     return number
+
+
+def _run_filter(status: object) -> tuple[str, ...] | None:
+    """A run-status filter: all, ended (any final status), or one status."""
+    if status is None or status == "all":
+        return None
+    if status == "ended":
+        return RUN_ENDED
+    if status in RUN_STATUS_FILTERS:
+        return (str(status),)
+    raise Invalid(f"'status' must be one of all, ended, {', '.join(RUN_STATUS_FILTERS)}")

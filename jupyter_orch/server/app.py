@@ -7,10 +7,11 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, Unicode, default
+from traitlets import Enum, Float, Int, Unicode, default
 
 from ..engine import Engine, EngineConfig
-from . import connections, orchestrations, workspaces  # noqa: F401  (modules register their routes)
+from ..engine.pipelines import InferenceSettings
+from . import connections, inference, models, orchestrations, pipelines, tasks, workspaces  # noqa: F401  (modules register their routes)
 from .base import ROUTES
 from .events import EventsSocket
 
@@ -27,6 +28,32 @@ class OrchApp(ExtensionApp):
     max_unpacked_bytes = Int(1024 * 1024 * 1024, help="Largest unpacked size of an orchestration zip.").tag(config=True)
     max_zip_files = Int(10_000, help="Most files an orchestration zip may hold.").tag(config=True)
     installer = Unicode("auto", help="Requirement installer: 'uv', 'pip' or 'auto' (uv when present).").tag(config=True)
+    max_concurrent_runs = Int(
+        4, help="Task runs that may run at once; more wait in a FIFO queue as pending."
+    ).tag(config=True)
+    max_log_lines_per_run = Int(
+        100_000, help="Most log lines stored per task run; one line says when the rest was dropped."
+    ).tag(config=True)
+    kill_grace_seconds = Float(
+        5.0, help="Seconds between SIGTERM and SIGKILL when a run is killed or times out."
+    ).tag(config=True)
+    missed_fire_policy = Enum(
+        ["run_once", "skip", "run_all"], "run_once",
+        help="Schedule fires missed while the server was down: run the latest once, skip them, or run each.",
+    ).tag(config=True)
+    overlap_policy = Enum(
+        ["skip", "queue"], "skip",
+        help="A fire while the task's previous run still runs: skip it (and log it) or queue one run behind.",
+    ).tag(config=True)
+    inference_threads = Int(
+        1, help="onnxruntime intra-op threads per model session (1 is fastest here; see bench/inference.py)."
+    ).tag(config=True)
+    inference_workers = Int(
+        0, help="Threads a large inference batch is split over (0: one per CPU core)."
+    ).tag(config=True)
+    inference_log_flush_seconds = Float(
+        5.0, help="Longest time an inference row stays in memory before it is written to Parquet."
+    ).tag(config=True)
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -39,6 +66,15 @@ class OrchApp(ExtensionApp):
             max_unpacked_bytes=self.max_unpacked_bytes,
             max_zip_files=self.max_zip_files,
             installer=self.installer,
+            max_concurrent_runs=self.max_concurrent_runs,
+            max_log_lines_per_run=self.max_log_lines_per_run,
+            kill_grace_seconds=self.kill_grace_seconds,
+            missed_fire_policy=self.missed_fire_policy,
+            overlap_policy=self.overlap_policy,
+            inference=InferenceSettings(
+                threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
+            ),
+            log_flush_seconds=self.inference_log_flush_seconds,
         )
 
     def initialize_settings(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..engine.taskstore import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL
 from .base import JsonRoute, route
-from .waiting import wait_request
+from .waiting import wait_request, wait_timeout
 
 
 class CreateTask(JsonRoute):
@@ -76,7 +76,12 @@ class KillTask(JsonRoute):
 @route("task/list_task_runs")
 class ListTaskRuns(JsonRoute):
     async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.tasks.runs(body.get("task_id"), body.get("status"), body.get("limit"))
+        """With `wait_for_count`, hold the answer until that many runs match (or `wait_timeout`)."""
+        args = (body.get("task_id"), body.get("status"), body.get("limit"))
+        if "wait_for_count" not in body:
+            return self.engine.tasks.runs(*args)
+        timeout = wait_timeout(body)
+        return await self.engine.tasks.wait_for_runs(*args, body["wait_for_count"], timeout)
 
 
 @route("task/get_logs_for_run")

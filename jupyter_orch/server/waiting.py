@@ -26,7 +26,12 @@ def wait_request(body: dict[str, Any], terminal: tuple[str, ...]) -> tuple[tuple
         statuses = tuple(wanted)
     else:
         raise Invalid("'wait_for' must be a status, a list of statuses or \"terminal\"")
+    return statuses, wait_timeout(body)
+
+
+def wait_timeout(body: dict[str, Any]) -> float:
+    """`wait_timeout` in seconds: default 30, at most 300."""
     timeout = body.get("wait_timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
         raise Invalid("'wait_timeout' must be a non-negative number of seconds")
-    return statuses, min(float(timeout), MAX_WAIT_S)
+    return min(float(timeout), MAX_WAIT_S)

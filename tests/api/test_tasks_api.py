@@ -98,17 +98,25 @@ async def test_scheduled_task_runs_on_its_seconds_schedule_and_is_killed(api: Ap
     assert status == 201
     task = await wait_task(api, answer["id"], "started")
     assert task["run_type"] == "CronJob" and task["schedule"] == "*/2 * * * * *" and task["next_run_at"]
-    for _ in range(100):
-        _, runs = await api("task/list_task_runs", {"task_id": task["id"], "status": "success"})
-        if runs:
-            break
-        await asyncio.sleep(0.1)
-    assert runs and runs[0]["scheduled_for"]
+    wait = {"task_id": task["id"], "status": "ended", "wait_for_count": 2, "wait_timeout": 15}
+    _, runs = await api("task/list_task_runs", wait)
+    assert len(runs) >= 2 and runs[0]["scheduled_for"] and runs[0]["status"] == "success"
+    assert runs[0]["scheduled_for"] > runs[1]["scheduled_for"]
     status, killed = await api("task/kill", {"id": task["id"]})
     assert status == 202 and killed["status"] in ("pending_kill", "killed") and killed["killed"] is True
     task = await wait_task(api, task["id"], "killed", 10)
     assert task["status"] == "killed" and task["next_run_at"] is None
     assert [t["id"] for t in (await api("task/list", {"killed": True}))[1]] == [task["id"]]
+
+
+async def test_waiting_for_runs_times_out_with_what_there_is(api: Api) -> None:
+    wid, orch = await ready_orchestration(api, "print('once')\n")
+    _, answer = await api("task/run_once", {"workspace_id": wid, "orch_id": orch["id"], "json": {}})
+    wait = {"task_id": answer["id"], "status": "ended", "wait_for_count": 2, "wait_timeout": 0.5}
+    status, runs = await api("task/list_task_runs", wait)
+    assert status == 200 and len(runs) <= 1
+    bad = {"task_id": answer["id"], "wait_for_count": "two"}
+    assert (await api("task/list_task_runs", bad))[0] == 400
 
 
 async def test_tutorial_schedule_that_has_ended_leaves_a_finished_task(api: Api) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from jupyter_orch.client import Client
 from tests.support.server import ServerProcess
@@ -33,11 +32,3 @@ def wl(orch_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     client.set_current_workspace(client.create_workspace(f"ws-{uuid.uuid4().hex[:10]}"))
     yield client
     client._http.close()
-
-
-def require_routes(server: ServerProcess, *routes: str) -> None:
-    """Skip while a route family another engineer is building is not mounted yet."""
-    for route in routes:
-        answer = requests.post(server.api + route, json={}, headers=server.headers, timeout=10)
-        if answer.status_code == 404 and '"msg"' not in answer.text:
-            pytest.skip(f"route v1/api/{route} is not built yet")

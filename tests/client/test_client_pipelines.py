@@ -13,15 +13,7 @@ import pytest
 from jupyter_orch.client import Client, EntityNotFoundError, ModelVersion, Pipeline
 from jupyter_orch.compat.wallaroo import DeploymentConfigBuilder
 from jupyter_orch.compat.wallaroo.framework import Framework
-from tests.client.conftest import SAMPLES, require_routes
-from tests.support.server import ServerProcess
-
-pytestmark = pytest.mark.skipif(not (SAMPLES / "rf_model.onnx").exists(), reason="samples not generated")
-
-
-@pytest.fixture(autouse=True)
-def _pipelines_routes(orch_server: ServerProcess) -> None:
-    require_routes(orch_server, "pipelines/list", "models/list")
+from tests.client.conftest import SAMPLES
 
 
 def expected_prediction(row: list[float]) -> float:

@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from jupyter_orch.client import Client, Orchestration, WaitTimeout
-from tests.client.conftest import require_routes
-from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 
 ECHO = """\
@@ -24,10 +22,6 @@ print("workspace", wl.get_current_workspace().id())
 print("same ids", os.environ["WALLAROO_TASK_ID"] == os.environ["TASK_ID"])
 """
 
-
-@pytest.fixture(autouse=True)
-def _tasks_routes(orch_server: ServerProcess) -> None:
-    require_routes(orch_server, "task/list")
 
 
 def orchestration(wl: Client, main: str, name: str) -> Orchestration:
@@ -111,3 +105,17 @@ def test_task_args_and_workspace_seen_from_a_task(
     args_file.write_text(json.dumps({"from": "file"}))
     monkeypatch.setenv("JUPYTER_ORCH_TASK_ARGS_FILE", str(args_file))
     assert inside.task_args() == {"from": "file"}
+
+
+def test_wait_for_runs_of_a_schedule(wl: Client) -> None:
+    orch = orchestration(wl, "print('tick')\n", "ticker")
+    task = orch.run_scheduled("every second", "* * * * * *")
+    try:
+        runs = task.wait_for_runs(2, timeout=30)
+        assert len(runs) >= 2 and all(run.status() == "success" for run in runs)
+        assert runs[0].logs().texts() == ["tick"]
+    finally:
+        task.kill()
+    once = orch.run_once("once")
+    with pytest.raises(WaitTimeout, match="ended runs of 2"):
+        once.wait_for_runs(2, timeout=1)

@@ -17,11 +17,8 @@ import pytest
 import requests
 
 from jupyter_orch.client import Client, Pipeline
-from tests.client.conftest import SAMPLES, require_routes
-from tests.support.server import ServerProcess
+from tests.client.conftest import SAMPLES
 from tests.support.zips import make_zip
-
-pytestmark = pytest.mark.skipif(not (SAMPLES / "rf_model.onnx").exists(), reason="samples not generated")
 
 ROW = [4.0, 2.5, 2900.0, 5505.0, 2.0, 0.0, 0.0, 3.0, 8.0, 2900.0, 0.0, 47.6063, -122.02, 2970.0, 5251.0, 12.0, 0.0, 0.0]
 
@@ -93,10 +90,6 @@ print("answer:", type(result).__name__, result.num_rows)
 print("prediction:", round(float(value), 1))
 """
 
-
-@pytest.fixture(autouse=True)
-def _routes(orch_server: ServerProcess) -> None:
-    require_routes(orch_server, "task/list", "pipelines/list")
 
 
 def expected() -> float:

@@ -39,7 +39,7 @@ CASES = {
 def test_cron_to_words() -> None:
     node = shutil.which("node")
     if node is None or not CRON_JS.exists():
-        pytest.skip("needs node and the tsc output (cd labextension && jlpm build:lib)")
+        pytest.fail("needs node and the tsc output (make test builds it: cd labextension && jlpm build:prod)")
     script = (
         f"const {{ cronToWords }} = await import({json.dumps(CRON_JS.as_uri())});"
         f"console.log(JSON.stringify(Object.fromEntries({json.dumps(list(CASES))}.map(e => [e, cronToWords(e)]))));"

@@ -1,0 +1,210 @@
+"""Inference through the REST API against onnxruntime itself, and inference-log queries.
+
+One run measures, against a real server subprocess on 127.0.0.1 with the sample house-price
+model deployed:
+1. a 100,000-row Arrow batch through `pipelines/infer` (decode, inference, logging, encode,
+   HTTP) against `InferenceSession.run` on the same matrix in this process (default session
+   options, and the best single-thread options), as a ratio;
+2. one row through the API (pandas-records JSON and Arrow), median latency over many calls;
+3. a time-range query for 1% of a 10-million-row log (100 hours x 100,000 rows written with
+   the engine's inference-log writer), in process and through `pipelines/get_logs` (Arrow).
+
+Targets: (1) within 1.5x of onnxruntime, (2) under 2 ms, (3) under 0.3 s.
+
+    .venv/bin/python bench/inference.py [--rows 100000] [--calls 500] [--log-hours 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pyarrow as pa
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from jupyter_orch.engine.frames import ARROW_FILE, RECORDS, encode_arrow
+from jupyter_orch.engine.inference_log import InferenceLog, make_query
+from jupyter_orch.samples import sample_paths
+from tests.support.server import ServerProcess
+
+PIPELINE = "bench-pipeline"
+FEATURES = 18
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def median_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1e3:8.2f} ms"
+
+
+def matrix(rows: int, seed: int = 7) -> np.ndarray:
+    base = pa.ipc.open_file(sample_paths()["batch_1k.arrow"].read_bytes()).read_all()
+    values = base.column("tensor").combine_chunks().flatten().to_numpy().reshape(-1, FEATURES)
+    tiled = np.resize(values, (rows, FEATURES))
+    jitter = np.random.default_rng(seed).uniform(0.97, 1.03, tiled.shape).astype(np.float32)
+    return np.ascontiguousarray(tiled * jitter, dtype=np.float32)
+
+
+def tensor_table(x: np.ndarray) -> pa.Table:
+    return pa.table({"tensor": pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), x.shape[1])})
+
+
+def deploy(server: ServerProcess) -> int:
+    workspace_id = server.post("workspaces/create", {"workspace_name": "bench"}).json()["workspace_id"]
+    metadata = json.dumps({"name": "housing", "workspace_id": workspace_id})
+    model = requests.post(
+        server.api + "models/upload",
+        headers=server.headers,
+        files=[
+            ("file", ("rf_model.onnx", sample_paths()["model"].read_bytes(), "application/octet-stream")),
+            ("metadata", ("metadata", metadata, "application/json")),
+        ],
+        timeout=60,
+    ).json()
+    pipeline = server.post("pipelines/create", {"pipeline_id": PIPELINE, "workspace_id": workspace_id}).json()
+    server.post("pipelines/add_model_step", {"pipeline_id": PIPELINE, "model_version_id": model["id"]})
+    assert server.post("pipelines/deploy", {"pipeline_id": PIPELINE}).json()["status"] == "Running"
+    return pipeline["id"]
+
+
+def bench_batch(server: ServerProcess, session: requests.Session, rows: int, repeat: int) -> None:
+    x = matrix(rows)
+    body = encode_arrow(tensor_table(x))
+    url = f"{server.api}pipelines/infer/{PIPELINE}"
+    headers = {**server.headers, "Content-Type": ARROW_FILE}
+
+    def api() -> None:
+        response = session.post(url, data=body, headers=headers, timeout=120)
+        response.raise_for_status()
+        assert pa.ipc.open_file(response.content).read_all().num_rows == rows
+
+    model = str(sample_paths()["model"])
+    default = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    single = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    api()  # warm up
+    api_s = timed(api, repeat)
+    default_s = timed(lambda: default.run(None, {"float_input": x}), repeat)
+    single_s = timed(lambda: single.run(None, {"float_input": x}), repeat)
+    best = min(statistics.median(default_s), statistics.median(single_s))
+    ratio = statistics.median(api_s) / best
+    print(f"\n1. {rows:,}-row Arrow batch (median of {repeat}; Arrow body {len(body) / 1e6:.1f} MB)")
+    print(f"   REST API, logging included      {median_ms(api_s)}")
+    print(f"   InferenceSession.run, default   {median_ms(default_s)}")
+    print(f"   InferenceSession.run, 1 thread  {median_ms(single_s)}")
+    print(f"   ratio API / best onnxruntime    {ratio:8.2f} x   (target <= 1.5)")
+
+
+def bench_one_row(server: ServerProcess, session: requests.Session, calls: int) -> None:
+    url = f"{server.api}pipelines/infer/{PIPELINE}"
+    payloads = {
+        "pandas-records JSON": (sample_paths()["smoke_test.df.json"].read_bytes(), RECORDS),
+        "Arrow IPC": (sample_paths()["smoke_test.arrow"].read_bytes(), ARROW_FILE),
+    }
+    print(f"\n2. one row through the API ({calls} calls, requests.Session)")
+    for label, (body, content_type) in payloads.items():
+        headers = {**server.headers, "Content-Type": content_type}
+
+        def call(body: bytes = body, headers: dict[str, str] = headers) -> None:
+            session.post(url, data=body, headers=headers, timeout=30).raise_for_status()
+
+        timed(call, 50)  # warm up
+        samples = timed(call, calls)
+        p90 = sorted(samples)[int(len(samples) * 0.9)]
+        print(f"   {label:22s} median {median_ms(samples)}  p90 {p90 * 1e3:.2f} ms   (target < 2 ms)")
+    ping = timed(lambda: session.post(server.api + "workspaces/list", json={}, headers=server.headers), calls)
+    print(f"   baseline: workspaces/list     median {median_ms(ping)}")
+
+
+def write_log(root: Path, pipeline_id: int, hours: int, rows_per_hour: int, first: datetime) -> float:
+    writer = InferenceLog(root, flush_rows=10**12, flush_seconds=10**9)
+    rng = np.random.default_rng(1)
+    x = matrix(rows_per_hour)
+    start = time.perf_counter()
+    for hour in range(hours):
+        base_ms = int((first + timedelta(hours=hour)).timestamp() * 1000)
+        offsets = np.sort(rng.integers(0, 3_600_000, rows_per_hour))
+        table = pa.table({
+            "time": pa.array((base_ms + offsets).astype("datetime64[ms]"), pa.timestamp("ms", tz="UTC")),
+            "in.tensor": tensor_table(x).column("tensor"),
+            "out.variable": pa.FixedSizeListArray.from_arrays(pa.array(x[:, 2] * 240), 1),
+            "anomaly.count": pa.array(np.zeros(rows_per_hour, dtype=np.int32)),
+        })
+        writer.append(pipeline_id, table, "bench-version", "bench-sha")
+        writer.flush()
+    return time.perf_counter() - start
+
+
+def bench_log_query(server: ServerProcess, session: requests.Session, pipeline_id: int, hours: int) -> None:
+    rows_per_hour = 100_000
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    root = server.data_dir / "inference_logs"
+    seconds = write_log(root, pipeline_id, hours, rows_per_hour, first)
+    total = hours * rows_per_hour
+    print(f"\n3. time-range query: 1 hour of {total:,} logged rows over {hours} hours")
+    print(f"   writing the log (Parquet, hourly partitions)  {seconds:.1f} s  ({total / seconds / 1e6:.2f} M rows/s)")
+    start_t = first + timedelta(hours=hours // 2)
+    end_t = start_t + timedelta(hours=1)
+    reader = InferenceLog(root)
+    query = make_query(start_t, end_t, "asc", 1_000_000, None)
+
+    def in_process() -> None:
+        assert reader.query(pipeline_id, query).table.num_rows == rows_per_hour
+
+    def rest() -> None:
+        response = session.post(
+            server.api + "pipelines/get_logs",
+            json={"pipeline_name": PIPELINE, "start_time": start_t.isoformat(), "end_time": end_t.isoformat(),
+                  "order": "asc", "page_size": 1_000_000},
+            headers={**server.headers, "Accept": ARROW_FILE},
+            timeout=60,
+        )
+        response.raise_for_status()
+        assert pa.ipc.open_file(response.content).read_all().num_rows == rows_per_hour
+
+    in_process()
+    print(f"   engine query ({rows_per_hour:,} rows)        {median_ms(timed(in_process, 7))}   (target < 300 ms)")
+    rest()
+    print(f"   REST get_logs, Arrow ({rows_per_hour:,} rows) {median_ms(timed(rest, 7))}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--log-hours", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(root=Path(tmp) / "root", data_dir=Path(tmp) / "data").start()
+        try:
+            pipeline_id = deploy(server)
+            with requests.Session() as session:
+                bench_batch(server, session, args.rows, args.repeat)
+                bench_one_row(server, session, args.calls)
+                bench_log_query(server, session, pipeline_id, args.log_hours)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

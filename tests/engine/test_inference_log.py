@@ -1,0 +1,162 @@
+"""The inference log against real Arrow buffers and real Parquet files in a temp dir."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from jupyter_orch.engine import Invalid
+from jupyter_orch.engine.inference_log import TIME_TYPE, InferenceLog, make_query
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def frame(start: datetime, rows: int, step_ms: int = 1000, first_value: int = 0, fixed: bool = True) -> pa.Table:
+    """`rows` rows from `start`, `step_ms` apart; in.x holds [value, value], out.y [value]."""
+    ms = int(start.timestamp() * 1000) + np.arange(rows) * step_ms
+    values = np.arange(first_value, first_value + rows, dtype=np.float32)
+    pairs = np.repeat(values, 2)
+    tensor = pa.FixedSizeListArray.from_arrays(pa.array(pairs), 2) if fixed else pa.array(pairs.reshape(-1, 2).tolist())
+    return pa.table({
+        "time": pa.array(ms.astype("datetime64[ms]"), TIME_TYPE),
+        "in.x": tensor,
+        "out.y": pa.FixedSizeListArray.from_arrays(pa.array(values), 1),
+        "anomaly.count": pa.array(np.zeros(rows, dtype=np.int32)),
+    })
+
+
+def values(table: pa.Table) -> list[float]:
+    return [row[0] for row in table.column("out.y").to_pylist()]
+
+
+def parts(root: Path) -> list[Path]:
+    return sorted(root.glob("*/*/*.parquet"))
+
+
+@pytest.fixture
+def log(tmp_path: Path):
+    log = InferenceLog(tmp_path / "logs", flush_rows=10**9, flush_seconds=3600)
+    log.start()
+    yield log
+    log.close()
+
+
+def test_a_row_is_visible_at_once_and_after_a_flush(log: InferenceLog) -> None:
+    log.append(1, frame(T0, 3), "v1", "sha1")
+    page = log.query(1, make_query(None, None, None, None, None))
+    assert values(page.table) == [2, 1, 0]  # newest first by default
+    assert page.cursor is None and not page.remaining
+    assert page.table.column("metadata.pipeline_version").to_pylist() == ["v1"] * 3
+    assert page.table.column("metadata.model_sha").to_pylist() == ["sha1"] * 3
+    assert parts(log.root) == []
+    log.flush()
+    (part,) = parts(log.root)
+    assert part.parent.name == "2026-03-01-10" and part.parent.parent.name == "1"
+    assert values(log.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 2]
+    assert log.query(2, make_query(None, None, None, None, None)).table.num_rows == 0
+
+
+def test_paging_with_a_cursor_walks_every_row_once_in_both_orders(log: InferenceLog) -> None:
+    log.append(1, frame(T0, 5, step_ms=0), "v1", "s")  # five rows with the same time
+    log.flush()
+    log.append(1, frame(T0 + timedelta(seconds=1), 4, first_value=5), "v1", "s")
+    for order in ("desc", "asc"):
+        seen, cursor, statuses = [], None, []
+        while True:
+            page = log.query(1, make_query(None, None, order, 2, cursor))
+            seen += values(page.table)
+            statuses.append(page.remaining)
+            cursor = page.cursor
+            if cursor is None:
+                break
+        assert sorted(seen) == list(range(9)) and len(seen) == 9
+        if order == "asc":
+            assert seen == list(range(9))
+        else:
+            assert seen[:4] == [8, 7, 6, 5] and sorted(seen[4:]) == [0, 1, 2, 3, 4]
+        assert statuses == [True] * 4 + [False]
+
+
+def test_a_time_range_reads_only_the_hours_it_overlaps(log: InferenceLog) -> None:
+    for hour in range(3):
+        log.append(1, frame(T0 + timedelta(hours=hour), 10, first_value=hour * 100), "v1", "s")
+    log.flush()
+    # Spoil hours 10 and 12: a query for hour 11 must never open them.
+    for part in parts(log.root):
+        if part.parent.name != "2026-03-01-11":
+            part.write_bytes(b"not parquet")
+    start = T0 + timedelta(hours=1)
+    page = log.query(1, make_query(start, start + timedelta(hours=1), "asc", 1000, None))
+    assert values(page.table) == list(range(100, 110))
+    window = log.query(1, make_query(start + timedelta(seconds=2), start + timedelta(seconds=5), "asc", None, None))
+    assert values(window.table) == [102, 103, 104]  # start inclusive, end exclusive
+
+
+def test_the_background_thread_flushes_on_size_and_time(tmp_path: Path) -> None:
+    by_size = InferenceLog(tmp_path / "a", flush_rows=5, flush_seconds=3600)
+    by_time = InferenceLog(tmp_path / "b", flush_rows=10**9, flush_seconds=0.2)
+    for log in (by_size, by_time):
+        log.start()
+        log.append(7, frame(T0, 6), "v", "s")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (parts(by_size.root) and parts(by_time.root)):
+        time.sleep(0.05)
+    assert parts(by_size.root) and parts(by_time.root)
+    for log in (by_size, by_time):
+        assert log.query(7, make_query(None, None, None, None, None)).table.num_rows == 6  # no duplicates
+        log.close()
+
+
+def test_rows_survive_a_restart_and_crash_leftovers_are_ignored(tmp_path: Path) -> None:
+    first = InferenceLog(tmp_path / "logs")
+    first.start()
+    first.append(1, frame(T0, 4), "v1", "s")
+    first.close()  # flushes what is buffered
+    leftover = tmp_path / "logs" / "1" / "2026-03-01-10" / ".tmp-part-crashed.parquet"
+    leftover.write_bytes(b"half a file")
+    second = InferenceLog(tmp_path / "logs")
+    second.start()
+    assert not leftover.exists()
+    assert values(second.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 2, 3]
+    second.close()
+
+
+def test_batches_of_different_column_types_are_read_together(log: InferenceLog) -> None:
+    log.append(1, frame(T0, 2, fixed=True), "v1", "s")
+    log.flush()
+    log.append(1, frame(T0 + timedelta(seconds=5), 2, first_value=2, fixed=False), "v2", "s")
+    table = log.query(1, make_query(None, None, "asc", None, None)).table
+    assert table.column("in.x").to_pylist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
+    assert table.column("metadata.pipeline_version").to_pylist() == ["v1", "v1", "v2", "v2"]
+
+
+def test_a_batch_across_hours_lands_in_each_hour(log: InferenceLog) -> None:
+    log.append(1, frame(T0 - timedelta(seconds=2), 4), "v", "s")  # 09:59:58 .. 10:00:01
+    log.flush()
+    assert [p.parent.name for p in parts(log.root)] == ["2026-03-01-09", "2026-03-01-10"]
+    assert values(log.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "order", "size", "cursor", "words"),
+    [
+        (T0, None, None, None, None, "both"),
+        (None, T0, None, None, None, "both"),
+        (T0, T0 - timedelta(1), None, None, None, "before"),
+        (None, None, "newest", None, None, "order"),
+        (None, None, None, 0, None, "page_size"),
+        (None, None, None, "ten", None, "page_size"),
+        (None, None, None, None, "not-a-cursor", "cursor"),
+        (None, None, "asc", None, "eyJ0IjoxLCJrIjoxLCJvIjoiZGVzYyJ9", "order"),
+    ],
+)
+def test_bad_queries_say_what_is_wrong(
+    start: datetime | None, end: datetime | None, order: str | None, size: object, cursor: str | None, words: str
+) -> None:
+    with pytest.raises(Invalid, match=words):
+        make_query(start, end, order, size, cursor)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -50,6 +50,5 @@ def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A real `jupyter server` subprocess with jupyter-orch, on its own data dir."""
-    proc = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "orch-data").start()
-    yield proc
-    proc.stop()
+    with running_server(tmp_path) as proc:
+        yield proc

@@ -45,6 +45,8 @@ class OrchHandler(APIHandler):
         # Token-authenticated API calls (the reference platform's scripts) carry no XSRF cookie.
         if self.request.headers.get("Authorization"):
             return None
+        if not self.request.cookies:
+            raise web.HTTPError(403, "authentication required: send 'Authorization: Bearer <token>'")
         return super().check_xsrf_cookie()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -77,17 +79,35 @@ class OrchHandler(APIHandler):
         self.finish(json.dumps(to_jsonable(answer)))
 
 
+INT64 = range(-(2**63), 2**63)
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if value not in INT64:
+        raise ValueError(f"the number {text[:30]} is out of range (64-bit integers only)")
+    return value
+
+
+def json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Decode a JSON object, or raise a 400 that says what is wrong with it."""
+    try:
+        body = json.loads(raw, parse_int=_int64)
+    except UnicodeDecodeError:
+        raise web.HTTPError(400, f"{what} is not valid JSON") from None
+    except ValueError as e:
+        problem = f": {e}" if "out of range" in str(e) else " is not valid JSON"
+        raise web.HTTPError(400, f"{what}{problem}") from None
+    if not isinstance(body, dict):
+        raise web.HTTPError(400, f"{what} must be a JSON object")
+    return body
+
+
 def json_body(handler: web.RequestHandler) -> dict[str, Any]:
     raw = handler.request.body
     if not raw or not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPError(400, "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPError(400, "the request body must be a JSON object")
-    return body
+    return json_object(raw, "the request body")
 
 
 class JsonRoute(OrchHandler):
@@ -159,10 +179,4 @@ class MultipartUpload(OrchHandler):
         raw_meta = files["metadata"][0].body if files.get("metadata") else (args.get("metadata") or [b""])[0]
         if not raw_meta.strip():
             raise web.HTTPError(400, "the upload has no 'metadata' part (JSON with 'workspace_id')")
-        try:
-            metadata = json.loads(raw_meta)
-        except (ValueError, UnicodeDecodeError):
-            raise web.HTTPError(400, "the 'metadata' part is not valid JSON") from None
-        if not isinstance(metadata, dict):
-            raise web.HTTPError(400, "the 'metadata' part must be a JSON object")
-        return upload.body, upload.filename or None, metadata
+        return upload.body, upload.filename or None, json_object(raw_meta, "the 'metadata' part")

@@ -27,8 +27,8 @@ class UploadOrchestration(MultipartUpload):
 @route("orchestration/list")
 class ListOrchestrations(JsonRoute):
     async def handle(self, body: dict[str, Any]) -> Any:
-        if "workspace_id" not in body:
-            raise web.HTTPError(400, "'workspace_id' is required")
+        if body.get("workspace_id") is None:
+            raise web.HTTPError(400, "'workspace_id' is required (orchestration/list_all lists every workspace)")
         return self.engine.orchestrations.list(body["workspace_id"])
 
 

@@ -126,6 +126,12 @@ export function relativeTime(value: string | null | undefined): string {
   return diff >= 0 ? `in ${words}` : `${words} ago`;
 }
 
+/** Show `msg` in an error element, or hide the element when `msg` is empty. */
+export function showError(el: HTMLElement, msg: string): void {
+  el.textContent = msg;
+  el.hidden = !msg;
+}
+
 export function shortId(id: string | number | null | undefined, n = 8): string {
   return String(id ?? '').slice(0, n);
 }

@@ -6,11 +6,10 @@
  * end). On the first page without a range it refreshes itself when an
  * `inference` event for the pipeline arrives (only while shown).
  */
-import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
 import * as api from './api';
-import { h } from './dom';
+import { h, showError } from './dom';
 import { EventChannel, IOrchEvent } from './events';
+import { VisibleWorkWidget } from './visible';
 
 const PAGE_SIZE = 100;
 const LIVE_DEBOUNCE_MS = 1000;
@@ -42,12 +41,11 @@ function cellText(column: string, value: unknown): string {
   return String(value);
 }
 
-export class InferenceLogView extends Widget {
+export class InferenceLogView extends VisibleWorkWidget {
   constructor(options: IInferenceLogOptions) {
-    super();
+    super(options.channel);
     this.pipelineName = options.pipelineName;
     this._workspaceId = options.workspaceId;
-    this._channel = options.channel;
     this.addClass('jp-orch-inference');
     this.node.dataset.pipeline = this.pipelineName;
     this._from = h('input', { type: 'datetime-local', step: '1', class: 'jp-orch-from', 'aria-label': 'From' });
@@ -75,7 +73,6 @@ export class InferenceLogView extends Widget {
       this._error,
       h('div', { class: 'jp-orch-table-box' }, this._table)
     );
-    this._channel.received.connect(this._onEvent, this);
   }
 
   readonly pipelineName: string;
@@ -84,61 +81,31 @@ export class InferenceLogView extends Widget {
     if (this.isDisposed) {
       return;
     }
-    this._channel.release(this);
-    this._channel.received.disconnect(this._onEvent, this);
     if (this._liveTimer !== null) {
       window.clearTimeout(this._liveTimer);
     }
     super.dispose();
   }
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this.isVisible) {
-      this._start();
-    }
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this._start();
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this._stop();
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this._stop();
-    super.onBeforeDetach(msg);
-  }
-
-  private _start(): void {
-    if (this._active) {
-      return;
-    }
-    this._active = true;
-    this._channel.acquire(this);
+  protected onStartWork(): void {
     if (this._page <= 1) {
       void this._load(undefined, 1);
     }
   }
 
-  private _stop(): void {
-    this._active = false;
-    this._channel.release(this);
+  protected onStopWork(): void {
+    // nothing to stop: a pending live refresh checks isActive when it fires
   }
 
   private _apply(): void {
     const from = this._from.value;
     const to = this._to.value;
     if (Boolean(from) !== Boolean(to)) {
-      this._showError('Give both ends of the time range (From and To), or neither.');
+      showError(this._error, 'Give both ends of the time range (From and To), or neither.');
       return;
     }
     if (from && to && new Date(from) > new Date(to)) {
-      this._showError('"From" must be before "To".');
+      showError(this._error, '"From" must be before "To".');
       return;
     }
     this._range = from && to ? { start: toIso(from), end: toIso(to) } : null;
@@ -180,10 +147,10 @@ export class InferenceLogView extends Widget {
       this._render(result.records);
       const range = this._range ? ' in range' : '';
       this._pageInfo.textContent = `page ${page} · ${result.records.length} rows${range}${more ? '' : ' · end'}`;
-      this._showError('');
+      showError(this._error, '');
     } catch (e) {
       if (generation === this._generation) {
-        this._showError(api.messageOf(e));
+        showError(this._error, api.messageOf(e));
       }
     } finally {
       if (generation === this._generation) {
@@ -224,29 +191,22 @@ export class InferenceLogView extends Widget {
     this._table.replaceChildren(head, body);
   }
 
-  private _onEvent(_: EventChannel, event: IOrchEvent): void {
+  protected onChannelEvent(event: IOrchEvent): void {
     if (event.kind !== 'inference' || event.pipeline_name !== this.pipelineName) {
       return;
     }
-    if (!this._active || this._page !== 1 || this._range || this._liveTimer !== null) {
+    if (!this.isActive || this._page !== 1 || this._range || this._liveTimer !== null) {
       return;
     }
     this._liveTimer = window.setTimeout(() => {
       this._liveTimer = null;
-      if (this._active && this._page === 1 && !this._range) {
+      if (this.isActive && this._page === 1 && !this._range) {
         void this._load(undefined, 1);
       }
     }, LIVE_DEBOUNCE_MS);
   }
 
-  private _showError(msg: string): void {
-    this._error.textContent = msg;
-    this._error.hidden = !msg;
-  }
-
   private _workspaceId: number;
-  private _channel: EventChannel;
-  private _active = false;
   private _generation = 0;
   private _page = 0;
   private _cursor: string | null = null;

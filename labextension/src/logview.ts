@@ -6,11 +6,10 @@
  * the first load is in flight are held back and merged without doubles.
  * While hidden it drops the channel and reloads when shown again.
  */
-import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
 import * as api from './api';
-import { durationBetween, h, shortId, shortTime, statusBadge } from './dom';
+import { durationBetween, h, shortId, shortTime, showError, statusBadge } from './dom';
 import { EventChannel, IOrchEvent } from './events';
+import { VisibleWorkWidget } from './visible';
 
 const MAX_LINES = 10000;
 const FINISHED_RUN = new Set(['success', 'failure', 'failed', 'timed_out', 'killed']);
@@ -43,12 +42,11 @@ export interface IRunLogOptions {
   channel: EventChannel;
 }
 
-export class RunLogView extends Widget {
+export class RunLogView extends VisibleWorkWidget {
   constructor(options: IRunLogOptions) {
-    super();
+    super(options.channel);
     this.runId = options.runId;
     this._taskId = options.taskId;
-    this._channel = options.channel;
     this.addClass('jp-orch-logview');
     this.node.dataset.runId = this.runId;
     this._status = h('span', { class: 'jp-orch-logview-status' });
@@ -69,51 +67,16 @@ export class RunLogView extends Widget {
       this._error,
       this._lines
     );
-    this._channel.received.connect(this._onEvent, this);
   }
 
   readonly runId: string;
 
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._channel.release(this);
-    this._channel.received.disconnect(this._onEvent, this);
-    super.dispose();
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this.isVisible) {
-      this._start();
-    }
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this._start();
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this._active = false;
-    this._channel.release(this);
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this._active = false;
-    this._channel.release(this);
-    super.onBeforeDetach(msg);
-  }
-
-  private _start(): void {
-    if (this._active) {
-      return;
-    }
-    this._active = true;
-    this._channel.acquire(this);
+  protected onStartWork(): void {
     void this._reload();
+  }
+
+  protected onStopWork(): void {
+    // nothing to stop: it reloads when shown again
   }
 
   /** Load the stored log, then merge the events that came meanwhile. */
@@ -136,7 +99,7 @@ export class RunLogView extends Widget {
       const held = this._held;
       if (this._nextSeq !== null && held.every(l => l.seq !== undefined)) {
         this._appendLive(held);
-        this._showError('');
+        showError(this._error, '');
         return;
       }
       // Otherwise: held events already in the stored log are dropped (same stream + text, counted).
@@ -155,10 +118,10 @@ export class RunLogView extends Widget {
         return true;
       });
       this._append(fresh);
-      this._showError('');
+      showError(this._error, '');
     } catch (e) {
       if (generation === this._generation) {
-        this._showError(api.messageOf(e));
+        showError(this._error, api.messageOf(e));
       }
     } finally {
       if (generation === this._generation) {
@@ -197,7 +160,7 @@ export class RunLogView extends Widget {
     this._info.textContent = parts.join(' · ');
   }
 
-  private _onEvent(_: EventChannel, event: IOrchEvent): void {
+  protected onChannelEvent(event: IOrchEvent): void {
     if (event.kind === 'log' && String(event.run_id) === this.runId) {
       const line: IHeldLine = {
         time: String(event.at ?? ''),
@@ -291,14 +254,7 @@ export class RunLogView extends Widget {
     }
   }
 
-  private _showError(msg: string): void {
-    this._error.textContent = msg;
-    this._error.hidden = !msg;
-  }
-
   private _taskId: string;
-  private _channel: EventChannel;
-  private _active = false;
   private _loading = false;
   private _generation = 0;
   private _held: IHeldLine[] = [];

@@ -3,12 +3,11 @@
  * selected task, pipelines and connections, kept live by the push channel.
  */
 import { Notification } from '@jupyterlab/apputils';
-import { Message } from '@lumino/messaging';
-import { Widget } from '@lumino/widgets';
 import * as api from './api';
 import { cronToWords } from './cron';
 import { durationBetween, h, relativeTime, shortId, statusBadge, timeEl } from './dom';
 import { EventChannel, IOrchEvent } from './events';
+import { VisibleWorkWidget } from './visible';
 
 export const SIDEBAR_ID = 'jupyter-orch-sidebar';
 
@@ -40,19 +39,17 @@ interface ISection {
   list: HTMLElement;
 }
 
-export class OrchSidebar extends Widget {
+export class OrchSidebar extends VisibleWorkWidget {
   constructor(options: ISidebarOptions) {
-    super();
+    super(options.channel);
     this.id = SIDEBAR_ID;
     this.addClass('jp-orch-sidebar');
-    this._channel = options.channel;
     this._openRunLog = options.openRunLog;
     this._openInferenceLog = options.openInferenceLog;
     const stored = window.localStorage?.getItem(WORKSPACE_KEY);
     this._workspaceId = stored ? Number(stored) : null;
     this._build();
-    this._channel.received.connect(this._onEvent, this);
-    this._channel.connectionChanged.connect(this._onConnection, this);
+    this.channel.connectionChanged.connect(this._onConnection, this);
   }
 
   get workspaceId(): number | null {
@@ -68,52 +65,18 @@ export class OrchSidebar extends Widget {
     if (this.isDisposed) {
       return;
     }
-    this._stop();
-    this._channel.received.disconnect(this._onEvent, this);
-    this._channel.connectionChanged.disconnect(this._onConnection, this);
+    this.channel.connectionChanged.disconnect(this._onConnection, this);
     super.dispose();
   }
 
   // ---- visibility: work only while shown ----------------------------------
 
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    if (this.isVisible) {
-      this._start();
-    }
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this._start();
-  }
-
-  protected onBeforeHide(msg: Message): void {
-    super.onBeforeHide(msg);
-    this._stop();
-  }
-
-  protected onBeforeDetach(msg: Message): void {
-    this._stop();
-    super.onBeforeDetach(msg);
-  }
-
-  private _start(): void {
-    if (this._active) {
-      return;
-    }
-    this._active = true;
-    this._channel.acquire(this);
+  protected onStartWork(): void {
     this._updateLive();
     this.refresh();
   }
 
-  private _stop(): void {
-    if (!this._active) {
-      return;
-    }
-    this._active = false;
-    this._channel.release(this);
+  protected onStopWork(): void {
     this._clearPoll();
     this._deferred.splice(0).forEach(fn => fn());
     if (this._timer !== null) {
@@ -126,14 +89,14 @@ export class OrchSidebar extends Widget {
 
   private _schedule(...parts: Part[]): void {
     parts.forEach(p => this._pending.add(p));
-    if (this._active && this._timer === null) {
+    if (this.isActive && this._timer === null) {
       this._timer = window.setTimeout(() => void this._flush(), DEBOUNCE_MS);
     }
   }
 
   private async _flush(): Promise<void> {
     this._timer = null;
-    if (!this._active || this._pending.size === 0) {
+    if (!this.isActive || this._pending.size === 0) {
       return;
     }
     if (this._busy) {
@@ -154,7 +117,7 @@ export class OrchSidebar extends Widget {
 
   /** Run `fn` after the next load, so it sees fresh lists (at once while hidden). */
   private _afterLoad(fn: () => void, part: Part): void {
-    if (this._active) {
+    if (this.isActive) {
       this._deferred.push(fn);
       this._schedule(part);
     } else {
@@ -255,7 +218,7 @@ export class OrchSidebar extends Widget {
 
   private _onConnection(_: EventChannel, connected: boolean): void {
     this._updateLive();
-    if (!this._active) {
+    if (!this.isActive) {
       return;
     }
     if (connected) {
@@ -267,7 +230,7 @@ export class OrchSidebar extends Widget {
   }
 
   private _updateLive(): void {
-    const live = this._channel.isConnected;
+    const live = this.channel.isConnected;
     this._liveEl.dataset.live = String(live);
     this._liveEl.title = live ? 'Live: receiving updates' : 'Not connected to the event channel; refreshing now and then';
   }
@@ -293,7 +256,7 @@ export class OrchSidebar extends Widget {
     }
   }
 
-  private _onEvent(_: EventChannel, event: IOrchEvent): void {
+  protected onChannelEvent(event: IOrchEvent): void {
     const wsId = event.workspace_id as number | undefined;
     const mine = wsId === undefined || wsId === null || wsId === this._workspaceId;
     switch (event.kind) {
@@ -824,10 +787,8 @@ export class OrchSidebar extends Widget {
     this._fill(this._sections.connections, items, 'No connections.');
   }
 
-  private _channel: EventChannel;
   private _openRunLog: (run: IRunRef) => void;
   private _openInferenceLog: (pipelineName: string, workspaceId: number) => void;
-  private _active = false;
   private _busy = false;
   private _timer: number | null = null;
   private _pollTimer: number | null = null;

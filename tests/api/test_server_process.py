@@ -47,6 +47,7 @@ def test_tutorial_upload_list_and_get_by_id(server: ServerProcess) -> None:
     anonymous = requests.post(server.api + "orchestration/list_all", json={}, timeout=10)
     assert anonymous.status_code in (401, 403)
     assert "apiorchestrationsample" not in anonymous.text
+    assert anonymous.json() == {"msg": "authentication required: send 'Authorization: Bearer <token>'", "code": 403}
     token_scheme = requests.post(
         server.api + "orchestration/list_all", json={}, headers={"Authorization": f"token {server.token}"}, timeout=10
     )

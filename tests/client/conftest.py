@@ -10,17 +10,15 @@ from pathlib import Path
 import pytest
 
 from jupyter_orch.client import Client
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 SAMPLES = Path(__file__).resolve().parents[2] / "jupyter_orch" / "samples"
 
 
 @pytest.fixture(scope="session")
 def orch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    base = tmp_path_factory.mktemp("orch-server")
-    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data").start()
-    yield proc
-    proc.stop()
+    with running_server(tmp_path_factory.mktemp("orch-server")) as proc:
+        yield proc
 
 
 @pytest.fixture

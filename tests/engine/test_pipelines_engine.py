@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from jupyter_orch.engine import Engine, EngineConfig, Invalid, NotFound
+from jupyter_orch.engine import Engine, Invalid, NotFound
 from jupyter_orch.engine.frames import ARROW_CODEC, JSON_CODEC, encode_arrow
 from jupyter_orch.engine.inference_log import make_query
 from jupyter_orch.engine.pipelines import InferenceSettings
 from jupyter_orch.samples import sample_paths
+from tests.support.engine import running_engine
 from tests.support.onnx_models import add_model, scale_model
 
 SMOKE = json.loads(sample_paths()["smoke_test.df.json"].read_text())
 MODEL = sample_paths()["model"].read_bytes()
-
-
-@asynccontextmanager
-async def running_engine(data_dir: Path, **config: Any) -> AsyncIterator[Engine]:
-    engine = Engine(EngineConfig(data_dir=data_dir, **config))
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def deployed(engine: Engine, *models: bytes, name: str = "pipe") -> int:

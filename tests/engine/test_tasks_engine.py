@@ -10,32 +10,22 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_orch.engine import Conflict, Engine, EngineConfig, Invalid, NotFound
+from jupyter_orch.engine import Conflict, Engine, Invalid, NotFound
 from jupyter_orch.engine.orchestrations import Orchestration
 from jupyter_orch.engine.schedules import parse_schedule
 from jupyter_orch.engine.taskstore import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, Task
 from jupyter_orch.engine.timeutil import iso, parse_time
+from tests.support.engine import running_engine
 from tests.support.zips import make_zip
 
 RUN_ENDED = ("success", "failure", "timed_out", "killed")
-
-
-@asynccontextmanager
-async def running_engine(data_dir: Path, **config: Any) -> AsyncIterator[Engine]:
-    engine = Engine(EngineConfig(data_dir=data_dir, **config))
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def orchestration(engine: Engine, files: dict[str, str | bytes], workspace: str = "ws") -> Orchestration:

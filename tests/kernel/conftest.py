@@ -7,15 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.kernel.driver import Kernel
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 
 @pytest.fixture(scope="module")
 def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    base = tmp_path_factory.mktemp("orch")
-    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data").start()
-    yield proc
-    proc.stop()
+    with running_server(tmp_path_factory.mktemp("orch")) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,23 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
+
+
+@contextmanager
+def running_server(base: Path) -> Iterator[ServerProcess]:
+    """A server with its root and data dir under `base`, stopped however the caller ends."""
+    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data").start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
 
 
 def free_port() -> int:

@@ -59,9 +59,9 @@ def log_time(value: Any, field: str) -> datetime | None:
     """An ISO 8601 time (naive = UTC) or epoch milliseconds."""
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
     try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC)
         return parse_time(value)
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError, OSError):
         raise Invalid(f"'{field}' must be an ISO 8601 time or epoch milliseconds, got {value!r}") from None

@@ -12,7 +12,7 @@ from tests.conftest import Api
 
 ROUTE_NAMES = sorted(pattern.removeprefix("/v1/api/").replace("([^/]+)", "nope") for pattern, _ in ROUTES)
 RAW_BODIES = [b"null", b"[]", b"1", b'"text"', b"{", b"\xff\xfe", b'{"id": }']
-BAD_VALUES: list[Any] = [None, -1, 1.5, 10**30, "", "../../etc", [], {"a": 1}, True, "\u0000"]
+BAD_VALUES: list[Any] = [None, -1, 1.5, 10**30, 2**63 - 1, 1e300, "", "../../etc", [], {"a": 1}, True, "\u0000"]
 FIELDS = ["id", "workspace_id", "workspace_name", "orch_id", "json", "timeout", "schedule", "name", "task_id",
           "status", "limit", "lines", "sha", "type", "details", "connection_id", "pipeline_id", "pipeline_name",
           "model_version_id", "start_time", "end_time", "order", "page_size", "cursor", "wait_for",

@@ -246,6 +246,8 @@ async def test_logs_range_paging_order_and_arrow(api: Api, fetch: Any) -> None:
         ({"start_time": "2026-01-01T00:00:00Z"}, "both"),
         ({"end_time": "2026-01-01T00:00:00Z"}, "both"),
         ({"start_time": "yesterday", "end_time": "today"}, "ISO 8601"),
+        ({"start_time": 0, "end_time": 2**63 - 1}, "epoch milliseconds"),
+        ({"start_time": -1e300, "end_time": 1e300}, "epoch milliseconds"),
         ({"order": "sideways"}, "order"),
         ({"page_size": -1}, "page_size"),
         ({"cursor": "garbage"}, "cursor"),

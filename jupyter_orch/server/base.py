@@ -89,10 +89,14 @@ def _int64(text: str) -> int:
     return value
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is out of range (JSON has no NaN or Infinity)")
+
+
 def json_object(raw: bytes, what: str) -> dict[str, Any]:
     """Decode a JSON object, or raise a 400 that says what is wrong with it."""
     try:
-        body = json.loads(raw, parse_int=_int64)
+        body = json.loads(raw, parse_int=_int64, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise web.HTTPError(400, f"{what} is not valid JSON") from None
     except ValueError as e:

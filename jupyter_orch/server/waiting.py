@@ -32,6 +32,6 @@ def wait_request(body: dict[str, Any], terminal: tuple[str, ...]) -> tuple[tuple
 def wait_timeout(body: dict[str, Any]) -> float:
     """`wait_timeout` in seconds: default 30, at most 300."""
     timeout = body.get("wait_timeout", 30)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout < float("inf"):
         raise Invalid("'wait_timeout' must be a non-negative number of seconds")
     return min(float(timeout), MAX_WAIT_S)

@@ -11,7 +11,7 @@ from jupyter_orch.server.app import ROUTES  # importing the app mounts every rou
 from tests.conftest import Api
 
 ROUTE_NAMES = sorted(pattern.removeprefix("/v1/api/").replace("([^/]+)", "nope") for pattern, _ in ROUTES)
-RAW_BODIES = [b"null", b"[]", b"1", b'"text"', b"{", b"\xff\xfe", b'{"id": }']
+RAW_BODIES = [b"null", b"[]", b"1", b'"text"', b"{", b"\xff\xfe", b'{"id": }', b'{"id": NaN}', b'{"limit": Infinity}']
 BAD_VALUES: list[Any] = [None, -1, 1.5, 10**30, 2**63 - 1, 1e300, "", "../../etc", [], {"a": 1}, True, "\u0000"]
 FIELDS = ["id", "workspace_id", "workspace_name", "orch_id", "json", "timeout", "schedule", "name", "task_id",
           "status", "limit", "lines", "sha", "type", "details", "connection_id", "pipeline_id", "pipeline_name",

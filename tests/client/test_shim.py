@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from jupyter_orch.compat.wallaroo import DeploymentConfigBuilder
+from tests.support.server import ServerProcess
 
 SCRIPT = """
 import sys, time
@@ -18,7 +21,7 @@ from wallaroo.object import EntityNotFoundError, RequiredAttributeMissing
 from wallaroo.framework import Framework
 from wallaroo.deployment_config import DeploymentConfigBuilder
 import jupyter_orch.client as client
-assert wallaroo.Client is jupyter_orch.Client is client.Client
+assert issubclass(wallaroo.Client, client.Client)
 assert EntityNotFoundError is client.EntityNotFoundError and RequiredAttributeMissing is client.RequiredAttributeMissing
 assert issubclass(client.ConnectionNotFound, (EntityNotFoundError, RequiredAttributeMissing))
 assert Framework.ONNX == "onnx" and wallaroo.DeploymentConfigBuilder is DeploymentConfigBuilder
@@ -41,3 +44,12 @@ def test_deployment_config_builder() -> None:
     assert config == {"replica_count": 2, "replica_autoscale_min_max": {"minimum": 1, "maximum": 4},
                       "cpus": 0.5, "memory": "1Gi", "gpus": 0}
     assert DeploymentConfigBuilder().build() == {}
+
+
+def test_reference_sign_in_arguments_are_accepted(orch_server: ServerProcess) -> None:
+    from jupyter_orch.compat.wallaroo import Client
+
+    wl = Client(api_endpoint=orch_server.url, token=orch_server.token, auth_type="sso", interactive=False)
+    assert wl.list_workspaces() is not None
+    with pytest.raises(TypeError, match="bogus"):
+        Client(api_endpoint=orch_server.url, bogus=1)

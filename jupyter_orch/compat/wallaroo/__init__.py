@@ -3,9 +3,8 @@
 Reached through `jupyter_orch.compat.install_wallaroo_alias()` (automatic in task runs).
 """
 
-from jupyter_orch.client import Client
-
 from . import deployment_config, framework, object
+from .client import Client
 from .deployment_config import DeploymentConfigBuilder
 
 __all__ = ["Client", "DeploymentConfigBuilder", "deployment_config", "framework", "object"]

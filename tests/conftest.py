@@ -33,6 +33,8 @@ def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
     """POST a JSON body to v1/api/<route> in-process; return (status, decoded JSON)."""
 
     async def call(route: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+        # pytest-jupyter never runs extensions' start hooks; a real server does, before any request.
+        await jp_serverapp.web_app.settings["orch_engine"].start()
         payload = kwargs.pop("raw", None)
         if payload is None:
             payload = json.dumps(body if body is not None else {})

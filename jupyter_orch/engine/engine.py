@@ -72,6 +72,7 @@ class Engine:
             config.inference,
         )
         self._started = False
+        self.ready = asyncio.Event()  # set once start-up recovery is done
 
     async def start(self) -> None:
         """Bind to the running loop and resume whatever a previous process left unfinished."""
@@ -83,9 +84,11 @@ class Engine:
         await self.tasks.start()
         await asyncio.to_thread(self.inference_log.start)
         self.pipelines.resume()
+        self.ready.set()
 
     async def stop(self) -> None:
         self._started = False
+        self.ready.clear()
         await self.orchestrations.stop()
         await self.tasks.stop()
         await self.pipelines.stop()

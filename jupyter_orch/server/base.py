@@ -7,6 +7,7 @@ produce a 500.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import httputil, web
 
 from ..engine import Engine, EngineError
+
+STARTUP_WAIT_S = 60.0
 
 
 def to_jsonable(value: Any) -> Any:
@@ -40,6 +43,15 @@ class OrchHandler(APIHandler):
     def owner_id(self) -> str:
         user = self.current_user
         return getattr(user, "username", None) or str(user or "anonymous")
+
+    async def prepare(self) -> None:
+        await super().prepare()  # type: ignore[misc]
+        # The server may answer before the extension has started: never serve state that
+        # start-up recovery (runs left by a crash, interrupted packaging) has yet to mend.
+        try:
+            await asyncio.wait_for(self.engine.ready.wait(), STARTUP_WAIT_S)
+        except TimeoutError:
+            raise web.HTTPError(503, "jupyter-orch is still starting; try again shortly") from None
 
     def check_xsrf_cookie(self) -> None:
         # Token-authenticated API calls (the reference platform's scripts) carry no XSRF cookie.

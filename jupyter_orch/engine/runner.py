@@ -64,6 +64,10 @@ class Runner:
         self._queue.append((run_id, task_id))
         self._pump()
 
+    def admitted(self, run_id: str) -> bool:
+        """True when the run holds a slot (starting or running), not waiting in the queue."""
+        return run_id in self._active
+
     def kill(self, run_id: str, task_id: str) -> bool:
         """Stop a run. True when it ended at once (it had not started), False when it is being
         stopped and will end through `run_ended`."""

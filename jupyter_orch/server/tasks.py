@@ -15,7 +15,7 @@ class CreateTask(JsonRoute):
     run_type: str
 
     async def handle(self, body: dict[str, Any]) -> Any:
-        task = self.engine.tasks.create(
+        task = await self.engine.tasks.launch(
             self.run_type,
             workspace_id=body.get("workspace_id"),
             orch_id=body.get("orch_id"),

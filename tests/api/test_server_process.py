@@ -102,3 +102,16 @@ def test_kernels_started_by_the_server_find_it(server: ServerProcess) -> None:
         assert "".join(seen).split() == [server.url, server.token]
     finally:
         requests.delete(f"{kernels}/{kernel['id']}", headers=server.headers, timeout=30)
+
+
+def test_the_tutorials_poll_for_started_sees_it(server: ServerProcess) -> None:
+    """The reference tutorial polls `task/get_by_id` every 5 s until `started`: the first look
+    must already see it, or a run that ends before the second look leaves that loop spinning."""
+    wid = server.post("workspaces/create", {"workspace_name": "ws"}).json()["workspace_id"]
+    orch_id = upload(server, wid, make_zip({"main.py": "import time\nprint('working')\ntime.sleep(1)\n"}))
+    server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready"})
+    data = {"name": "api run once task", "workspace_id": wid, "orch_id": orch_id, "json": {}}
+    task_id = server.post("task/run_once", data).json()["id"]
+    first_look = server.post("task/get_by_id", {"id": task_id}).json()
+    assert first_look["status"] == "started"
+    assert first_look["last_runs"][0]["status"] == "running"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from jupyter_orch.engine.frames import ARROW_FILE, RECORDS, encode_arrow
 from jupyter_orch.engine.inference_log import InferenceLog, make_query
 from jupyter_orch.samples import sample_paths
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 
 PIPELINE = "bench-pipeline"
 FEATURES = 18
@@ -194,16 +194,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--log-hours", type=int, default=100)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(root=Path(tmp) / "root", data_dir=Path(tmp) / "data").start()
-        try:
-            pipeline_id = deploy(server)
-            with requests.Session() as session:
-                bench_batch(server, session, args.rows, args.repeat)
-                bench_one_row(server, session, args.calls)
-                bench_log_query(server, session, pipeline_id, args.log_hours)
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
+        pipeline_id = deploy(server)
+        with requests.Session() as session:
+            bench_batch(server, session, args.rows, args.repeat)
+            bench_one_row(server, session, args.calls)
+            bench_log_query(server, session, pipeline_id, args.log_hours)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_orch.engine.environments import find_uv
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 from tests.support.zips import make_zip
 
 SIX_VERSIONS = ["1.16.0", "1.15.0", "1.14.0", "1.13.0", "1.12.0", "1.11.0", "1.10.0"]
@@ -66,26 +66,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(root=Path(tmp) / "root", data_dir=Path(tmp) / "data").start()
-        try:
-            wid = server.post("workspaces/create", {"workspace_name": "bench"}).json()["workspace_id"]
-            round_trips = []
-            for _ in range(args.repeat):
-                start = time.perf_counter()
-                server.post("workspaces/list")
-                round_trips.append(time.perf_counter() - start)
-            empty = [upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": ""}))
-                     for i in range(args.repeat)]
-            upload_to_ready(server, wid, make_zip({"main.py": "", "requirements.txt": "six==1.17.0\n"}))
-            existing = [
-                upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": "six==1.17.0\n"}))
-                for i in range(args.repeat)
-            ]
-            fresh = [upload_to_ready(server, wid, make_zip({"main.py": "", "requirements.txt": f"six=={v}\n"}))
-                     for v in SIX_VERSIONS[: max(3, min(len(SIX_VERSIONS), args.repeat // 2))]]
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
+        wid = server.post("workspaces/create", {"workspace_name": "bench"}).json()["workspace_id"]
+        round_trips = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            server.post("workspaces/list")
+            round_trips.append(time.perf_counter() - start)
+        empty = [upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": ""}))
+                 for i in range(args.repeat)]
+        upload_to_ready(server, wid, make_zip({"main.py": "", "requirements.txt": "six==1.17.0\n"}))
+        existing = [
+            upload_to_ready(server, wid, make_zip({"main.py": f"print({i})", "requirements.txt": "six==1.17.0\n"}))
+            for i in range(args.repeat)
+        ]
+        fresh = [upload_to_ready(server, wid, make_zip({"main.py": "", "requirements.txt": f"six=={v}\n"}))
+                 for v in SIX_VERSIONS[: max(3, min(len(SIX_VERSIONS), args.repeat // 2))]]
     by_hand = [manual_env_build(f"six=={v}") for v in SIX_VERSIONS[:3]]
 
     print("upload -> ready, real jupyter server on 127.0.0.1")

@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, running_server
 from tests.support.zips import make_zip
 
 FIRST_LINE = "import time\nprint(time.time())\n"
@@ -117,29 +117,25 @@ def main() -> None:
     parser.add_argument("--idle-tasks", type=int, default=1000)
     parser.add_argument("--window", type=float, default=10.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(root=Path(tmp) / "root", data_dir=Path(tmp) / "data").start()
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
         assert server.proc is not None
-        try:
-            wid = server.post("workspaces/create", {"workspace_name": "bench"}).json()["workspace_id"]
-            orch_id = upload(server, wid, FIRST_LINE)
-            session = requests.Session()
-            session.headers.update(server.headers)
-            run_once_latency(server, session, wid, orch_id)  # warm-up
-            time.sleep(1)
-            cpu_none = idle_cpu(server.proc.pid, args.window)
+        wid = server.post("workspaces/create", {"workspace_name": "bench"}).json()["workspace_id"]
+        orch_id = upload(server, wid, FIRST_LINE)
+        session = requests.Session()
+        session.headers.update(server.headers)
+        run_once_latency(server, session, wid, orch_id)  # warm-up
+        time.sleep(1)
+        cpu_none = idle_cpu(server.proc.pid, args.window)
 
-            bare = [bare_python_latency() for _ in range(args.runs)]
-            latency = [run_once_latency(server, session, wid, orch_id) for _ in range(args.runs)]
-            spawn, code = fire_lateness(server, wid, orch_id, args.fires)
+        bare = [bare_python_latency() for _ in range(args.runs)]
+        latency = [run_once_latency(server, session, wid, orch_id) for _ in range(args.runs)]
+        spawn, code = fire_lateness(server, wid, orch_id, args.fires)
 
-            for _ in range(args.idle_tasks):
-                session.post(server.api + "task/run_scheduled", json={
-                    "workspace_id": wid, "orch_id": orch_id, "json": {}, "schedule": "@yearly"}, timeout=30)
-            time.sleep(1)
-            cpu_idle_tasks = idle_cpu(server.proc.pid, args.window)
-        finally:
-            server.stop()
+        for _ in range(args.idle_tasks):
+            session.post(server.api + "task/run_scheduled", json={
+                "workspace_id": wid, "orch_id": orch_id, "json": {}, "schedule": "@yearly"}, timeout=30)
+        time.sleep(1)
+        cpu_idle_tasks = idle_cpu(server.proc.pid, args.window)
 
     ratio = statistics.median(latency) / statistics.median(bare)
     print("run_once request -> first line of user code")

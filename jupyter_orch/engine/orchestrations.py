@@ -18,7 +18,7 @@ from .errors import Invalid, NotFound
 from .events import EventBus
 from .store import Store
 from .timeutil import now_iso
-from .validation import require_int, require_str, require_uuid
+from .validation import require_uuid
 from .workspaces import Workspaces
 from .zips import ZipLimits, inspect_zip, unpack
 
@@ -166,23 +166,6 @@ class Orchestrations:
             wid = self.workspaces.get(workspace_id).id
             rows = self.store.all(
                 "SELECT * FROM orchestrations WHERE workspace_id = ? ORDER BY created_at", (wid,)
-            )
-        return [_hydrate(r) for r in rows]
-
-    def by_sha(self, sha: object) -> list[Orchestration]:
-        sha = require_str(sha, "sha").lower()
-        rows = self.store.all("SELECT * FROM orchestrations WHERE sha = ?", (sha,))
-        return [_hydrate(r) for r in rows]
-
-    def by_name(self, name: str, workspace_id: object | None = None) -> list[Orchestration]:
-        if workspace_id is None:
-            rows = self.store.all(
-                "SELECT * FROM orchestrations WHERE name = ? ORDER BY created_at", (name,)
-            )
-        else:
-            rows = self.store.all(
-                "SELECT * FROM orchestrations WHERE name = ? AND workspace_id = ? ORDER BY created_at",
-                (name, require_int(workspace_id, "workspace_id")),
             )
         return [_hydrate(r) for r in rows]
 

@@ -140,14 +140,14 @@ class Tasks:
             self.scheduler.add(task_id, parsed, next_due)
         return self.get(task_id)
 
-    async def launch(self, run_type: str, **fields: object) -> Task:
+    async def launch(self, run_type: str, **fields: Any) -> Task:
         """Create a task, and when its first run got a slot, answer once that run has started.
 
         Runs start in milliseconds, so a caller's first look would otherwise catch `pending`,
         and scripts written for the reference poll every few seconds until `started`: by their
         second look a short run has already ended.
         """
-        task = self.create(run_type, **fields)  # type: ignore[arg-type]
+        task = self.create(run_type, **fields)
         if task.last_runs and self.runner.admitted(task.last_runs[0].run_id):
             return await self.wait_for(task.id, (STARTED, *TASK_TERMINAL), RUN_START_WAIT_S)
         return task

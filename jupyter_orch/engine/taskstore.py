@@ -147,14 +147,6 @@ class TaskRecords:
         )
         return [r["id"] for r in rows]
 
-    def tasks_with_status(self, run_type: str, statuses: tuple[str, ...]) -> list[Task]:
-        marks = ", ".join("?" * len(statuses))
-        rows = self.store.all(
-            f"{TASK_SELECT} WHERE t.run_type = ? AND t.status IN ({marks}) ORDER BY t.created_at",
-            (run_type, *statuses),
-        )
-        return self._hydrate_tasks(rows, 0)
-
     def set_task_status(self, task_id: str, status: str, **fields: Any) -> None:
         fields = {"status": status, **fields, "updated_at": now_iso()}
         assignments = ", ".join(f"{k} = ?" for k in fields)

@@ -45,10 +45,6 @@ def client(module_server: ServerProcess) -> Client:
     return Client(url=module_server.url, token=module_server.token)
 
 
-def task_id_of(kernel: Kernel, widget: str) -> str:
-    return kernel.values(widget, "entity_id")[0]
-
-
 def test_run_widget_follows_the_task_to_success_with_its_log(kernel: Kernel, hello: str) -> None:
     cell = kernel.execute("%orch run hello --name greet --args '{\"who\": \"kernel\", \"sleep\": 0.3}' --timeout 60")
     assert cell.reply["status"] == "ok", cell

@@ -95,6 +95,3 @@ class ServerProcess:
     def crash(self) -> None:
         """Die the way a power cut or OOM kill would: no shutdown hooks."""
         self.stop(signal.SIGKILL)
-
-    def log_text(self) -> str:
-        return (self.root / f"server-{self.port}.log").read_text(errors="replace")

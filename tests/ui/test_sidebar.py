@@ -19,6 +19,7 @@ import pytest
 import requests
 from playwright import sync_api
 
+from tests.support.onnx_models import scale_model
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 
@@ -344,23 +345,6 @@ def test_kill_a_scheduled_task(page: Any, lab: ServerProcess, workspace: int) ->
     shot(page, "08-task-killed")
 
 
-def _onnx_model() -> bytes:
-    """y = x · w for 3 float features (a MatMul), as ONNX bytes."""
-    from onnx import TensorProto, helper
-
-    weights = helper.make_tensor("w", TensorProto.FLOAT, [3, 1], [1.0, 2.0, 3.0])
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["tensor", "w"], ["variable"])],
-        "ui-linear",
-        [helper.make_tensor_value_info("tensor", TensorProto.FLOAT, [None, 3])],
-        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1])],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model.SerializeToString()
-
-
 def test_pipeline_deploy_and_inference_log_table(page: Any, lab: ServerProcess, workspace: int) -> None:
     name = f"uipipe{secrets.token_hex(3)}"
     created = lab.post("pipelines/create", {"pipeline_id": name, "workspace_id": workspace})
@@ -369,7 +353,7 @@ def test_pipeline_deploy_and_inference_log_table(page: Any, lab: ServerProcess, 
         lab.api + "models/upload",
         headers=lab.headers,
         files=[
-            ("file", ("linear.onnx", _onnx_model(), "application/octet-stream")),
+            ("file", ("linear.onnx", scale_model(2.0, 3, "tensor", "variable"), "application/octet-stream")),
             ("metadata", ("metadata", json.dumps({"name": "uilinear", "workspace_id": workspace}), "application/json")),
         ],
         timeout=30,

@@ -33,8 +33,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jupyter_orch.engine.frames import ARROW_FILE, RECORDS, encode_arrow
-from jupyter_orch.engine.inference_log import InferenceLog, make_query
+from jupyter_orch.engine.pipelines.frames import ARROW_FILE, RECORDS, encode_arrow
+from jupyter_orch.engine.pipelines.inference_log import InferenceLog, make_query
 from jupyter_orch.samples import sample_paths
 from tests.support.server import ServerProcess, running_server
 

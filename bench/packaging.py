@@ -22,7 +22,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jupyter_orch.engine.environments import find_uv
+from jupyter_orch.engine.orchestrations.environments import find_uv
 from tests.support.server import ServerProcess, running_server
 from tests.support.zips import make_zip
 

@@ -6,18 +6,18 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blobs import BlobStore
-from .connections import Connections
-from .environments import Environments
-from .events import EventBus
-from .inference_log import InferenceLog
-from .models import Models
-from .orchestrations import Orchestrations
-from .pipelines import InferenceSettings, Pipelines
-from .store import Store
-from .tasks import Tasks
-from .workspaces import Workspaces
-from .zips import ZipLimits
+from .events.bus import EventBus
+from .orchestrations.blobs import BlobStore
+from .orchestrations.environments import Environments
+from .orchestrations.orchestrations import Orchestrations
+from .orchestrations.zips import ZipLimits
+from .pipelines.inference_log import InferenceLog
+from .pipelines.onnx_models import Models
+from .pipelines.pipelines import InferenceSettings, Pipelines
+from .store.database import Store
+from .tasks.tasks import Tasks
+from .workspaces.connections import Connections
+from .workspaces.workspaces import Workspaces
 
 
 @dataclass

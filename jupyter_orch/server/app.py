@@ -10,7 +10,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode, default
 
 from ..engine import Engine, EngineConfig
-from ..engine.pipelines import InferenceSettings
+from ..engine.pipelines.pipelines import InferenceSettings
 from . import connections, inference, models, orchestrations, pipelines, tasks, workspaces  # noqa: F401  (modules register their routes)
 from .base import ROUTES
 from .events import EventsSocket

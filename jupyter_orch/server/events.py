@@ -12,7 +12,7 @@ from typing import Any
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web, websocket
 
-from ..engine.events import Event
+from ..engine.events.bus import Event
 
 # An `ids=` filter matches an event's own id or the ids it belongs to (a run's task, ...).
 ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")

@@ -15,8 +15,8 @@ from tornado import web
 from tornado.escape import url_unescape
 
 from ..engine import Invalid
-from ..engine.frames import codec_for
-from ..engine.inference_log import make_query
+from ..engine.pipelines.frames import codec_for
+from ..engine.pipelines.inference_log import make_query
 from ..engine.timeutil import parse_time
 from .base import OrchHandler, json_body, route
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from tornado import web
 
-from ..engine.orchestrations import TERMINAL
+from ..engine.orchestrations.orchestrations import TERMINAL
 from .base import JsonRoute, MultipartUpload, route
 from .waiting import wait_request
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from tornado import web
 
-from ..engine.pipelines import SETTLED
+from ..engine.pipelines.pipelines import SETTLED
 from .base import JsonRoute, route
 from .waiting import wait_request
 

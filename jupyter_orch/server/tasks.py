@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine.taskstore import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL
+from ..engine.tasks.records import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL
 from .base import JsonRoute, route
 from .waiting import wait_request, wait_timeout
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from jupyter_orch.engine.frames import ARROW_FILE, ARROW_STREAM, RECORDS
+from jupyter_orch.engine.pipelines.frames import ARROW_FILE, ARROW_STREAM, RECORDS
 from jupyter_orch.samples import sample_paths
 from tests.conftest import Api
 from tests.support.multipart import upload_body

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from jupyter_orch.engine import Invalid
-from jupyter_orch.engine.inference_log import TIME_TYPE, InferenceLog, make_query
+from jupyter_orch.engine.pipelines.inference_log import TIME_TYPE, InferenceLog, make_query
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 

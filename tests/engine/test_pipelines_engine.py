@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from jupyter_orch.engine import Engine, Invalid, NotFound
-from jupyter_orch.engine.frames import ARROW_CODEC, JSON_CODEC, encode_arrow
-from jupyter_orch.engine.inference_log import make_query
-from jupyter_orch.engine.pipelines import InferenceSettings
+from jupyter_orch.engine.pipelines.frames import ARROW_CODEC, JSON_CODEC, encode_arrow
+from jupyter_orch.engine.pipelines.inference_log import make_query
+from jupyter_orch.engine.pipelines.pipelines import InferenceSettings
 from jupyter_orch.samples import sample_paths
 from tests.support.engine import running_engine
 from tests.support.onnx_models import add_model, scale_model

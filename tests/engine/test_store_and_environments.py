@@ -3,8 +3,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from jupyter_orch.engine.environments import environment_key, normalize_requirements
-from jupyter_orch.engine.store import MIGRATIONS, Store
+from jupyter_orch.engine.orchestrations.environments import environment_key, normalize_requirements
+from jupyter_orch.engine.store.database import MIGRATIONS, Store
 
 
 def test_store_uses_wal_and_records_schema_version(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from jupyter_orch.engine import Conflict, Engine, Invalid, NotFound
-from jupyter_orch.engine.orchestrations import Orchestration
-from jupyter_orch.engine.schedules import parse_schedule
-from jupyter_orch.engine.taskstore import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, Task
+from jupyter_orch.engine.orchestrations.orchestrations import Orchestration
+from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, Task
+from jupyter_orch.engine.tasks.schedules import parse_schedule
 from jupyter_orch.engine.timeutil import iso, parse_time
 from tests.support.engine import running_engine
 from tests.support.zips import make_zip

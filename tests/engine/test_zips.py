@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from jupyter_orch.engine.errors import Invalid, TooLarge
-from jupyter_orch.engine.zips import ZipLimits, find_entrypoint, inspect_zip
+from jupyter_orch.engine.orchestrations.zips import ZipLimits, find_entrypoint, inspect_zip
 from tests.support.zips import make_zip
 
 LIMITS = ZipLimits(max_unpacked_bytes=10_000_000, max_files=100)

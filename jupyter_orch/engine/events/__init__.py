@@ -1,0 +1,1 @@
+"""The event bus every state change is published on."""

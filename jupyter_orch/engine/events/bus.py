@@ -1,0 +1,83 @@
+"""In-process event bus: every state change is published here once.
+
+Subscribers are plain callables run on the event loop; publishing is safe from any thread.
+`wait_for` lets a coroutine sleep until an entity reaches a status, with no polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..timeutil import now_iso
+
+Event = dict[str, Any]
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def publish(self, kind: str, id: Any, **fields: Any) -> None:
+        event: Event = {"kind": kind, "id": id, **fields, "at": now_iso()}
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._deliver, event)
+            return
+        self._deliver(event)
+
+    def _deliver(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+    async def wait_for(
+        self,
+        kind: str,
+        id: Any,
+        statuses: Iterable[str],
+        current: Callable[[], str],
+        timeout: float,
+    ) -> str:
+        """Return the entity's status once it is one of `statuses`, or the last seen on timeout."""
+        wanted = set(statuses)
+        await self.wait_until(
+            lambda: current() in wanted, lambda e: e["kind"] == kind and e["id"] == id, timeout
+        )
+        return current()
+
+    async def wait_until(
+        self, ready: Callable[[], bool], relevant: Callable[[Event], bool], timeout: float
+    ) -> bool:
+        """Wait until `ready()` holds, looking again after each `relevant` event; False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        changed = asyncio.Event()
+        unsubscribe = self.subscribe(lambda event: changed.set() if relevant(event) else None)
+        try:
+            while True:
+                changed.clear()  # cleared before looking, so no event can slip in between
+                if ready():
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                try:
+                    await asyncio.wait_for(changed.wait(), remaining)
+                except TimeoutError:
+                    return ready()
+        finally:
+            unsubscribe()

@@ -1,0 +1,1 @@
+"""Executors start task runs somewhere (here: local subprocesses) and stream their output."""

@@ -1,0 +1,182 @@
+"""The local executor: each run a subprocess of this machine.
+
+A local run is `python -u bootstrap.py <entrypoint>` in its own process group (so stopping it
+stops its children too), with cwd a private copy of the unpacked orchestration and its JSON
+arguments in a file named by JUPYTER_ORCH_TASK_ARGS_FILE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import os
+import shutil
+import signal
+from datetime import datetime
+from pathlib import Path
+
+from ..timeutil import utcnow
+from .base import Execution, Executor, LineSink, RunSpec
+
+ARGS_ENV = "JUPYTER_ORCH_TASK_ARGS_FILE"
+BOOTSTRAP = Path(__file__).resolve().parents[2] / "compat" / "bootstrap.py"
+MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
+# After a run's main process exits, how long its output pipes may stay open (held by a
+# descendant that left the process group) before they are closed on it.
+DRAIN_AFTER_EXIT_S = 2.0
+
+
+class LocalExecutor(Executor):
+    def __init__(self, runs_root: Path):
+        self.runs_root = runs_root
+
+    async def start(self, spec: RunSpec, sink: LineSink) -> Execution:
+        run_dir = self.runs_root / spec.run_id
+        workdir, args_file = run_dir / "work", run_dir / "args.json"
+        await asyncio.to_thread(_prepare, spec, workdir, args_file)
+        loop = asyncio.get_running_loop()
+        try:
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _RunProtocol(sink),
+                spec.python, "-u", str(BOOTSTRAP), spec.entrypoint,
+                cwd=workdir,
+                env={**spec.env, ARGS_ENV: str(args_file)},
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, run_dir, True)
+            raise
+        return LocalExecution(transport, protocol, run_dir)
+
+    async def end_orphan(self, run_id: str, pid: int | None) -> None:
+        if pid is not None and await asyncio.to_thread(_group_belongs_to_run, pid, run_id):
+            signal_group(pid, signal.SIGKILL)
+        await asyncio.to_thread(shutil.rmtree, self.runs_root / run_id, True)
+
+
+class LocalExecution(Execution):
+    def __init__(self, transport: asyncio.SubprocessTransport, protocol: _RunProtocol, run_dir: Path):
+        self.pid = transport.get_pid()
+        self._transport = transport
+        self._protocol = protocol
+        self._run_dir = run_dir
+        self._done = asyncio.ensure_future(self._finish())
+
+    async def _finish(self) -> int:
+        await self._protocol.exited
+        code = self._transport.get_returncode()
+        signal_group(self.pid, signal.SIGKILL)  # whatever the run left running in its group
+        # A descendant that left the group may hold the pipes open; they are closed below.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._protocol.drained), DRAIN_AFTER_EXIT_S)
+        self._transport.close()
+        await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
+        return code if code is not None else -1
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._done)
+
+    async def stop(self, grace: float) -> None:
+        if self._protocol.exited.done():
+            return
+        signal_group(self.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._protocol.exited), grace)
+        except TimeoutError:
+            signal_group(self.pid, signal.SIGKILL)
+
+
+class LineSplitter:
+    """Bytes of one stream in, lines out: UTF-8 decoded across chunk boundaries, `\\r\\n`
+    and `\\n` endings, a last line without a newline kept, lines over MAX_LINE_CHARS cut."""
+
+    def __init__(self, stream: str, sink: LineSink):
+        self.stream = stream
+        self._sink = sink
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def feed(self, data: bytes, at: datetime) -> None:
+        *lines, pending = (self._pending + self._decoder.decode(data)).split("\n")
+        for line in lines:
+            self._emit(line.removesuffix("\r"), at)
+        while len(pending) > MAX_LINE_CHARS:
+            self._sink(self.stream, pending[:MAX_LINE_CHARS], at, True)
+            pending = pending[MAX_LINE_CHARS:]
+        self._pending = pending
+
+    def close(self, at: datetime) -> None:
+        rest, self._pending = self._pending + self._decoder.decode(b"", final=True), ""
+        if rest:
+            self._emit(rest, at)
+
+    def _emit(self, line: str, at: datetime) -> None:
+        while len(line) > MAX_LINE_CHARS:
+            self._sink(self.stream, line[:MAX_LINE_CHARS], at, True)
+            line = line[MAX_LINE_CHARS:]
+        self._sink(self.stream, line, at, False)
+
+
+class _RunProtocol(asyncio.SubprocessProtocol):
+    def __init__(self, sink: LineSink):
+        loop = asyncio.get_running_loop()
+        self._splitters = {1: LineSplitter("stdout", sink), 2: LineSplitter("stderr", sink)}
+        self._open = {1, 2}
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.drained: asyncio.Future[None] = loop.create_future()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self._splitters[fd].feed(data, utcnow())
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd in self._open:
+            self._splitters[fd].close(utcnow())
+            self._open.discard(fd)
+        if not self._open and not self.drained.done():
+            self.drained.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+def signal_group(pgid: int | None, sig: int) -> None:
+    if pgid is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _prepare(spec: RunSpec, workdir: Path, args_file: Path) -> None:
+    shutil.copytree(spec.source, workdir, symlinks=True)
+    args_file.write_text(json.dumps(spec.args))
+
+
+def _group_belongs_to_run(pgid: int, run_id: str) -> bool:
+    """Whether process group `pgid` still holds a process of run `run_id`.
+
+    A pid stored by a dead server may have been reused, so on Linux the group's members are
+    checked for the run's RUN_ID in their environment; elsewhere the group must still exist.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            return os.getpgid(pgid) == pgid
+        except (ProcessLookupError, PermissionError):
+            return False
+    marker = f"RUN_ID={run_id}".encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            after_name = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            if int(after_name[2]) == pgid and marker in (entry / "environ").read_bytes().split(b"\0"):
+                return True
+        except (OSError, IndexError, ValueError):
+            continue
+    return False

@@ -1,0 +1,1 @@
+"""Orchestrations: uploaded zips, their blobs, and the Python environments they run in."""

@@ -1,0 +1,113 @@
+"""Validation and safe unpacking of orchestration zips.
+
+Everything a caller can get wrong is found here, before anything is stored: not a zip,
+a truncated zip, no main.py, two requirements.txt, unsafe paths or symlinks, and zip bombs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..errors import Invalid, TooLarge
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_unpacked_bytes: int
+    max_files: int
+
+
+@dataclass(frozen=True)
+class ZipManifest:
+    entrypoint: str
+    requirements: str
+    files: int
+    unpacked_bytes: int
+
+
+def inspect_zip(data: bytes, limits: ZipLimits) -> ZipManifest:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise Invalid("the uploaded file is not a valid zip archive") from None
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        _check_entries(archive.infolist())
+        if len(infos) > limits.max_files:
+            raise TooLarge(f"the zip holds {len(infos)} files; the limit is {limits.max_files}")
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_unpacked_bytes:
+            raise TooLarge(
+                f"the zip unpacks to {total} bytes; the limit is {limits.max_unpacked_bytes}"
+            )
+        if archive.testzip() is not None:
+            raise Invalid("the zip archive is corrupt (a member fails its CRC check)")
+        names = sorted(i.filename for i in infos if not _is_metadata(i.filename))
+        entrypoint = find_entrypoint(names)
+        requirement_files = [n for n in names if PurePosixPath(n).name == "requirements.txt"]
+        if len(requirement_files) > 1:
+            raise Invalid(
+                "the zip holds more than one requirements.txt: " + ", ".join(requirement_files)
+            )
+        requirements = ""
+        if requirement_files:
+            try:
+                requirements = archive.read(requirement_files[0]).decode("utf-8")
+            except UnicodeDecodeError:
+                raise Invalid("requirements.txt is not UTF-8 text") from None
+    return ZipManifest(entrypoint, requirements, len(infos), total)
+
+
+def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
+    for info in infos:
+        name = info.filename
+        path = PurePosixPath(name.replace("\\", "/"))
+        if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            raise Invalid(f"the zip entry '{name}' has an absolute path")
+        if ".." in path.parts:
+            raise Invalid(f"the zip entry '{name}' points outside the archive ('..')")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise Invalid(f"the zip entry '{name}' is a symbolic link; links are not allowed")
+
+
+def _is_metadata(name: str) -> bool:
+    return name.startswith("__MACOSX/") or PurePosixPath(name).name == ".DS_Store"
+
+
+def find_entrypoint(names: list[str]) -> str:
+    """main.py at the root, else the first main.py in a subdirectory, in sorted order."""
+    if "main.py" in names:
+        return "main.py"
+    nested = sorted(n for n in names if PurePosixPath(n).name == "main.py")
+    if not nested:
+        raise Invalid("the zip holds no main.py (at the root or in a subdirectory)")
+    return nested[0]
+
+
+def unpack(data: bytes, target: Path) -> None:
+    """Unpack into `target` atomically: a half-unpacked tree is never visible there."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if _is_metadata(info.filename):
+                    continue
+                archive.extract(info, staging)
+        os.rename(staging, target)
+    except FileExistsError:
+        shutil.rmtree(staging, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.exists():
+            raise Invalid(f"the zip could not be unpacked: {e}") from None

@@ -1,0 +1,1 @@
+"""Pipelines: ONNX models, pipelines of model steps, inference and the inference log."""

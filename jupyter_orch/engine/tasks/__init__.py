@@ -1,0 +1,1 @@
+"""Tasks: run once, on a schedule or continuously; their runs, run logs and scheduler."""

@@ -1,0 +1,1 @@
+"""Workspaces and the connections attached to them."""

@@ -10,13 +10,14 @@ LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextensio
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT      ?= 8888
 
-.PHONY: lab test lint bench browser clean
+.PHONY: lab test lint bench browser postgres clean
 
 lab: $(STAMP) $(LABEXT)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=notebooks
 
-test: $(STAMP) $(LABEXT) browser
+test: $(STAMP) $(LABEXT) browser postgres
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -p no:cacheprovider
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
@@ -42,6 +43,11 @@ $(LABEXT): $(LAB_SRC) | $(STAMP)
 # Browser tests drive Debian's Chromium (a test tool's own browser download does not work here).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# Engine and API tests also run on a real PostgreSQL: Debian's server binaries, in a throwaway
+# cluster that the test session starts (tests/support/databases.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 clean:
 	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_orch/labextension

@@ -8,11 +8,44 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from tests.support import engine as engine_support
+from tests.support.databases import BACKENDS, PostgresCluster, postgres_cluster
 from tests.support.server import ServerProcess, running_server
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 Api = Callable[..., Awaitable[tuple[int, Any]]]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Engine and API tests that use `db_url` run once per database backend (a module that
+    sets SQLITE_ONLY = True, e.g. the upgrade of an old SQLite data dir, runs on SQLite only, and
+    one of pure logic sets NO_DATABASE = True)."""
+    if "db_url" in metafunc.fixturenames:
+        one = getattr(metafunc.module, "SQLITE_ONLY", False) or getattr(metafunc.module, "NO_DATABASE", False)
+        backends = ("sqlite",) if one else BACKENDS
+        metafunc.parametrize("db_url", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for SQLite (the engine's file in its data dir), else a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    with cluster.database() as url:
+        engine_support.current_db_url = url
+        try:
+            yield url
+        finally:
+            engine_support.current_db_url = None
 
 
 @pytest.fixture
@@ -21,11 +54,11 @@ def orch_data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(orch_data_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyter_orch": True}},
-        "OrchApp": {"data_dir": str(orch_data_dir)},
-    }
+def jp_server_config(orch_data_dir: Path, db_url: str | None) -> dict[str, Any]:
+    orch: dict[str, Any] = {"data_dir": str(orch_data_dir)}
+    if db_url:
+        orch["db_url"] = db_url
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_orch": True}}, "OrchApp": orch}
 
 
 @pytest.fixture
@@ -50,7 +83,7 @@ def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real `jupyter server` subprocess with jupyter-orch, on its own data dir."""
-    with running_server(tmp_path) as proc:
+def server(tmp_path: Path, db_url: str | None) -> Iterator[ServerProcess]:
+    """A real `jupyter server` subprocess with jupyter-orch, on its own data dir (and database)."""
+    with running_server(tmp_path, db_url) as proc:
         yield proc

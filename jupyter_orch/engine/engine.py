@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .events.bus import EventBus
+from .executors.base import Executor
+from .executors.local import LocalExecutor
 from .orchestrations.blobs import BlobStore
 from .orchestrations.environments import Environments
 from .orchestrations.orchestrations import Orchestrations
@@ -14,29 +17,45 @@ from .orchestrations.zips import ZipLimits
 from .pipelines.inference_log import InferenceLog
 from .pipelines.onnx_models import Models
 from .pipelines.pipelines import InferenceSettings, Pipelines
-from .store.database import Store
+from .store.database import Store, sqlite_url
 from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
 from .workspaces.workspaces import Workspaces
+
+Installer = Literal["auto", "uv", "pip"]
+MissedFirePolicy = Literal["run_once", "skip", "run_all"]
+OverlapPolicy = Literal["skip", "queue"]
 
 
 @dataclass
 class EngineConfig:
     data_dir: Path
+    db_url: str | None = None  # None: a SQLite file in the data dir
+    store_class: type[Store] = Store
+    executor_class: type[Executor] = LocalExecutor
+    environment_manager_class: type[Environments] = Environments
     max_upload_bytes: int = 256 * 1024 * 1024
     max_unpacked_bytes: int = 1024 * 1024 * 1024
     max_zip_files: int = 10_000
-    installer: str = "auto"  # "uv", "pip" or "auto" (uv when present)
+    installer: Installer = "auto"
     server_url: str | None = None
     server_token: str | None = None
     max_concurrent_runs: int = 4
     max_log_lines_per_run: int = 100_000
     kill_grace_seconds: float = 5.0
-    missed_fire_policy: str = "run_once"  # "run_once", "skip" or "run_all"
-    overlap_policy: str = "skip"  # "skip" or "queue"
+    missed_fire_policy: MissedFirePolicy = "run_once"
+    overlap_policy: OverlapPolicy = "skip"
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.max_concurrent_runs < 1:
+            raise ValueError(f"max_concurrent_runs must be at least 1, got {self.max_concurrent_runs}")
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or sqlite_url(Path(self.data_dir) / "orch.sqlite3")
 
 
 class Engine:
@@ -44,12 +63,12 @@ class Engine:
         self.config = config
         data_dir = Path(config.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(data_dir / "orch.sqlite3")
+        self.store = config.store_class(config.database_url)
         self.bus = EventBus()
         self.blobs = BlobStore(data_dir / "blobs")
         self.workspaces = Workspaces(self.store)
         self.connections = Connections(self.store, self.workspaces)
-        self.environments = Environments(self.store, data_dir / "envs", config.installer)
+        self.environments = config.environment_manager_class(self.store, data_dir / "envs", config.installer)
         self.orchestrations = Orchestrations(
             self.store,
             self.blobs,
@@ -60,8 +79,8 @@ class Engine:
             ZipLimits(config.max_unpacked_bytes, config.max_zip_files),
         )
         self.tasks = Tasks(
-            self.store, self.bus, self.workspaces, self.orchestrations, self.environments, config,
-            data_dir / "runs",
+            self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
+            config.executor_class(data_dir / "runs"), config,
         )
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
@@ -75,15 +94,17 @@ class Engine:
         self.ready = asyncio.Event()  # set once start-up recovery is done
 
     async def start(self) -> None:
-        """Bind to the running loop and resume whatever a previous process left unfinished."""
+        """Bind to the running loop, migrate the database and resume whatever a previous process
+        left unfinished."""
         if self._started:
             return
         self._started = True
         self.bus.bind(asyncio.get_running_loop())
-        self.orchestrations.resume_interrupted()
+        await self.store.call(self.store.migrate)
+        await self.orchestrations.resume_interrupted()
         await self.tasks.start()
         await asyncio.to_thread(self.inference_log.start)
-        self.pipelines.resume()
+        await self.pipelines.resume()
         self.ready.set()
 
     async def stop(self) -> None:
@@ -93,4 +114,4 @@ class Engine:
         await self.tasks.stop()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
-        self.store.close()
+        await asyncio.to_thread(self.store.close)

@@ -23,3 +23,7 @@ class Conflict(EngineError):
 
 class TooLarge(EngineError):
     status = 413
+
+
+class Unavailable(EngineError):
+    status = 503

@@ -4,19 +4,64 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, cast
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int, Unicode, default
+from tornado import web
+from traitlets import Enum, Float, Int, TraitError, Type, Unicode, default, validate
 
+from ..constants import TOKEN_ENV, URL_ENV
 from ..engine import Engine, EngineConfig
+from ..engine.engine import Installer, MissedFirePolicy, OverlapPolicy
+from ..engine.executors.base import Executor
+from ..engine.executors.local import LocalExecutor
+from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
-from . import connections, inference, models, orchestrations, pipelines, tasks, workspaces  # noqa: F401  (modules register their routes)
-from .base import ROUTES
+from ..engine.store.database import Store
+from . import connections, inference, models, orchestrations, pipelines, tasks, workspaces
 from .events import EventsSocket
 
-URL_ENV = "JUPYTER_ORCH_URL"
-TOKEN_ENV = "JUPYTER_ORCH_TOKEN"
+# Every route, in one list: `v1/api/<path>` -> handler.
+API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
+    ("workspaces/create", workspaces.CreateWorkspace),
+    ("workspaces/list", workspaces.ListWorkspaces),
+    ("orchestration/upload", orchestrations.UploadOrchestration),
+    ("orchestration/list", orchestrations.ListOrchestrations),
+    ("orchestration/list_all", orchestrations.ListAllOrchestrations),
+    ("orchestration/get_by_id", orchestrations.GetOrchestration),
+    ("task/run_once", tasks.RunOnce),
+    ("task/run_scheduled", tasks.RunScheduled),
+    ("task/run_continuously", tasks.RunContinuously),
+    ("task/get_by_id", tasks.GetTask),
+    ("task/list", tasks.ListTasks),
+    ("task/get_tasks_by_orch_sha", tasks.TasksByOrchSha),
+    ("task/kill", tasks.KillTask),
+    ("task/list_task_runs", tasks.ListTaskRuns),
+    ("task/get_logs_for_run", tasks.RunLogs),
+    ("connections/create", connections.CreateConnection),
+    ("connections/get", connections.GetConnection),
+    ("connections/get_by_id", connections.GetConnectionById),
+    ("connections/list", connections.ListConnections),
+    ("connections/delete", connections.DeleteConnection),
+    ("connections/add_to_workspace", connections.AddConnectionToWorkspace),
+    ("connections/remove_from_workspace", connections.RemoveConnectionFromWorkspace),
+    ("models/upload", models.UploadModel),
+    ("models/list", models.ListModels),
+    ("models/get", models.GetModel),
+    ("models/configure", models.ConfigureModel),
+    ("pipelines/create", pipelines.CreatePipeline),
+    ("pipelines/list", pipelines.ListPipelines),
+    ("pipelines/get", pipelines.GetPipeline),
+    ("pipelines/add_model_step", pipelines.AddModelStep),
+    ("pipelines/clear", pipelines.ClearPipeline),
+    ("pipelines/deploy", pipelines.DeployPipeline),
+    ("pipelines/undeploy", pipelines.UndeployPipeline),
+    ("pipelines/status", pipelines.PipelineStatus),
+    (r"pipelines/infer/([^/]+)", inference.Infer),
+    ("pipelines/get_logs", inference.GetLogs),
+]
+ROUTES: list[tuple[str, type[web.RequestHandler]]] = [(rf"/v1/api/{path}", cls) for path, cls in API_ROUTES]
 
 
 class OrchApp(ExtensionApp):
@@ -24,12 +69,26 @@ class OrchApp(ExtensionApp):
     load_other_extensions = True
 
     data_dir = Unicode(help="Where jupyter-orch keeps its database, blobs, environments and logs.").tag(config=True)
+    db_url = Unicode(
+        "",
+        help="SQLAlchemy URL of the database. Empty: a SQLite file in data_dir. A team shares one "
+        "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname",
+    ).tag(config=True)
+    store_class = Type(Store, klass=Store, help="The store (database access) class.").tag(config=True)
+    executor_class = Type(LocalExecutor, klass=Executor, help="Where task runs execute (the executor class).").tag(
+        config=True
+    )
+    environment_manager_class = Type(
+        Environments, klass=Environments, help="Builds the Python environments orchestrations run in."
+    ).tag(config=True)
     max_upload_bytes = Int(256 * 1024 * 1024, help="Largest accepted upload (413 above).").tag(config=True)
     max_unpacked_bytes = Int(1024 * 1024 * 1024, help="Largest unpacked size of an orchestration zip.").tag(config=True)
     max_zip_files = Int(10_000, help="Most files an orchestration zip may hold.").tag(config=True)
-    installer = Unicode("auto", help="Requirement installer: 'uv', 'pip' or 'auto' (uv when present).").tag(config=True)
+    installer = Enum(
+        ["auto", "uv", "pip"], "auto", help="Requirement installer: 'uv', 'pip' or 'auto' (uv when present)."
+    ).tag(config=True)
     max_concurrent_runs = Int(
-        4, help="Task runs that may run at once; more wait in a FIFO queue as pending."
+        4, help="Task runs that may run at once (at least 1); more wait in a FIFO queue as pending."
     ).tag(config=True)
     max_log_lines_per_run = Int(
         100_000, help="Most log lines stored per task run; one line says when the rest was dropped."
@@ -59,18 +118,28 @@ class OrchApp(ExtensionApp):
     def _default_data_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "orch")
 
+    @validate("max_concurrent_runs")
+    def _at_least_one_run(self, proposal: dict[str, Any]) -> int:
+        if proposal["value"] < 1:
+            raise TraitError(f"max_concurrent_runs must be at least 1, got {proposal['value']}")
+        return int(proposal["value"])
+
     def engine_config(self) -> EngineConfig:
         return EngineConfig(
             data_dir=Path(self.data_dir),
+            db_url=self.db_url or None,
+            store_class=self.store_class,
+            executor_class=self.executor_class,  # type: ignore[type-abstract]
+            environment_manager_class=self.environment_manager_class,
             max_upload_bytes=self.max_upload_bytes,
             max_unpacked_bytes=self.max_unpacked_bytes,
             max_zip_files=self.max_zip_files,
-            installer=self.installer,
+            installer=cast(Installer, self.installer),
             max_concurrent_runs=self.max_concurrent_runs,
             max_log_lines_per_run=self.max_log_lines_per_run,
             kill_grace_seconds=self.kill_grace_seconds,
-            missed_fire_policy=self.missed_fire_policy,
-            overlap_policy=self.overlap_policy,
+            missed_fire_policy=cast(MissedFirePolicy, self.missed_fire_policy),
+            overlap_policy=cast(OverlapPolicy, self.overlap_policy),
             inference=InferenceSettings(
                 threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
             ),
@@ -85,7 +154,7 @@ class OrchApp(ExtensionApp):
         self.handlers.extend(ROUTES)
         self.handlers.append((r"/v1/api/events", EventsSocket))
 
-    async def _start_jupyter_server_extension(self, serverapp) -> None:  # type: ignore[no-untyped-def]
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # Kernels and task runs started from here find the server through these variables.
         os.environ[URL_ENV] = serverapp.connection_url
         os.environ[TOKEN_ENV] = serverapp.identity_provider.token or ""

@@ -1,8 +1,8 @@
 """What every jupyter-orch route shares: authentication, JSON in and out, errors as JSON.
 
-A route subclasses `JsonRoute` and implements `handle(body) -> answer`; it never writes the
-response itself. Engine errors become 4xx `{"msg", "code"}`; nothing else the caller sends can
-produce a 500.
+A JSON route subclasses `JsonRoute`, names its pydantic `request` model and implements
+`handle(request) -> answer`; it never writes the response itself. Engine errors become 4xx/503
+`{"msg", "code"}`; nothing else the caller sends can produce a 500.
 """
 
 from __future__ import annotations
@@ -10,21 +10,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable
+from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel
 from tornado import httputil, web
 
 from ..engine import Engine, EngineError
+from ..engine.timeutil import iso
+from .requests import Body, parse
 
 STARTUP_WAIT_S = 60.0
+Request = TypeVar("Request", bound=BaseModel)
 
 
 def to_jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return iso(value)
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -44,8 +50,8 @@ class OrchHandler(APIHandler):
         user = self.current_user
         return getattr(user, "username", None) or str(user or "anonymous")
 
-    async def prepare(self) -> None:
-        await super().prepare()  # type: ignore[misc]
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
         # The server may answer before the extension has started: never serve state that
         # start-up recovery (runs left by a crash, interrupted packaging) has yet to mend.
         try:
@@ -126,31 +132,21 @@ def json_body(handler: web.RequestHandler) -> dict[str, Any]:
     return json_object(raw, "the request body")
 
 
-class JsonRoute(OrchHandler):
-    """POST {json} -> JSON answer. Subclasses set `status` for a non-200 success."""
+class JsonRoute(OrchHandler, Generic[Request]):
+    """POST {json} -> JSON answer. Subclasses name their `request` model and set `status` for a
+    non-200 success."""
 
+    request_model: ClassVar[type[BaseModel]] = Body
     status = 200
 
     @web.authenticated
     async def post(self, *args: str) -> None:
-        answer = await self.handle(json_body(self), *args)
+        request = parse(self.request_model, json_body(self))
+        answer = await self.handle(request, *args)  # type: ignore[arg-type]
         self.reply(answer, self.status)
 
-    async def handle(self, body: dict[str, Any], *args: str) -> Any:
+    async def handle(self, request: Request, *args: str) -> Any:
         raise NotImplementedError
-
-
-def route(path: str) -> Callable[[type[web.RequestHandler]], type[web.RequestHandler]]:
-    """Register a handler class under `v1/api/<path>`; `ROUTES` is what the app mounts."""
-
-    def register(cls: type[web.RequestHandler]) -> type[web.RequestHandler]:
-        ROUTES.append((rf"/v1/api/{path}", cls))
-        return cls
-
-    return register
-
-
-ROUTES: list[tuple[str, type[web.RequestHandler]]] = []
 
 
 @web.stream_request_body
@@ -161,8 +157,8 @@ class MultipartUpload(OrchHandler):
     read, instead of being buffered whole.
     """
 
-    async def prepare(self) -> None:
-        await super().prepare()  # type: ignore[misc]
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
         if not self.current_user:
             raise web.HTTPError(403, "authentication required")
         self._chunks: list[bytes] = []
@@ -179,7 +175,7 @@ class MultipartUpload(OrchHandler):
             raise web.HTTPError(413, f"the upload exceeds the limit of {self.engine.config.max_upload_bytes} bytes")
         self._chunks.append(chunk)
 
-    def parts(self) -> tuple[bytes, str | None, dict[str, Any]]:
+    def parts(self, metadata_model: type[Request]) -> tuple[bytes, str | None, Request]:
         """Return (file bytes, file name, metadata) or raise a 4xx that says what is missing."""
         args: dict[str, list[bytes]] = {}
         files: dict[str, list[httputil.HTTPFile]] = {}
@@ -195,4 +191,5 @@ class MultipartUpload(OrchHandler):
         raw_meta = files["metadata"][0].body if files.get("metadata") else (args.get("metadata") or [b""])[0]
         if not raw_meta.strip():
             raise web.HTTPError(400, "the upload has no 'metadata' part (JSON with 'workspace_id')")
-        return upload.body, upload.filename or None, json_object(raw_meta, "the 'metadata' part")
+        metadata = parse(metadata_model, json_object(raw_meta, "the 'metadata' part"))
+        return upload.body, upload.filename or None, metadata

@@ -9,60 +9,58 @@ from __future__ import annotations
 
 from typing import Any
 
-from tornado import web
-
-from .base import JsonRoute, route
-
-
-def _required(body: dict[str, Any], *fields: str) -> list[Any]:
-    missing = [f for f in fields if f not in body]
-    if missing:
-        raise web.HTTPError(400, "missing field(s): " + ", ".join(f"'{f}'" for f in missing))
-    return [body[f] for f in fields]
+from . import requests as r
+from .base import JsonRoute
 
 
-@route("connections/create")
-class CreateConnection(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        name, type, details = _required(body, "name", "type", "details")
-        return {"id": self.engine.connections.create(name, type, details).id}
+class CreateConnection(JsonRoute[r.CreateConnection]):
+    request_model = r.CreateConnection
+
+    async def handle(self, request: r.CreateConnection, *args: str) -> Any:
+        connection = await self.engine.connections.create(request.name, request.type, request.details)
+        return {"id": connection.id}
 
 
-@route("connections/get")
-class GetConnection(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.connections.by_name(*_required(body, "name"))
+class GetConnection(JsonRoute[r.ConnectionName]):
+    request_model = r.ConnectionName
+
+    async def handle(self, request: r.ConnectionName, *args: str) -> Any:
+        return await self.engine.connections.by_name(request.name)
 
 
-@route("connections/get_by_id")
-class GetConnectionById(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.connections.get(*_required(body, "id"))
+class GetConnectionById(JsonRoute[r.ById]):
+    request_model = r.ById
+
+    async def handle(self, request: r.ById, *args: str) -> Any:
+        return await self.engine.connections.get(request.id)
 
 
-@route("connections/list")
-class ListConnections(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return {"connections": self.engine.connections.list(body.get("workspace_id"))}
+class ListConnections(JsonRoute[r.ConnectionList]):
+    request_model = r.ConnectionList
+
+    async def handle(self, request: r.ConnectionList, *args: str) -> Any:
+        return {"connections": await self.engine.connections.list(request.workspace_id)}
 
 
-@route("connections/delete")
-class DeleteConnection(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        self.engine.connections.delete(*_required(body, "name"))
+class DeleteConnection(JsonRoute[r.ConnectionName]):
+    request_model = r.ConnectionName
+
+    async def handle(self, request: r.ConnectionName, *args: str) -> Any:
+        await self.engine.connections.delete(request.name)
         return {}
 
 
-@route("connections/add_to_workspace")
-class AddConnectionToWorkspace(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        workspace_id, connection_id = _required(body, "workspace_id", "connection_id")
-        return {"id": self.engine.connections.add_to_workspace(workspace_id, connection_id).id}
+class AddConnectionToWorkspace(JsonRoute[r.ConnectionInWorkspace]):
+    request_model = r.ConnectionInWorkspace
+
+    async def handle(self, request: r.ConnectionInWorkspace, *args: str) -> Any:
+        connection = await self.engine.connections.add_to_workspace(request.workspace_id, request.connection_id)
+        return {"id": connection.id}
 
 
-@route("connections/remove_from_workspace")
-class RemoveConnectionFromWorkspace(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        workspace_id, connection_id = _required(body, "workspace_id", "connection_id")
-        self.engine.connections.remove_from_workspace(workspace_id, connection_id)
+class RemoveConnectionFromWorkspace(JsonRoute[r.ConnectionInWorkspace]):
+    request_model = r.ConnectionInWorkspace
+
+    async def handle(self, request: r.ConnectionInWorkspace, *args: str) -> Any:
+        await self.engine.connections.remove_from_workspace(request.workspace_id, request.connection_id)
         return {}

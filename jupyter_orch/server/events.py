@@ -13,12 +13,13 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import web, websocket
 
 from ..engine.events.bus import Event
+from .base import to_jsonable
 
 # An `ids=` filter matches an event's own id or the ids it belongs to (a run's task, ...).
 ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")
 
 
-class EventsSocket(websocket.WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class EventsSocket(websocket.WebSocketHandler, JupyterHandler):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         user = self.current_user
         if not user:
@@ -27,8 +28,8 @@ class EventsSocket(websocket.WebSocketHandler, JupyterHandler):  # type: ignore[
         self._ids = _csv(self.get_argument("ids", ""))
         await super().get(*args, **kwargs)
 
-    def check_origin(self, origin: str) -> bool:
-        return JupyterHandler.check_origin(self, origin)
+    def check_origin(self, origin: str | None = None) -> bool:
+        return JupyterHandler.check_origin(self, origin or "")
 
     def open(self, *args: str, **kwargs: str) -> None:
         self._unsubscribe = self.settings["orch_engine"].bus.subscribe(self._forward)
@@ -42,7 +43,7 @@ class EventsSocket(websocket.WebSocketHandler, JupyterHandler):  # type: ignore[
             self._unsubscribe()
             return
         try:
-            self.write_message(json.dumps(event, default=str))
+            self.write_message(json.dumps(to_jsonable(event), default=str))
         except websocket.WebSocketClosedError:
             self._unsubscribe()
 

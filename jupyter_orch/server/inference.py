@@ -8,60 +8,32 @@ on the last page) and `x-iteration-status` (`SomeRemaining` or `All`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from tornado import web
 from tornado.escape import url_unescape
 
-from ..engine import Invalid
 from ..engine.pipelines.frames import codec_for
 from ..engine.pipelines.inference_log import make_query
-from ..engine.timeutil import parse_time
-from .base import OrchHandler, json_body, route
+from . import requests as r
+from .base import OrchHandler, json_body
 
 
-@route(r"pipelines/infer/([^/]+)")
 class Infer(OrchHandler):
     @web.authenticated
     async def post(self, name: str) -> None:
         codec = codec_for(self.request.headers.get("Content-Type"))
-        workspace_id = self.get_query_argument("workspace_id", None)
-        answer = await self.engine.pipelines.infer(url_unescape(name), workspace_id, self.request.body, codec)
+        query = r.parse(r.InferQuery, {"workspace_id": self.get_query_argument("workspace_id", None)})
+        answer = await self.engine.pipelines.infer(url_unescape(name), query.workspace_id, self.request.body, codec)
         self.finish(answer, set_content_type=codec.content_type)
 
 
-@route("pipelines/get_logs")
 class GetLogs(OrchHandler):
     @web.authenticated
     async def post(self) -> None:
-        body = json_body(self)
-        if "pipeline_name" not in body:
-            raise web.HTTPError(400, "'pipeline_name' is required")
-        query = make_query(
-            log_time(body.get("start_time"), "start_time"),
-            log_time(body.get("end_time"), "end_time"),
-            body.get("order"),
-            body.get("page_size"),
-            body.get("cursor"),
-        )
+        request = r.parse(r.InferenceLogRequest, json_body(self))
+        query = make_query(request.start_time, request.end_time, request.order, request.page_size, request.cursor)
         codec = codec_for(self.request.headers.get("Accept"))
-        answer, page = await self.engine.pipelines.logs(
-            body["pipeline_name"], body.get("workspace_id"), query, codec
-        )
+        answer, page = await self.engine.pipelines.logs(request.pipeline_name, request.workspace_id, query, codec)
         if page.cursor:
             self.set_header("x-iteration-cursor", page.cursor)
         self.set_header("x-iteration-status", "SomeRemaining" if page.remaining else "All")
         self.finish(answer, set_content_type=codec.content_type)
-
-
-def log_time(value: Any, field: str) -> datetime | None:
-    """An ISO 8601 time (naive = UTC) or epoch milliseconds."""
-    if value is None:
-        return None
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value / 1000, UTC)
-        return parse_time(value)
-    except (TypeError, ValueError, AttributeError, OverflowError, OSError):
-        raise Invalid(f"'{field}' must be an ISO 8601 time or epoch milliseconds, got {value!r}") from None

@@ -6,44 +6,39 @@ from typing import Any
 
 from tornado import web
 
-from .base import JsonRoute, MultipartUpload, route
+from . import requests as r
+from .base import JsonRoute, MultipartUpload
 
 
-@route("models/upload")
 class UploadModel(MultipartUpload):
     @web.authenticated
     async def post(self) -> None:
-        data, file_name, metadata = self.parts()
-        for required in ("name", "workspace_id"):
-            if required not in metadata:
-                raise web.HTTPError(400, f"the 'metadata' part must name a '{required}'")
-        model = await self.engine.models.upload(metadata["workspace_id"], metadata["name"], data, file_name)
-        self.reply(model)
+        data, file_name, metadata = self.parts(r.ModelMetadata)
+        self.reply(await self.engine.models.upload(metadata.workspace_id, metadata.name, data, file_name))
 
 
-@route("models/list")
-class ListModels(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        if "workspace_id" not in body:
-            raise web.HTTPError(400, "'workspace_id' is required")
-        return {"models": self.engine.models.list(body["workspace_id"])}
+class ListModels(JsonRoute[r.ModelList]):
+    request_model = r.ModelList
+
+    async def handle(self, request: r.ModelList, *args: str) -> Any:
+        return {"models": await self.engine.models.list(request.workspace_id)}
 
 
-@route("models/get")
-class GetModel(JsonRoute):
+class GetModel(JsonRoute[r.GetModel]):
     """`{"id"}` (integer id or version UUID), or `{"name", "workspace_id"?}` for the newest version."""
 
-    async def handle(self, body: dict[str, Any]) -> Any:
-        if "id" in body:
-            return self.engine.models.get(body["id"])
-        if "name" in body:
-            return self.engine.models.latest(body["name"], body.get("workspace_id"))
+    request_model = r.GetModel
+
+    async def handle(self, request: r.GetModel, *args: str) -> Any:
+        if request.id is not None:
+            return await self.engine.models.get(request.id)
+        if request.name is not None:
+            return await self.engine.models.latest(request.name, request.workspace_id)
         raise web.HTTPError(400, "give the model's 'id' or its 'name'")
 
 
-@route("models/configure")
-class ConfigureModel(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        if "model_version_id" not in body:
-            raise web.HTTPError(400, "'model_version_id' is required")
-        return self.engine.models.configure(body["model_version_id"], body.get("tensor_fields"))
+class ConfigureModel(JsonRoute[r.ConfigureModel]):
+    request_model = r.ConfigureModel
+
+    async def handle(self, request: r.ConfigureModel, *args: str) -> Any:
+        return await self.engine.models.configure(request.model_version_id, request.tensor_fields)

@@ -6,42 +6,40 @@ from typing import Any
 
 from tornado import web
 
-from ..engine.orchestrations.orchestrations import TERMINAL
-from .base import JsonRoute, MultipartUpload, route
-from .waiting import wait_request
+from ..constants import ORCH_TERMINAL
+from . import requests as r
+from .base import JsonRoute, MultipartUpload
 
 
-@route("orchestration/upload")
 class UploadOrchestration(MultipartUpload):
     @web.authenticated
     async def post(self) -> None:
-        data, file_name, metadata = self.parts()
-        if "workspace_id" not in metadata:
-            raise web.HTTPError(400, "the 'metadata' part must name a 'workspace_id'")
+        data, file_name, metadata = self.parts(r.UploadMetadata)
         orch = await self.engine.orchestrations.upload(
-            metadata["workspace_id"], data, file_name, metadata.get("name"), self.owner_id
+            metadata.workspace_id, data, file_name, metadata.name, self.owner_id
         )
         self.reply({"id": orch.id}, 202)
 
 
-@route("orchestration/list")
-class ListOrchestrations(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        if body.get("workspace_id") is None:
+class ListOrchestrations(JsonRoute[r.OrchestrationList]):
+    request_model = r.OrchestrationList
+
+    async def handle(self, request: r.OrchestrationList, *args: str) -> Any:
+        if request.workspace_id is None:
             raise web.HTTPError(400, "'workspace_id' is required (orchestration/list_all lists every workspace)")
-        return self.engine.orchestrations.list(body["workspace_id"])
+        return await self.engine.orchestrations.list(request.workspace_id)
 
 
-@route("orchestration/list_all")
-class ListAllOrchestrations(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.orchestrations.list()
+class ListAllOrchestrations(JsonRoute[r.Body]):
+    async def handle(self, request: r.Body, *args: str) -> Any:
+        return await self.engine.orchestrations.list()
 
 
-@route("orchestration/get_by_id")
-class GetOrchestration(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        wait = wait_request(body, TERMINAL)
+class GetOrchestration(JsonRoute[r.GetOrchestration]):
+    request_model = r.GetOrchestration
+
+    async def handle(self, request: r.GetOrchestration, *args: str) -> Any:
+        wait = request.wait(ORCH_TERMINAL)
         if wait is None:
-            return self.engine.orchestrations.get(body.get("id"))
-        return await self.engine.orchestrations.wait_for(body.get("id"), *wait)
+            return await self.engine.orchestrations.get(request.id)
+        return await self.engine.orchestrations.wait_for(request.id, *wait)

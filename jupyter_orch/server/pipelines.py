@@ -8,74 +8,70 @@ from __future__ import annotations
 
 from typing import Any
 
-from tornado import web
-
-from ..engine.pipelines.pipelines import SETTLED
-from .base import JsonRoute, route
-from .waiting import wait_request
+from ..constants import PIPELINE_SETTLED
+from . import requests as r
+from .base import JsonRoute
 
 
-def pipeline_ref(body: dict[str, Any]) -> Any:
-    if "pipeline_id" not in body:
-        raise web.HTTPError(400, "'pipeline_id' (the pipeline's name) is required")
-    return body["pipeline_id"]
+class CreatePipeline(JsonRoute[r.CreatePipeline]):
+    request_model = r.CreatePipeline
+
+    async def handle(self, request: r.CreatePipeline, *args: str) -> Any:
+        return await self.engine.pipelines.create(request.pipeline_id, request.workspace_id, request.definition)
 
 
-@route("pipelines/create")
-class CreatePipeline(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        if "workspace_id" not in body:
-            raise web.HTTPError(400, "'workspace_id' is required")
-        return self.engine.pipelines.create(pipeline_ref(body), body["workspace_id"], body.get("definition"))
+class ListPipelines(JsonRoute[r.PipelineList]):
+    request_model = r.PipelineList
+
+    async def handle(self, request: r.PipelineList, *args: str) -> Any:
+        return {"pipelines": await self.engine.pipelines.list(request.workspace_id)}
 
 
-@route("pipelines/list")
-class ListPipelines(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return {"pipelines": self.engine.pipelines.list(body.get("workspace_id"))}
+class GetPipeline(JsonRoute[r.PipelineRequest]):
+    request_model = r.PipelineRequest
+
+    async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
+        return await self.engine.pipelines.get(request.pipeline_id, request.workspace_id)
 
 
-@route("pipelines/get")
-class GetPipeline(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.pipelines.get(pipeline_ref(body), body.get("workspace_id"))
+class AddModelStep(JsonRoute[r.AddModelStep]):
+    request_model = r.AddModelStep
 
-
-@route("pipelines/add_model_step")
-class AddModelStep(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        if "model_version_id" not in body:
-            raise web.HTTPError(400, "'model_version_id' is required")
-        return self.engine.pipelines.add_model_step(
-            pipeline_ref(body), body["model_version_id"], body.get("workspace_id")
+    async def handle(self, request: r.AddModelStep, *args: str) -> Any:
+        return await self.engine.pipelines.add_model_step(
+            request.pipeline_id, request.model_version_id, request.workspace_id
         )
 
 
-@route("pipelines/clear")
-class ClearPipeline(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.pipelines.clear(pipeline_ref(body), body.get("workspace_id"))
+class ClearPipeline(JsonRoute[r.PipelineRequest]):
+    request_model = r.PipelineRequest
+
+    async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
+        return await self.engine.pipelines.clear(request.pipeline_id, request.workspace_id)
 
 
-@route("pipelines/deploy")
-class DeployPipeline(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return await self.engine.pipelines.deploy(pipeline_ref(body), body.get("workspace_id"))
+class DeployPipeline(JsonRoute[r.PipelineRequest]):
+    request_model = r.PipelineRequest
+
+    async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
+        return await self.engine.pipelines.deploy(request.pipeline_id, request.workspace_id)
 
 
-@route("pipelines/undeploy")
-class UndeployPipeline(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return await self.engine.pipelines.undeploy(pipeline_ref(body), body.get("workspace_id"))
+class UndeployPipeline(JsonRoute[r.PipelineRequest]):
+    request_model = r.PipelineRequest
+
+    async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
+        return await self.engine.pipelines.undeploy(request.pipeline_id, request.workspace_id)
 
 
-@route("pipelines/status")
-class PipelineStatus(JsonRoute):
+class PipelineStatus(JsonRoute[r.PipelineStatus]):
     """Answers at once, or with `wait_for` (a status, a list, or "terminal" = settled) once the
     pipeline reaches it."""
 
-    async def handle(self, body: dict[str, Any]) -> Any:
-        wait = wait_request(body, SETTLED)
+    request_model = r.PipelineStatus
+
+    async def handle(self, request: r.PipelineStatus, *args: str) -> Any:
+        wait = request.wait(PIPELINE_SETTLED)
         if wait is None:
-            return self.engine.pipelines.status(pipeline_ref(body), body.get("workspace_id"))
-        return await self.engine.pipelines.wait_for_status(pipeline_ref(body), body.get("workspace_id"), *wait)
+            return await self.engine.pipelines.status(request.pipeline_id, request.workspace_id)
+        return await self.engine.pipelines.wait_for_status(request.pipeline_id, request.workspace_id, *wait)

@@ -3,88 +3,90 @@ get_tasks_by_orch_sha, kill, list_task_runs, get_logs_for_run."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from ..engine.tasks.records import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL
-from .base import JsonRoute, route
-from .waiting import wait_request, wait_timeout
+from ..constants import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, RunType
+from . import requests as r
+from .base import JsonRoute
 
 
-class CreateTask(JsonRoute):
+class CreateTask(JsonRoute[r.CreateTask]):
+    request_model: ClassVar[type[r.CreateTask]] = r.CreateTask
     status = 201
-    run_type: str
+    run_type: ClassVar[RunType]
 
-    async def handle(self, body: dict[str, Any]) -> Any:
+    async def handle(self, request: r.CreateTask, *args: str) -> Any:
         task = await self.engine.tasks.launch(
             self.run_type,
-            workspace_id=body.get("workspace_id"),
-            orch_id=body.get("orch_id"),
-            args=body.get("json"),
-            name=body.get("name"),
-            timeout=body.get("timeout"),
-            schedule=body.get("schedule"),
+            workspace_id=request.workspace_id,
+            orch_id=request.orch_id,
+            args=request.json_args,
+            name=request.name,
+            timeout=request.timeout,
+            schedule=request.schedule if isinstance(request, r.CreateScheduledTask) else None,
         )
         return {"id": task.id}
 
 
-@route("task/run_once")
 class RunOnce(CreateTask):
-    run_type = ONESHOT
+    run_type: ClassVar[RunType] = ONESHOT
 
 
-@route("task/run_scheduled")
 class RunScheduled(CreateTask):
-    run_type = CRONJOB
+    request_model = r.CreateScheduledTask
+    run_type: ClassVar[RunType] = CRONJOB
 
 
-@route("task/run_continuously")
 class RunContinuously(CreateTask):
-    run_type = SERVICE
+    run_type: ClassVar[RunType] = SERVICE
 
 
-@route("task/get_by_id")
-class GetTask(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        wait = wait_request(body, TASK_TERMINAL)
+class GetTask(JsonRoute[r.GetTask]):
+    request_model = r.GetTask
+
+    async def handle(self, request: r.GetTask, *args: str) -> Any:
+        wait = request.wait(TASK_TERMINAL)
         if wait is None:
-            return self.engine.tasks.get(body.get("id"), body.get("run_limit"))
-        return await self.engine.tasks.wait_for(body.get("id"), *wait, run_limit=body.get("run_limit"))
+            return await self.engine.tasks.get(request.id, request.run_limit)
+        return await self.engine.tasks.wait_for(request.id, *wait, run_limit=request.run_limit)
 
 
-@route("task/list")
-class ListTasks(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.tasks.list(
-            body.get("workspace_id"), body.get("orch_id"), body.get("killed"), body.get("run_limit")
+class ListTasks(JsonRoute[r.TaskList]):
+    request_model = r.TaskList
+
+    async def handle(self, request: r.TaskList, *args: str) -> Any:
+        return await self.engine.tasks.list(request.workspace_id, request.orch_id, request.killed, request.run_limit)
+
+
+class TasksByOrchSha(JsonRoute[r.TasksBySha]):
+    request_model = r.TasksBySha
+
+    async def handle(self, request: r.TasksBySha, *args: str) -> Any:
+        return {"ids": await self.engine.tasks.ids_by_orch_sha(request.sha)}
+
+
+class KillTask(JsonRoute[r.ById]):
+    request_model = r.ById
+    status = 202
+
+    async def handle(self, request: r.ById, *args: str) -> Any:
+        return await self.engine.tasks.kill(request.id)
+
+
+class ListTaskRuns(JsonRoute[r.TaskRuns]):
+    request_model = r.TaskRuns
+
+    async def handle(self, request: r.TaskRuns, *args: str) -> Any:
+        """With `wait_for_count`, hold the answer until that many runs match (or `wait_timeout`)."""
+        if request.wait_for_count is None:
+            return await self.engine.tasks.runs(request.task_id, request.status, request.limit)
+        return await self.engine.tasks.wait_for_runs(
+            request.task_id, request.status, request.limit, request.wait_for_count, request.timeout()
         )
 
 
-@route("task/get_tasks_by_orch_sha")
-class TasksByOrchSha(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return {"ids": self.engine.tasks.ids_by_orch_sha(body.get("sha"))}
+class RunLogs(JsonRoute[r.RunLogRequest]):
+    request_model = r.RunLogRequest
 
-
-@route("task/kill")
-class KillTask(JsonRoute):
-    status = 202
-
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return self.engine.tasks.kill(body.get("id"))
-
-
-@route("task/list_task_runs")
-class ListTaskRuns(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        """With `wait_for_count`, hold the answer until that many runs match (or `wait_timeout`)."""
-        args = (body.get("task_id"), body.get("status"), body.get("limit"))
-        if "wait_for_count" not in body:
-            return self.engine.tasks.runs(*args)
-        timeout = wait_timeout(body)
-        return await self.engine.tasks.wait_for_runs(*args, body["wait_for_count"], timeout)
-
-
-@route("task/get_logs_for_run")
-class RunLogs(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return {"logs": self.engine.tasks.run_logs(body.get("id"), body.get("lines"))}
+    async def handle(self, request: r.RunLogRequest, *args: str) -> Any:
+        return {"logs": await self.engine.tasks.run_logs(request.id, request.lines)}

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import JsonRoute, route
+from . import requests as r
+from .base import JsonRoute
 
 
-@route("workspaces/create")
-class CreateWorkspace(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        workspace = self.engine.workspaces.create(body.get("workspace_name"), self.owner_id)
+class CreateWorkspace(JsonRoute[r.CreateWorkspace]):
+    request_model = r.CreateWorkspace
+
+    async def handle(self, request: r.CreateWorkspace, *args: str) -> Any:
+        workspace = await self.engine.workspaces.create(request.workspace_name, self.owner_id)
         return {"workspace_id": workspace.id}
 
 
-@route("workspaces/list")
-class ListWorkspaces(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        return {"workspaces": self.engine.workspaces.list()}
+class ListWorkspaces(JsonRoute[r.Body]):
+    async def handle(self, request: r.Body, *args: str) -> Any:
+        return {"workspaces": await self.engine.workspaces.list()}

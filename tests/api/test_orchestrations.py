@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.support.databases import sql
 from tests.support.multipart import upload_body
 from tests.support.zips import make_zip
 
@@ -115,7 +115,7 @@ async def test_unknown_and_malformed_ids(api: Api) -> None:
 
 @pytest.mark.slow
 async def test_same_requirements_build_once_and_layer_on_the_server(
-    api: Api, upload: Any, orch_data_dir: Path
+    api: Api, upload: Any, orch_data_dir: Path, jp_serverapp: Any
 ) -> None:
     wid = await make_workspace(api)
     zips = [
@@ -130,8 +130,8 @@ async def test_same_requirements_build_once_and_layer_on_the_server(
     ]
     assert [o["status"] for o in done] == ["ready", "ready"], [o["packaging_log"] for o in done]
     assert done[0]["env_key"] == done[1]["env_key"]
-    db = sqlite3.connect(orch_data_dir / "orch.sqlite3")
-    assert db.execute("SELECT count(*) FROM environments").fetchone() == (1,)
+    store = jp_serverapp.web_app.settings["orch_engine"].store
+    assert sql(store.url, "SELECT count(*) FROM environments") == [(1,)]
     assert sum("reusing environment" in o["packaging_log"] for o in done) == 1
     python = orch_data_dir / "envs" / done[0]["env_key"] / "bin" / "python"
     probe = "import six, pandas, pyarrow, jupyter_orch; print(six.__version__)"

@@ -275,7 +275,7 @@ def test_deployment_and_logs_survive_a_restart(server: ServerProcess, tmp_path: 
     assert first.status_code == 200
     server.stop()
 
-    again = ServerProcess(root=tmp_path / "root2", data_dir=server.data_dir).start()
+    again = ServerProcess(root=tmp_path / "root2", data_dir=server.data_dir, extra_args=server.extra_args).start()
     try:
         logs = again.post("pipelines/get_logs", {"pipeline_name": "pipe", "workspace_id": workspace_id}).json()
         assert logs == first.json()[:1] or [r["time"] for r in logs] == [first.json()[0]["time"]]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import requests
 
+from jupyter_orch.engine.store.database import sqlite_url
+from tests.support.databases import sql
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 
@@ -54,8 +55,9 @@ def test_tutorial_upload_list_and_get_by_id(server: ServerProcess) -> None:
     assert [o["id"] for o in token_scheme.json()] == [orchestration_id]
 
 
-def test_packaging_interrupted_by_a_crash_is_finished_on_restart(tmp_path: Path) -> None:
-    first = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data").start()
+def test_packaging_interrupted_by_a_crash_is_finished_on_restart(tmp_path: Path, db_url: str | None) -> None:
+    extra = [f"--OrchApp.db_url={db_url}"] if db_url else []
+    first = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data", extra_args=extra).start()
     try:
         wid = first.post("workspaces/create", {"workspace_name": "ws"}).json()["workspace_id"]
         slow = upload(first, wid, make_zip({"main.py": "import six\n", "requirements.txt": "six==1.16.0\n"}))
@@ -64,12 +66,10 @@ def test_packaging_interrupted_by_a_crash_is_finished_on_restart(tmp_path: Path)
     finally:
         first.crash()
     # Whatever the crash interrupted, make sure one orchestration is caught mid-packaging.
-    db = sqlite3.connect(tmp_path / "data" / "orch.sqlite3")
-    with db:
-        db.execute("UPDATE orchestrations SET status = 'packaging' WHERE id = ?", (quick,))
-    db.close()
+    url = db_url or sqlite_url(tmp_path / "data" / "orch.sqlite3")
+    sql(url, "UPDATE orchestrations SET status = 'packaging' WHERE id = :o", o=quick)
 
-    second = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data").start()
+    second = ServerProcess(root=tmp_path / "root", data_dir=tmp_path / "data", extra_args=extra).start()
     try:
         for orch_id in (slow, quick):
             wait = {"id": orch_id, "wait_for": "terminal", "wait_timeout": 120}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.support.databases import sql
 from tests.support.multipart import upload_body
 from tests.support.zips import make_zip
 
@@ -168,7 +169,7 @@ async def test_bad_task_requests_are_4xx_and_create_nothing(
     wid, orch = await ready_orchestration(api, "print(1)\n")
     if override.get("orch_id") == "NOT_READY":
         engine = jp_serverapp.web_app.settings["orch_engine"]
-        engine.store.execute("UPDATE orchestrations SET status = 'packaging' WHERE id = ?", (orch["id"],))
+        sql(engine.store.url, "UPDATE orchestrations SET status = 'packaging' WHERE id = :o", o=orch["id"])
         override = {"orch_id": orch["id"]}
     body = {"workspace_id": wid, "orch_id": orch["id"], "json": {}, **override}
     status, error = await api(route, body)

@@ -78,7 +78,7 @@ def test_a_crash_fails_the_running_run_and_schedules_resume(server: ServerProces
     server.crash()
     assert alive(leader)  # a run is in its own session: the crash alone does not end it
     restarted_at = time.time()
-    again = ServerProcess(root=server.root, data_dir=server.data_dir).start()
+    again = ServerProcess(root=server.root, data_dir=server.data_dir, extra_args=server.extra_args).start()
     try:
         (run,) = again.post("task/list_task_runs", {"task_id": long_task}).json()
         assert run["status"] == "failure" and "server restarted" in run["error"]

@@ -13,6 +13,8 @@ import pytest
 from jupyter_orch.engine import Invalid
 from jupyter_orch.engine.pipelines.inference_log import TIME_TYPE, InferenceLog, make_query
 
+NO_DATABASE = True  # pure logic: nothing here touches the store
+
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 

@@ -22,11 +22,11 @@ MODEL = sample_paths()["model"].read_bytes()
 
 
 async def deployed(engine: Engine, *models: bytes, name: str = "pipe") -> int:
-    workspace = engine.workspaces.create("ws", "tester")
-    engine.pipelines.create(name, workspace.id)
+    workspace = await engine.workspaces.create(f"ws-{name}", "tester")
+    await engine.pipelines.create(name, workspace.id)
     for index, data in enumerate(models or (MODEL,)):
         model = await engine.models.upload(workspace.id, f"model-{index}", data, None)
-        engine.pipelines.add_model_step(name, model.id)
+        await engine.pipelines.add_model_step(name, model.id)
     await engine.pipelines.deploy(name)
     return workspace.id
 
@@ -41,58 +41,58 @@ def logged_rows(engine: Engine, pipeline_id: int = 1) -> int:
 
 async def test_upload_reads_the_signature_and_stores_by_sha(tmp_path: Path) -> None:
     async with running_engine(tmp_path) as engine:
-        workspace = engine.workspaces.create("ws", "tester")
+        workspace = await engine.workspaces.create("ws", "tester")
         model = await engine.models.upload(workspace.id, "housing", MODEL, "rf_model.onnx")
         again = await engine.models.upload(workspace.id, "housing", MODEL, "rf_model.onnx")
         assert [(s.name, s.type, s.shape) for s in model.inputs] == [("float_input", "tensor(float)", [None, 18])]
         assert [(s.name, s.type, s.shape) for s in model.outputs] == [("variable", "tensor(float)", [None, 1])]
         assert model.sha == again.sha and model.version != again.version
         assert engine.blobs.path(model.sha).read_bytes() == MODEL
-        assert engine.models.latest("housing").id == again.id
-        assert engine.models.get(model.version).id == model.id
-        assert [m.id for m in engine.models.list(workspace.id)] == [model.id, again.id]
-        assert engine.workspaces.get(workspace.id).models == [model.id, again.id]
+        assert (await engine.models.latest("housing")).id == again.id
+        assert (await engine.models.get(model.version)).id == model.id
+        assert [m.id for m in await engine.models.list(workspace.id)] == [model.id, again.id]
+        assert (await engine.workspaces.get(workspace.id)).models == [model.id, again.id]
 
 
 @pytest.mark.parametrize("data", [b"", b"not onnx at all", MODEL[: len(MODEL) // 2]])
 async def test_a_corrupt_model_is_refused_and_nothing_is_stored(tmp_path: Path, data: bytes) -> None:
     async with running_engine(tmp_path) as engine:
-        workspace = engine.workspaces.create("ws", "tester")
+        workspace = await engine.workspaces.create("ws", "tester")
         with pytest.raises(Invalid, match="model"):
             await engine.models.upload(workspace.id, "broken", data, None)
-        assert engine.models.list(workspace.id) == []
+        assert await engine.models.list(workspace.id) == []
         assert not [p for p in engine.blobs.root.rglob("*") if p.is_file()]
 
 
 async def test_steps_make_versions_and_create_returns_the_existing_pipeline(tmp_path: Path) -> None:
     async with running_engine(tmp_path) as engine:
-        workspace = engine.workspaces.create("ws", "tester")
+        workspace = await engine.workspaces.create("ws", "tester")
         model = await engine.models.upload(workspace.id, "housing", MODEL, None)
-        created = engine.pipelines.create("pipe", workspace.id)
+        created = await engine.pipelines.create("pipe", workspace.id)
         assert created.status == "Undeployed" and created.steps == [] and len(created.versions) == 1
-        stepped = engine.pipelines.add_model_step("pipe", model.id)
+        stepped = await engine.pipelines.add_model_step("pipe", model.id)
         assert [s.model_version_id for s in stepped.steps] == [model.id]
         assert stepped.versions[1:] == created.versions and len(stepped.versions) == 2
-        same = engine.pipelines.create("pipe", workspace.id)
+        same = await engine.pipelines.create("pipe", workspace.id)
         assert same.id == created.id and same.versions == stepped.versions
-        cleared = engine.pipelines.clear("pipe")
+        cleared = await engine.pipelines.clear("pipe")
         assert cleared.steps == [] and len(cleared.versions) == 3
-        assert engine.pipelines.clear("pipe").versions == cleared.versions  # no change, no version
-        defined = engine.pipelines.create(
+        assert (await engine.pipelines.clear("pipe")).versions == cleared.versions  # no change, no version
+        defined = await engine.pipelines.create(
             "other", workspace.id, {"steps": [{"ModelInference": {"models": [{"name": "housing"}]}}]}
         )
         assert [s.name for s in defined.steps] == ["housing"]
-        assert [p.name for p in engine.pipelines.list(workspace.id)] == ["pipe", "other"]
+        assert [p.name for p in await engine.pipelines.list(workspace.id)] == ["pipe", "other"]
         with pytest.raises(Invalid, match="no steps"):
             await engine.pipelines.deploy("pipe")
         with pytest.raises(NotFound):
-            engine.pipelines.get("nope")
+            await engine.pipelines.get("nope")
 
 
 async def test_deploy_infer_log_and_undeploy(tmp_path: Path) -> None:
     async with running_engine(tmp_path) as engine:
         await deployed(engine)
-        assert engine.pipelines.status("pipe")["status"] == "Running"
+        assert (await engine.pipelines.status("pipe"))["status"] == "Running"
         (row,) = await infer_json(engine, SMOKE)
         assert set(row) == {"time", "in.tensor", "out.variable", "anomaly.count", "check_failures"}
         assert row["in.tensor"] == SMOKE[0]["tensor"]
@@ -126,15 +126,14 @@ async def test_steps_run_in_sequence_each_feeding_the_next(tmp_path: Path) -> No
     async with running_engine(tmp_path) as engine:
         await deployed(engine, MODEL, scale_model(0.001), scale_model(2.0, input_name="scaled", output_name="doubled"))
         (row,) = await infer_json(engine, SMOKE)
-        (single,) = json.loads(await _single_model_answer(tmp_path / "single"))
+        (single,) = json.loads(await _single_model_answer(engine))
         assert set(row) >= {"out.doubled"} and "out.variable" not in row
         assert row["out.doubled"][0] == pytest.approx(single["out.variable"][0] * 0.002, rel=1e-5)
 
 
-async def _single_model_answer(data_dir: Path) -> bytes:
-    async with running_engine(data_dir) as engine:
-        await deployed(engine)
-        return await engine.pipelines.infer("pipe", None, json.dumps(SMOKE).encode(), JSON_CODEC)
+async def _single_model_answer(engine: Engine) -> bytes:
+    await deployed(engine, MODEL, name="single")
+    return await engine.pipelines.infer("single", None, json.dumps(SMOKE).encode(), JSON_CODEC)
 
 
 async def test_inputs_by_tensor_fields_by_input_name_and_by_stacked_features(tmp_path: Path) -> None:
@@ -142,17 +141,17 @@ async def test_inputs_by_tensor_fields_by_input_name_and_by_stacked_features(tmp
         workspace_id = await deployed(engine, add_model(2))
         (row,) = await infer_json(engine, [{"a": [1, 2], "b": [10, 20], "note": "kept"}])
         assert row["out.total"] == [11, 22] and row["in.note"] == "kept"
-        model = engine.models.configure(1, ["left", "right"])
+        model = await engine.models.configure(1, ["left", "right"])
         assert model.config == {"tensor_fields": ["left", "right"]}
         await engine.pipelines.undeploy("pipe")
         await engine.pipelines.deploy("pipe")
         (row,) = await infer_json(engine, [{"left": [1, 1], "right": [2, 3]}])
         assert row["out.total"] == [3, 4]
         with pytest.raises(Invalid, match="2 column"):
-            engine.models.configure(1, ["only-one"])
+            await engine.models.configure(1, ["only-one"])
         scale = await engine.models.upload(workspace_id, "scale", scale_model(2.0, width=3), None)
-        engine.pipelines.create("stacked", workspace_id)
-        engine.pipelines.add_model_step("stacked", scale.id)
+        await engine.pipelines.create("stacked", workspace_id)
+        await engine.pipelines.add_model_step("stacked", scale.id)
         await engine.pipelines.deploy("stacked")
         (row,) = await infer_json(engine, [{"f1": 1.0, "f2": 2.0, "f3": 3.0}], name="stacked")
         assert row["out.scaled"] == [2, 4, 6]
@@ -186,19 +185,19 @@ async def test_deployed_pipelines_are_deployed_again_after_a_restart(tmp_path: P
         await deployed(engine)
         await infer_json(engine, SMOKE)
     async with running_engine(tmp_path) as engine:
-        assert engine.pipelines.get("pipe").status in ("Starting", "Running")
+        assert (await engine.pipelines.get("pipe")).status in ("Starting", "Running")
         (row,) = await infer_json(engine, SMOKE)  # waits for the deployment to be ready
     async with running_engine(tmp_path) as engine:
         state = await engine.pipelines.wait_for_status("pipe", None, ("Running", "Error"), 30)
         assert state["status"] == "Running"
-        assert engine.pipelines.status("pipe")["status"] == "Running"
+        assert (await engine.pipelines.status("pipe"))["status"] == "Running"
         assert logged_rows(engine) == 2 and row["out.variable"]
 
 
 async def test_a_pipeline_that_cannot_be_redeployed_shows_error(tmp_path: Path) -> None:
     async with running_engine(tmp_path) as engine:
         await deployed(engine)
-        sha = engine.models.get(1).sha
+        sha = (await engine.models.get(1)).sha
     engine.blobs.path(sha).write_bytes(b"damaged on disk")
     async with running_engine(tmp_path) as engine:
         state = await engine.pipelines.wait_for_status("pipe", None, ("Running", "Error"), 30)

@@ -1,34 +1,64 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from jupyter_orch.engine.errors import Conflict
 from jupyter_orch.engine.orchestrations.environments import environment_key, normalize_requirements
-from jupyter_orch.engine.store.database import MIGRATIONS, Store
+from jupyter_orch.engine.store.database import MIGRATIONS, Duplicate, Store, sqlite_url
+from jupyter_orch.engine.store.schema import metadata, workspaces
+from jupyter_orch.engine.timeutil import utcnow
+from tests.support.databases import sql
 
 
-def test_store_uses_wal_and_records_schema_version(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite3")
-    assert store.schema_version == len(MIGRATIONS)
-    assert store.one("PRAGMA journal_mode")[0] == "wal"
+def store_for(tmp_path: Path, db_url: str | None) -> Store:
+    return Store(db_url or sqlite_url(tmp_path / "db.sqlite3"))
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_a_new_database_gets_the_current_schema_at_the_newest_revision(tmp_path: Path, db_url: str | None) -> None:
+    store = store_for(tmp_path, db_url)
+    store.migrate()
+    assert store.revision() == head_revision()
+    with store.read() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    store.migrate()  # opening again applies nothing twice
+    assert store.revision() == head_revision()
     store.close()
-    # Reopening applies nothing twice.
-    again = Store(tmp_path / "db.sqlite3")
-    assert again.schema_version == len(MIGRATIONS)
 
 
-def test_a_newer_migration_is_applied_forward(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    Store(path).close()
-    MIGRATIONS.append("CREATE TABLE later_feature (x INTEGER)")
-    try:
-        store = Store(path)
-        assert store.schema_version == len(MIGRATIONS)
-        store.execute("INSERT INTO later_feature VALUES (1)")
-    finally:
-        MIGRATIONS.pop()
-    raw = sqlite3.connect(path)
-    assert raw.execute("SELECT x FROM later_feature").fetchone() == (1,)
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    store = Store(sqlite_url(tmp_path / "db.sqlite3"))
+    store.migrate()
+    assert sql(store.url, "PRAGMA journal_mode")[0][0] == "wal"
+    store.close()
+
+
+def test_uniqueness_comes_back_as_the_engine_s_conflict(tmp_path: Path, db_url: str | None) -> None:
+    store = store_for(tmp_path, db_url)
+    store.migrate()
+    row = {"name": "same", "created_at": utcnow(), "created_by": "me", "archived": False}
+    with store.write() as conn:
+        conn.execute(workspaces.insert().values(**row))
+    with pytest.raises(Duplicate) as caught, store.write() as conn:
+        conn.execute(workspaces.insert().values(**row))
+    assert isinstance(caught.value, Conflict)
+    with store.read() as conn:  # the failed write changed nothing
+        assert conn.execute(workspaces.select()).all()[0].name == "same"
+        assert len(conn.execute(workspaces.select()).all()) == 1
+    store.close()
 
 
 def test_requirements_normalize_to_one_key() -> None:

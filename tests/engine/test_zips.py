@@ -10,6 +10,9 @@ from jupyter_orch.engine.errors import Invalid, TooLarge
 from jupyter_orch.engine.orchestrations.zips import ZipLimits, find_entrypoint, inspect_zip
 from tests.support.zips import make_zip
 
+NO_DATABASE = True  # pure logic: nothing here touches the store
+
+
 LIMITS = ZipLimits(max_unpacked_bytes=10_000_000, max_files=100)
 
 

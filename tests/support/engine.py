@@ -1,4 +1,6 @@
-"""An engine running on the test's event loop, stopped however the test ends."""
+"""An engine running on the test's event loop, stopped however the test ends. It uses the
+database the test runs on (see tests/conftest.py's `db_url`): a SQLite file in the data dir, or
+a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -8,11 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_orch.engine import Engine, EngineConfig
+from jupyter_orch.engine.store.database import sqlite_url
+
+current_db_url: str | None = None  # set per test by the `db_url` fixture
+
+
+def database_url(data_dir: Path) -> str:
+    return current_db_url or sqlite_url(data_dir / "orch.sqlite3")
 
 
 @asynccontextmanager
 async def running_engine(data_dir: Path, **config: Any) -> AsyncIterator[Engine]:
-    engine = Engine(EngineConfig(data_dir=data_dir, **config))
+    engine = Engine(EngineConfig(data_dir=data_dir, db_url=current_db_url, **config))
     await engine.start()
     try:
         yield engine

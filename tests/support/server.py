@@ -19,9 +19,11 @@ import requests
 
 
 @contextmanager
-def running_server(base: Path) -> Iterator[ServerProcess]:
-    """A server with its root and data dir under `base`, stopped however the caller ends."""
-    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data").start()
+def running_server(base: Path, db_url: str | None = None) -> Iterator[ServerProcess]:
+    """A server with its root and data dir under `base` (and its database at `db_url`, else in
+    the data dir), stopped however the caller ends."""
+    extra = [f"--OrchApp.db_url={db_url}"] if db_url else []
+    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data", extra_args=extra).start()
     try:
         yield proc
     finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ..timeutil import now_iso
@@ -49,18 +49,20 @@ class EventBus:
         kind: str,
         id: Any,
         statuses: Iterable[str],
-        current: Callable[[], str],
+        current: Callable[[], Awaitable[str]],
         timeout: float,
     ) -> str:
         """Return the entity's status once it is one of `statuses`, or the last seen on timeout."""
         wanted = set(statuses)
-        await self.wait_until(
-            lambda: current() in wanted, lambda e: e["kind"] == kind and e["id"] == id, timeout
-        )
-        return current()
+
+        async def reached() -> bool:
+            return await current() in wanted
+
+        await self.wait_until(reached, lambda e: e["kind"] == kind and e["id"] == id, timeout)
+        return await current()
 
     async def wait_until(
-        self, ready: Callable[[], bool], relevant: Callable[[Event], bool], timeout: float
+        self, ready: Callable[[], Awaitable[bool]], relevant: Callable[[Event], bool], timeout: float
     ) -> bool:
         """Wait until `ready()` holds, looking again after each `relevant` event; False on timeout."""
         loop = asyncio.get_running_loop()
@@ -70,7 +72,7 @@ class EventBus:
         try:
             while True:
                 changed.clear()  # cleared before looking, so no event can slip in between
-                if ready():
+                if await ready():
                     return True
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -78,6 +80,6 @@ class EventBus:
                 try:
                     await asyncio.wait_for(changed.wait(), remaining)
                 except TimeoutError:
-                    return ready()
+                    return await ready()
         finally:
             unsubscribe()

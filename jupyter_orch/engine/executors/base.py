@@ -41,6 +41,9 @@ class Execution(ABC):
 
 
 class Executor(ABC):
+    def __init__(self, runs_root: Path):
+        self.runs_root = runs_root  # where this executor may keep each run's private folder
+
     @abstractmethod
     async def start(self, spec: RunSpec, sink: LineSink) -> Execution:
         """Launch a run; raise if it cannot be started."""

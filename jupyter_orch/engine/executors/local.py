@@ -29,9 +29,6 @@ DRAIN_AFTER_EXIT_S = 2.0
 
 
 class LocalExecutor(Executor):
-    def __init__(self, runs_root: Path):
-        self.runs_root = runs_root
-
     async def start(self, spec: RunSpec, sink: LineSink) -> Execution:
         run_dir = self.runs_root / spec.run_id
         workdir, args_file = run_dir / "work", run_dir / "args.json"

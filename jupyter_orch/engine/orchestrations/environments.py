@@ -19,9 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select, update
+
 from ... import __version__
-from ..store.database import Store
-from ..timeutil import now_iso
+from ..store import schema as t
+from ..store.database import Duplicate, Store
+from ..timeutil import utcnow
 
 READY = "ready"
 BUILDING = "building"
@@ -89,18 +92,12 @@ class Environments:
         key = environment_key(normalized)
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            row = self.store.one("SELECT status, log FROM environments WHERE key = ?", (key,))
             path = self.root / key
-            if row is not None and row["status"] == READY and self._python(path).exists():
+            known = await self.store.call(self._status, key)
+            if known is not None and known[0] == READY and self._python(path).exists():
                 progress(f"reusing environment {key}\n")
-                return Environment(key, str(self._python(path)), row["log"])
-            now = now_iso()
-            self.store.execute(
-                "INSERT INTO environments (key, requirements, path, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET status = excluded.status,"
-                " log = '', updated_at = excluded.updated_at",
-                (key, normalized, str(path), BUILDING, now, now),
-            )
+                return Environment(key, str(self._python(path)), known[1])
+            await self.store.call(self._record, key, normalized, path, BUILDING, "")
             log: list[str] = []
 
             def emit(line: str) -> None:
@@ -109,14 +106,29 @@ class Environments:
 
             ok = await self._build(path, normalized, emit)
             text = "".join(log)
-            self.store.execute(
-                "UPDATE environments SET status = ?, log = ?, updated_at = ? WHERE key = ?",
-                (READY if ok else FAILED, text, now_iso(), key),
-            )
+            await self.store.call(self._record, key, normalized, path, READY if ok else FAILED, text)
             if not ok:
                 await asyncio.to_thread(shutil.rmtree, path, True)
                 raise EnvironmentBuildFailed(text)
             return Environment(key, str(self._python(path)), text)
+
+    def _status(self, key: str) -> tuple[str, str] | None:
+        envs = t.environments
+        with self.store.read() as db:
+            row = db.execute(select(envs.c.status, envs.c.log).where(envs.c.key == key)).first()
+        return None if row is None else (row.status, row.log)
+
+    def _record(self, key: str, requirements: str, path: Path, status: str, log: str) -> None:
+        envs, now = t.environments, utcnow()
+        changes = {"status": status, "log": log, "path": str(path), "updated_at": now}
+        with self.store.write() as db:
+            if db.execute(update(envs).where(envs.c.key == key).values(**changes)).rowcount:
+                return
+        try:
+            with self.store.write() as db:
+                db.execute(envs.insert().values(key=key, requirements=requirements, created_at=now, **changes))
+        except Duplicate:  # recorded meanwhile: record the newest state over it
+            self._record(key, requirements, path, status, log)
 
     async def _build(self, path: Path, requirements: str, emit: Callable[[str], None]) -> bool:
         await asyncio.to_thread(shutil.rmtree, path, True)

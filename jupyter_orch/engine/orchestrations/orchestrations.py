@@ -7,26 +7,31 @@ an orchestration interrupted by a restart is packaged again on the next start.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import builtins
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from ..errors import Invalid, NotFound
+from sqlalchemy import Row, insert, select, update
+
+from ...constants import ORCH_ERROR as ERROR
+from ...constants import ORCH_PACKAGING as PACKAGING
+from ...constants import ORCH_PENDING as PENDING
+from ...constants import ORCH_READY as READY
+from ...constants import ORCH_TERMINAL as TERMINAL
+from ..errors import NotFound
 from ..events.bus import EventBus
+from ..store import schema as t
 from ..store.database import Store
-from ..timeutil import now_iso
-from ..validation import require_uuid
+from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
 from .blobs import BlobStore
 from .environments import EnvironmentBuildFailed, Environments
 from .zips import ZipLimits, inspect_zip, unpack
 
-PENDING = "pending_packaging"
-PACKAGING = "packaging"
-READY = "ready"
-ERROR = "error"
-TERMINAL = (READY, ERROR)
+__all__ = ["ERROR", "PACKAGING", "PENDING", "READY", "TERMINAL", "Orchestration", "Orchestrations"]
 
 
 @dataclass
@@ -45,8 +50,8 @@ class Orchestration:
     env_key: str | None
     packaging_log: str
     error: str | None
-    created_at: str
-    updated_at: str
+    created_at: datetime
+    updated_at: datetime
 
 
 class Orchestrations:
@@ -70,25 +75,26 @@ class Orchestrations:
         self._packaging: set[asyncio.Task[None]] = set()
 
     async def upload(
-        self, workspace_id: object, data: bytes, file_name: str | None, name: object, owner_id: str
+        self, workspace_id: int, data: bytes, file_name: str | None, name: str | None, owner_id: str
     ) -> Orchestration:
-        workspace = self.workspaces.get(workspace_id)
-        if name is not None and not isinstance(name, str):
-            raise Invalid("'name' must be a string")
+        workspace = await self.workspaces.get(workspace_id)
         manifest = await asyncio.to_thread(inspect_zip, data, self.limits)
         sha = await asyncio.to_thread(self.blobs.put, data)
-        orch_id, now = str(uuid.uuid4()), now_iso()
-        self.store.execute(
-            "INSERT INTO orchestrations (id, workspace_id, sha, name, file_name, file_size, task_id,"
-            " owner_id, status, entrypoint, requirements, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (orch_id, workspace.id, sha, name or None, file_name or f"{name or 'orchestration'}.zip",
-             len(data), str(uuid.uuid4()), owner_id, PENDING, manifest.entrypoint,
-             manifest.requirements, now, now),
+        orch_id, now = str(uuid.uuid4()), utcnow()
+        row = dict(
+            id=orch_id, workspace_id=workspace.id, sha=sha, name=name or None,
+            file_name=file_name or f"{name or 'orchestration'}.zip", file_size=len(data), task_id=str(uuid.uuid4()),
+            owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint, requirements=manifest.requirements,
+            env_key=None, packaging_log="", error=None, created_at=now, updated_at=now,
         )
+        await self.store.call(self._insert, row)
         self._announce(orch_id, PENDING, workspace.id)
         self.start_packaging(orch_id)
-        return self.get(orch_id)
+        return await self.get(orch_id)
+
+    def _insert(self, row: dict[str, Any]) -> None:
+        with self.store.write() as db:
+            db.execute(insert(t.orchestrations).values(**row))
 
     def start_packaging(self, orch_id: str) -> None:
         job = asyncio.get_running_loop().create_task(self._package(orch_id))
@@ -96,8 +102,8 @@ class Orchestrations:
         job.add_done_callback(self._packaging.discard)
 
     async def _package(self, orch_id: str) -> None:
-        orch = self.get(orch_id)
-        self._set(orch_id, status=PACKAGING, packaging_log="", error=None)
+        orch = await self.get(orch_id)
+        await self._set(orch_id, status=PACKAGING, packaging_log="", error=None)
         log: list[str] = []
 
         def progress(line: str) -> None:
@@ -110,25 +116,25 @@ class Orchestrations:
             await asyncio.to_thread(unpack, data, self.unpacked_path(orch.sha))
             env = await self.environments.ensure(orch.requirements, progress)
         except EnvironmentBuildFailed as failure:
-            self._set(orch_id, status=ERROR, packaging_log="".join(log) or failure.log,
-                      error="installing requirements.txt failed; see packaging_log")
+            await self._set(orch_id, status=ERROR, packaging_log="".join(log) or failure.log,
+                            error="installing requirements.txt failed; see packaging_log")
             self._announce(orch_id, ERROR, orch.workspace_id)
             return
         except Exception as e:  # a packaging failure must end in `error`, never hang in `packaging`
-            self._set(orch_id, status=ERROR, packaging_log="".join(log), error=f"packaging failed: {e}")
+            await self._set(orch_id, status=ERROR, packaging_log="".join(log), error=f"packaging failed: {e}")
             self._announce(orch_id, ERROR, orch.workspace_id)
             return
         if not log:
             log.append(env.log)
-        self._set(orch_id, status=READY, env_key=env.key, packaging_log="".join(log))
+        await self._set(orch_id, status=READY, env_key=env.key, packaging_log="".join(log))
         self._announce(orch_id, READY, orch.workspace_id)
 
-    def _set(self, orch_id: str, **fields: object) -> None:
-        fields["updated_at"] = now_iso()
-        assignments = ", ".join(f"{k} = ?" for k in fields)
-        self.store.execute(
-            f"UPDATE orchestrations SET {assignments} WHERE id = ?", (*fields.values(), orch_id)
-        )
+    async def _set(self, orch_id: str, **fields: Any) -> None:
+        await self.store.call(self._update, orch_id, {**fields, "updated_at": utcnow()})
+
+    def _update(self, orch_id: str, fields: dict[str, Any]) -> None:
+        with self.store.write() as db:
+            db.execute(update(t.orchestrations).where(t.orchestrations.c.id == orch_id).values(**fields))
 
     def _announce(self, orch_id: str, status: str, workspace_id: int) -> None:
         self.bus.publish("orchestration", orch_id, status=status, workspace_id=workspace_id)
@@ -136,14 +142,16 @@ class Orchestrations:
     def unpacked_path(self, sha: str) -> Path:
         return self.unpacked_root / sha
 
-    def resume_interrupted(self) -> int:
-        rows = self.store.all(
-            "SELECT id FROM orchestrations WHERE status IN (?, ?) ORDER BY created_at",
-            (PENDING, PACKAGING),
-        )
-        for row in rows:
-            self.start_packaging(row["id"])
-        return len(rows)
+    async def resume_interrupted(self) -> int:
+        ids = await self.store.call(self._interrupted)
+        for orch_id in ids:
+            self.start_packaging(orch_id)
+        return len(ids)
+
+    def _interrupted(self) -> list[str]:
+        query = select(t.orchestrations.c.id).where(t.orchestrations.c.status.in_((PENDING, PACKAGING)))
+        with self.store.read() as db:
+            return list(db.scalars(query.order_by(t.orchestrations.c.created_at)))
 
     async def stop(self) -> None:
         """Abandon packaging in progress; it is packaged again on the next start."""
@@ -152,30 +160,36 @@ class Orchestrations:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
 
-    def get(self, orch_id: object) -> Orchestration:
-        oid = require_uuid(orch_id, "id")
-        row = self.store.one("SELECT * FROM orchestrations WHERE id = ?", (oid,))
+    async def get(self, orch_id: str) -> Orchestration:
+        return await self.store.call(self.get_now, orch_id)
+
+    def get_now(self, orch_id: str) -> Orchestration:
+        """`get` for code already running in the store's thread pool."""
+        with self.store.read() as db:
+            row = db.execute(select(t.orchestrations).where(t.orchestrations.c.id == orch_id)).first()
         if row is None:
-            raise NotFound(f"orchestration {oid} does not exist")
+            raise NotFound(f"orchestration {orch_id} does not exist")
         return _hydrate(row)
 
-    def list(self, workspace_id: object | None = None) -> list[Orchestration]:
-        if workspace_id is None:
-            rows = self.store.all("SELECT * FROM orchestrations ORDER BY created_at")
-        else:
-            wid = self.workspaces.get(workspace_id).id
-            rows = self.store.all(
-                "SELECT * FROM orchestrations WHERE workspace_id = ? ORDER BY created_at", (wid,)
-            )
-        return [_hydrate(r) for r in rows]
+    async def list(self, workspace_id: int | None = None) -> list[Orchestration]:
+        return await self.store.call(self._list, workspace_id)
 
-    async def wait_for(self, orch_id: object, statuses: tuple[str, ...], timeout: float) -> Orchestration:
-        orch = self.get(orch_id)
-        await self.bus.wait_for(
-            "orchestration", orch.id, statuses, lambda: self.get(orch.id).status, timeout
-        )
-        return self.get(orch.id)
+    def _list(self, workspace_id: int | None) -> builtins.list[Orchestration]:
+        query = select(t.orchestrations).order_by(t.orchestrations.c.created_at)
+        if workspace_id is not None:
+            query = query.where(t.orchestrations.c.workspace_id == self.workspaces.get_now(workspace_id).id)
+        with self.store.read() as db:
+            return [_hydrate(r) for r in db.execute(query)]
+
+    async def wait_for(self, orch_id: str, statuses: tuple[str, ...], timeout: float) -> Orchestration:
+        orch = await self.get(orch_id)
+
+        async def status() -> str:
+            return (await self.get(orch.id)).status
+
+        await self.bus.wait_for("orchestration", orch.id, statuses, status, timeout)
+        return await self.get(orch.id)
 
 
-def _hydrate(row: sqlite3.Row) -> Orchestration:
-    return Orchestration(**{k: row[k] for k in row.keys()})  # noqa: SIM118
+def _hydrate(row: Row[Any]) -> Orchestration:
+    return Orchestration(**row._asdict())

@@ -125,7 +125,7 @@ def make_query(
     size = DEFAULT_PAGE_SIZE if page_size is None else page_size
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
         raise Invalid(f"'page_size' must be an integer from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
-    query = Query(_ms(start), _ms(end), order, size)  # type: ignore[arg-type]
+    query = Query(_ms(start), _ms(end), order, size)
     if cursor not in (None, ""):
         query.after_ms, query.skip, cursor_order = _decode_cursor(cursor)
         if cursor_order != order:

@@ -8,17 +8,19 @@ holds `tensor_fields`: the frame columns that feed its inputs, in input order.
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
+import builtins
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Row, insert, select, update
 
 from ..errors import Invalid, NotFound
 from ..orchestrations.blobs import BlobStore
+from ..store import schema as t
 from ..store.database import Store
-from ..timeutil import now_iso
-from ..validation import require_dns_name, require_int, require_str
+from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
 
 
@@ -39,7 +41,7 @@ class ModelVersion:
     workspace_id: int
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
-    created_at: str
+    created_at: datetime
     config: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,63 +74,55 @@ class Models:
         self.blobs = blobs
         self.workspaces = workspaces
 
-    async def upload(
-        self, workspace_id: object, name: object, data: bytes, file_name: str | None
-    ) -> ModelVersion:
-        workspace = self.workspaces.get(workspace_id)
-        name = require_dns_name(name, "name")
+    async def upload(self, workspace_id: int, name: str, data: bytes, file_name: str | None) -> ModelVersion:
+        workspace = await self.workspaces.get(workspace_id)
         if not data:
             raise Invalid("the model file is empty")
         inputs, outputs = await asyncio.to_thread(read_signature, data)
         sha = await asyncio.to_thread(self.blobs.put, data)
-        cur = self.store.execute(
-            "INSERT INTO models (workspace_id, name, version, sha, file_name, inputs, outputs,"
-            " config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, '{}', ?)",
-            (
-                workspace.id, name, str(uuid.uuid4()), sha, file_name or f"{name}.onnx",
-                _specs_json(inputs), _specs_json(outputs), now_iso(),
-            ),
+        row = dict(
+            workspace_id=workspace.id, name=name, version=str(uuid.uuid4()), sha=sha,
+            file_name=file_name or f"{name}.onnx", inputs=_specs_json(inputs), outputs=_specs_json(outputs),
+            config={}, created_at=utcnow(),
         )
-        return self.get(cur.lastrowid)
+        return await self.store.call(self._insert, row)
 
-    def list(self, workspace_id: object) -> list[ModelVersion]:
-        workspace = self.workspaces.get(workspace_id)
-        rows = self.store.all("SELECT * FROM models WHERE workspace_id = ? ORDER BY id", (workspace.id,))
-        return [_hydrate(r) for r in rows]
+    async def list(self, workspace_id: int) -> list[ModelVersion]:
+        workspace = await self.workspaces.get(workspace_id)
+        query = select(t.models).where(t.models.c.workspace_id == workspace.id).order_by(t.models.c.id)
+        return await self.store.call(self._all, query)
 
-    def get(self, ref: object) -> ModelVersion:
-        """A model version by integer id or by its version UUID."""
-        if isinstance(ref, str) and not ref.strip().isdigit():
-            row = self.store.one("SELECT * FROM models WHERE version = ?", (ref,))
-        else:
-            row = self.store.one("SELECT * FROM models WHERE id = ?", (require_int(ref, "model_version_id"),))
-        if row is None:
+    async def get(self, ref: int | str) -> ModelVersion:
+        return await self.store.call(self.get_now, ref)
+
+    def get_now(self, ref: int | str) -> ModelVersion:
+        """A model version by integer id or by its version UUID, for code already in the pool."""
+        where = t.models.c.version == ref if isinstance(ref, str) else t.models.c.id == ref
+        found = self._all(select(t.models).where(where))
+        if not found:
             raise NotFound(f"model version {ref!r} does not exist")
-        return _hydrate(row)
+        return found[0]
 
-    def latest(self, name: object, workspace_id: object = None) -> ModelVersion:
+    async def latest(self, name: str, workspace_id: int | None = None) -> ModelVersion:
+        return await self.store.call(self.latest_now, name, workspace_id)
+
+    def latest_now(self, name: str, workspace_id: int | None = None) -> ModelVersion:
         """The newest version of the model called `name` (in one workspace, if given)."""
-        name = require_str(name, "name")
-        sql, params = "SELECT * FROM models WHERE name = ?", [name]
+        query = select(t.models).where(t.models.c.name == name).order_by(t.models.c.id.desc()).limit(1)
         if workspace_id is not None:
-            sql += " AND workspace_id = ?"
-            params.append(require_int(workspace_id, "workspace_id"))
-        row = self.store.one(sql + " ORDER BY id DESC LIMIT 1", params)
-        if row is None:
+            query = query.where(t.models.c.workspace_id == workspace_id)
+        found = self._all(query)
+        if not found:
             raise NotFound(f"model '{name}' does not exist")
-        return _hydrate(row)
+        return found[0]
 
-    def configure(self, ref: object, tensor_fields: object) -> ModelVersion:
-        model = self.get(ref)
+    async def configure(self, ref: int | str, tensor_fields: builtins.list[str] | None) -> ModelVersion:
+        model = await self.get(ref)
         config = dict(model.config)
         if tensor_fields is None:
             config.pop("tensor_fields", None)
         else:
-            if not (
-                isinstance(tensor_fields, list)
-                and tensor_fields
-                and all(isinstance(f, str) and f for f in tensor_fields)
-            ):
+            if not tensor_fields:
                 raise Invalid("'tensor_fields' must be a non-empty list of column names")
             if len(tensor_fields) != len(model.inputs):
                 raise Invalid(
@@ -137,24 +131,37 @@ class Models:
                     f"{len(model.inputs)} column(s), got {len(tensor_fields)}"
                 )
             config["tensor_fields"] = tensor_fields
-        self.store.execute("UPDATE models SET config = ? WHERE id = ?", (json.dumps(config), model.id))
-        return self.get(model.id)
+        await self.store.call(self._set_config, model.id, config)
+        return await self.get(model.id)
+
+    def _insert(self, row: dict[str, Any]) -> ModelVersion:
+        with self.store.write() as db:
+            new_id = db.execute(insert(t.models).values(**row)).inserted_primary_key[0]  # type: ignore[index]
+        return self.get_now(new_id)
+
+    def _set_config(self, model_id: int, config: dict[str, Any]) -> None:
+        with self.store.write() as db:
+            db.execute(update(t.models).where(t.models.c.id == model_id).values(config=config))
+
+    def _all(self, query: Any) -> builtins.list[ModelVersion]:
+        with self.store.read() as db:
+            return [_hydrate(r) for r in db.execute(query)]
 
 
-def _specs_json(specs: list[TensorSpec]) -> str:
-    return json.dumps([{"name": s.name, "type": s.type, "shape": s.shape} for s in specs])
+def _specs_json(specs: list[TensorSpec]) -> list[dict[str, Any]]:
+    return [{"name": s.name, "type": s.type, "shape": s.shape} for s in specs]
 
 
-def _hydrate(row: sqlite3.Row) -> ModelVersion:
+def _hydrate(row: Row[Any]) -> ModelVersion:
     return ModelVersion(
-        id=row["id"],
-        name=row["name"],
-        version=row["version"],
-        sha=row["sha"],
-        file_name=row["file_name"],
-        workspace_id=row["workspace_id"],
-        inputs=[TensorSpec(**s) for s in json.loads(row["inputs"])],
-        outputs=[TensorSpec(**s) for s in json.loads(row["outputs"])],
-        created_at=row["created_at"],
-        config=json.loads(row["config"]),
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        sha=row.sha,
+        file_name=row.file_name,
+        workspace_id=row.workspace_id,
+        inputs=[TensorSpec(**s) for s in row.inputs],
+        outputs=[TensorSpec(**s) for s in row.outputs],
+        created_at=row.created_at,
+        config=row.config,
     )

@@ -10,10 +10,10 @@ published as a `pipeline` event, and each logged batch as an `inference` event.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
-import json
+import functools
 import logging
-import sqlite3
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -22,25 +22,29 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+from sqlalchemy import Connection, Row, insert, select, update
 
+from ...constants import PIPELINE_ERROR as ERROR
+from ...constants import PIPELINE_RUNNING as RUNNING
+from ...constants import PIPELINE_SETTLED as SETTLED
+from ...constants import PIPELINE_STARTING as STARTING
+from ...constants import PIPELINE_UNDEPLOYED as UNDEPLOYED
 from ..errors import Invalid, NotFound
 from ..events.bus import EventBus
 from ..orchestrations.blobs import BlobStore
-from ..store.database import Store
-from ..timeutil import now_iso, utcnow
-from ..validation import require_dns_name, require_int, require_str
+from ..store import schema as t
+from ..store.database import Duplicate, Store
+from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
 from .frames import Codec
 from .inference import Deployment, Step, build_session, check_chain
 from .inference_log import InferenceLog, LogPage, Query
 from .onnx_models import Models, ModelVersion
 
-RUNNING = "Running"
-STARTING = "Starting"
-ERROR = "Error"
-UNDEPLOYED = "Undeployed"
-SETTLED = (RUNNING, ERROR, UNDEPLOYED)
 START_WAIT_S = 60.0
+PipelineRef = int | str  # an integer id, or a name (with a workspace id where names repeat)
+
+__all__ = ["ERROR", "RUNNING", "SETTLED", "STARTING", "UNDEPLOYED", "InferenceSettings", "Pipeline", "Pipelines"]
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +66,8 @@ class Pipeline:
     deployed: bool
     steps: list[PipelineStep]
     versions: list[str]  # newest first
-    created_at: str
-    updated_at: str
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass
@@ -105,86 +109,102 @@ class Pipelines:
         self._resuming: dict[int, asyncio.Task[None]] = {}
         # (name, workspace_id as given) -> pipeline id; cleared when a pipeline is created, as
         # a new one can make a name ambiguous (pipelines are never renamed or deleted)
-        self._names: dict[tuple[str, str], int] = {}
+        self._names: dict[tuple[str, int | None], int] = {}
         workers = max(settings.workers, 1)
         self._requests = ThreadPoolExecutor(workers * 2, thread_name_prefix="orch-inference")
         self._compute = ThreadPoolExecutor(max(workers - 1, 1), thread_name_prefix="orch-inference-chunk")
 
     # --- definitions -------------------------------------------------------------------------
 
-    def create(self, name: object, workspace_id: object, definition: object = None) -> Pipeline:
+    async def create(self, name: str, workspace_id: int, definition: dict[str, Any] | None = None) -> Pipeline:
         """Create the pipeline, or return the existing one of that name in the workspace."""
-        workspace = self.workspaces.get(workspace_id)
-        name = require_dns_name(name, "pipeline_id")
+        return await self.store.call(self._create, name, workspace_id, definition)
+
+    async def list(self, workspace_id: int | None = None) -> list[Pipeline]:
+        return await self.store.call(self._list, workspace_id)
+
+    async def get(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
+        return await self.store.call(self._get, ref, workspace_id)
+
+    async def add_model_step(self, ref: PipelineRef, model_ref: int | str, workspace_id: int | None = None) -> Pipeline:
+        return await self.store.call(self._add_model_step, ref, model_ref, workspace_id)
+
+    async def clear(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
+        return await self.store.call(self._clear, ref, workspace_id)
+
+    def _create(self, name: str, workspace_id: int, definition: dict[str, Any] | None) -> Pipeline:
+        workspace = self.workspaces.get_now(workspace_id)
         steps = None if definition is None else self._definition_steps(definition)
-        row = self.store.one("SELECT * FROM pipelines WHERE workspace_id = ? AND name = ?", (workspace.id, name))
-        if row is None:
-            now = now_iso()
+        with self.store.read() as db:
+            existing = db.execute(select(t.pipelines).where(
+                t.pipelines.c.workspace_id == workspace.id, t.pipelines.c.name == name
+            )).first()
+        if existing is None:
+            now = utcnow()
             self._names.clear()
             try:
-                with self.store.transaction() as conn:
-                    cur = conn.execute(
-                        "INSERT INTO pipelines (workspace_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                        (workspace.id, name, now, now),
-                    )
-                    self._add_version(conn, cur.lastrowid, steps or [], now)  # type: ignore[arg-type]
-            except sqlite3.IntegrityError:  # created meanwhile by another call
+                with self.store.write() as db:
+                    pid = db.execute(insert(t.pipelines).values(
+                        workspace_id=workspace.id, name=name, deployed=False, created_at=now, updated_at=now
+                    )).inserted_primary_key[0]  # type: ignore[index]
+                    _add_version(db, pid, steps or [], now)
+            except Duplicate:  # created meanwhile by another call
                 pass
-            return self.get(name, workspace.id)
+            return self._get(name, workspace.id)
         if steps is not None:
-            self._set_steps(row["id"], steps)
-        return self.get(row["id"])
+            self._set_steps(existing.id, steps)
+        return self._get(existing.id)
 
-    def list(self, workspace_id: object = None) -> list[Pipeline]:
-        if workspace_id is None:
-            rows = self.store.all("SELECT * FROM pipelines ORDER BY id")
-        else:
-            workspace = self.workspaces.get(workspace_id)
-            rows = self.store.all("SELECT * FROM pipelines WHERE workspace_id = ? ORDER BY id", (workspace.id,))
+    def _list(self, workspace_id: int | None) -> builtins.list[Pipeline]:
+        query = select(t.pipelines).order_by(t.pipelines.c.id)
+        if workspace_id is not None:
+            query = query.where(t.pipelines.c.workspace_id == self.workspaces.get_now(workspace_id).id)
+        with self.store.read() as db:
+            rows = db.execute(query).all()
         return [self._hydrate(r) for r in rows]
 
-    def get(self, ref: object, workspace_id: object = None) -> Pipeline:
+    def _get(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
         return self._hydrate(self._row(ref, workspace_id))
 
-    def add_model_step(self, ref: object, model_ref: object, workspace_id: object = None) -> Pipeline:
+    def _add_model_step(self, ref: PipelineRef, model_ref: int | str, workspace_id: int | None) -> Pipeline:
         row = self._row(ref, workspace_id)
-        model = self.models.get(model_ref)
-        if model.workspace_id != row["workspace_id"]:
+        model = self.models.get_now(model_ref)
+        if model.workspace_id != row.workspace_id:
             raise Invalid(
                 f"model version {model.id} is in workspace {model.workspace_id}, pipeline "
-                f"'{row['name']}' in workspace {row['workspace_id']}; upload the model there"
+                f"'{row.name}' in workspace {row.workspace_id}; upload the model there"
             )
-        self._set_steps(row["id"], [*self._step_ids(row["id"]), model.id])
-        return self.get(row["id"])
+        self._set_steps(row.id, [*self._latest_version(row.id)[1], model.id])
+        return self._get(row.id)
 
-    def clear(self, ref: object, workspace_id: object = None) -> Pipeline:
+    def _clear(self, ref: PipelineRef, workspace_id: int | None) -> Pipeline:
         row = self._row(ref, workspace_id)
-        self._set_steps(row["id"], [])
-        return self.get(row["id"])
+        self._set_steps(row.id, [])
+        return self._get(row.id)
 
     # --- deployment --------------------------------------------------------------------------
 
-    async def deploy(self, ref: object, workspace_id: object = None) -> Pipeline:
-        row = self._row(ref, workspace_id)
-        await self._deploy(row["id"], row["name"])
-        return self.get(row["id"])
+    async def deploy(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
+        row = await self.store.call(self._row, ref, workspace_id)
+        await self._deploy(row.id, row.name)
+        return await self.get(row.id)
 
-    async def undeploy(self, ref: object, workspace_id: object = None) -> Pipeline:
-        row = self._row(ref, workspace_id)
-        pid = row["id"]
+    async def undeploy(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
+        row = await self.store.call(self._row, ref, workspace_id)
+        pid = row.id
         async with self._locks[pid]:
             self._running.pop(pid, None)
             self._errors.pop(pid, None)
-            self.store.execute(
-                "UPDATE pipelines SET deployed = 0, updated_at = ? WHERE id = ?", (now_iso(), pid)
-            )
-        self._publish(pid, row["name"])
-        return self.get(pid)
+            await self.store.call(self._set_deployed, pid, False)
+        self._publish(pid, row.name, False)
+        return await self.get(pid)
 
-    def status(self, ref: object, workspace_id: object = None) -> dict[str, Any]:
-        row = self._row(ref, workspace_id)
-        pid = row["id"]
-        status = self._status(pid, bool(row["deployed"]))
+    async def status(self, ref: PipelineRef, workspace_id: int | None = None) -> dict[str, Any]:
+        row = await self.store.call(self._row, ref, workspace_id)
+        return self._status_answer(row.id, row.deployed)
+
+    def _status_answer(self, pid: int, deployed: bool) -> dict[str, Any]:
+        status = self._status(pid, deployed)
         details: list[dict[str, Any]] = []
         if status == ERROR:
             details.append({"error": self._errors.get(pid, "")})
@@ -198,20 +218,31 @@ class Pipelines:
         return {"status": status, "details": details}
 
     async def wait_for_status(
-        self, ref: object, workspace_id: object, statuses: tuple[str, ...], timeout: float
+        self, ref: PipelineRef, workspace_id: int | None, statuses: tuple[str, ...], timeout: float
     ) -> dict[str, Any]:
         """The status answer once the pipeline's status is one of `statuses` (or on timeout)."""
-        pid = self._row(ref, workspace_id)["id"]
-        await self.bus.wait_for("pipeline", pid, statuses, lambda: self.status(pid)["status"], timeout)
-        return self.status(pid)
+        pid = (await self.store.call(self._row, ref, workspace_id)).id
 
-    def resume(self) -> None:
+        async def current() -> str:
+            return str((await self.status(pid))["status"])
+
+        await self.bus.wait_for("pipeline", pid, statuses, current, timeout)
+        return await self.status(pid)
+
+    async def resume(self) -> None:
         """Deploy again, in the background, every pipeline that was deployed at the last stop."""
-        for row in self.store.all("SELECT id, name FROM pipelines WHERE deployed = 1"):
-            pid = row["id"]
-            task = asyncio.get_running_loop().create_task(self._resume_one(pid, row["name"]))
+        for pid, name in await self.store.call(self._deployed):
+            task = asyncio.get_running_loop().create_task(self._resume_one(pid, name))
             self._resuming[pid] = task
-            task.add_done_callback(lambda _, pid=pid: self._resuming.pop(pid, None))
+            task.add_done_callback(functools.partial(self._resumed, pid))
+
+    def _resumed(self, pid: int, _task: asyncio.Task[None]) -> None:
+        self._resuming.pop(pid, None)
+
+    def _deployed(self) -> builtins.list[tuple[int, str]]:
+        with self.store.read() as db:
+            query = select(t.pipelines.c.id, t.pipelines.c.name).where(t.pipelines.c.deployed.is_(True))
+            return [(r.id, r.name) for r in db.execute(query)]
 
     async def stop(self) -> None:
         for task in list(self._resuming.values()):
@@ -222,7 +253,7 @@ class Pipelines:
 
     # --- inference and logs ------------------------------------------------------------------
 
-    async def infer(self, name: object, workspace_id: object, body: bytes, codec: Codec) -> bytes:
+    async def infer(self, name: str, workspace_id: int | None, body: bytes, codec: Codec) -> bytes:
         """Decode a frame, run it through the deployed pipeline, log it, answer the result frame."""
         pid, deployment = await self._deployment(name, workspace_id)
         at = utcnow()
@@ -232,12 +263,12 @@ class Pipelines:
         return answer
 
     async def logs(
-        self, name: object, workspace_id: object, query: Query, codec: Codec
+        self, name: str, workspace_id: int | None, query: Query, codec: Codec
     ) -> tuple[bytes, LogPage]:
-        row = self._row(require_str(name, "pipeline_name"), workspace_id)
+        row = await self.store.call(self._row, name, workspace_id)
 
         def read() -> tuple[bytes, LogPage]:
-            page = self.inference_log.query(row["id"], query)
+            page = self.inference_log.query(row.id, query)
             return codec.encode(with_check_failures(page.table)), page
 
         return await asyncio.to_thread(read)
@@ -249,13 +280,13 @@ class Pipelines:
         self.inference_log.append(pid, result, deployment.version, deployment.last_model.sha)
         return codec.encode(with_check_failures(result)), result.num_rows
 
-    async def _deployment(self, name: object, workspace_id: object) -> tuple[int, Deployment]:
-        key = (require_str(name, "pipeline name"), str(workspace_id))
+    async def _deployment(self, name: str, workspace_id: int | None) -> tuple[int, Deployment]:
+        key = (name, workspace_id)
         pid = self._names.get(key)
         if pid is not None and pid in self._running:  # the hot path: no database look-up
             return pid, self._running[pid]
-        row = self._row(key[0], workspace_id)
-        pid = self._names[key] = row["id"]
+        row = await self.store.call(self._row, name, workspace_id)
+        pid = self._names[key] = row.id
         deployment = self._running.get(pid)
         starting = self._building.get(pid) or self._resuming.get(pid)
         if deployment is None and starting is not None:
@@ -264,7 +295,7 @@ class Pipelines:
             deployment = self._running.get(pid)
         if deployment is None:
             raise Invalid(
-                f"pipeline '{row['name']}' is not deployed (status {self._status(pid, bool(row['deployed']))}); "
+                f"pipeline '{row.name}' is not deployed (status {self._status(pid, row.deployed)}); "
                 "deploy it first with pipelines/deploy"
             )
         return pid, deployment
@@ -275,40 +306,42 @@ class Pipelines:
         except Exception as e:  # shown as the pipeline's Error status
             log.warning("could not redeploy pipeline %s: %s", name, e)
             self._errors.setdefault(pid, str(e))
-            self._publish(pid, name)
+            self._publish(pid, name, True)
 
     async def _deploy(self, pid: int, name: str) -> None:
         async with self._locks[pid]:
-            version, model_ids = self._latest_version(pid)
+            version, model_ids = await self.store.call(self._latest_version, pid)
             if not model_ids:
                 raise Invalid(f"pipeline '{name}' has no steps; add a model step before deploying")
             current = self._running.get(pid)
             if current is not None and current.version == version:
                 return
-            models = [self.models.get(m) for m in model_ids]
+            models = [await self.models.get(m) for m in model_ids]
             check_chain(models)
             future = asyncio.ensure_future(asyncio.to_thread(self._build, name, version, models))
             self._building[pid] = future
-            self._publish(pid, name)
+            deployed = await self.store.call(self._is_deployed, pid)
+            self._publish(pid, name, deployed)
             try:
                 deployment = await future
             except Exception as e:
                 message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 if pid not in self._running:
                     self._errors[pid] = message
-                self._publish(pid, name)
+                self._publish(pid, name, deployed)
                 raise Invalid(f"pipeline '{name}' could not be deployed: {message}") from None
             finally:
                 self._building.pop(pid, None)
-            self.store.execute("UPDATE pipelines SET deployed = 1, updated_at = ? WHERE id = ?", (now_iso(), pid))
+            # Serving first: a request waiting on the build must find the deployment when it wakes.
             self._running[pid] = deployment
             self._errors.pop(pid, None)
-        self._publish(pid, name)
+            await self.store.call(self._set_deployed, pid, True)
+        self._publish(pid, name, True)
 
-    def _build(self, name: str, version: str, models: list[ModelVersion]) -> Deployment:
+    def _build(self, name: str, version: str, models: builtins.list[ModelVersion]) -> Deployment:
         # pyarrow imports pandas on its first conversion of Python objects (about 1 s): pay it
         # here, in the deploying thread, rather than in the first inference request.
-        import pandas  # noqa: F401
+        import pandas  # type: ignore[import-untyped]  # noqa: F401
 
         steps = [Step(m, build_session(self.blobs.path(m.sha), self.settings.threads)) for m in models]
         return Deployment(
@@ -324,93 +357,99 @@ class Pipelines:
             return ERROR
         return UNDEPLOYED
 
-    def _publish(self, pid: int, name: str) -> None:
-        row = self.store.one("SELECT deployed FROM pipelines WHERE id = ?", (pid,))
-        self.bus.publish("pipeline", pid, name=name, status=self._status(pid, bool(row and row["deployed"])))
+    def _publish(self, pid: int, name: str, deployed: bool) -> None:
+        self.bus.publish("pipeline", pid, name=name, status=self._status(pid, deployed))
 
-    # --- storage -----------------------------------------------------------------------------
+    # --- storage (these run in the store's thread pool) ----------------------------------------
 
-    def _row(self, ref: object, workspace_id: object = None) -> sqlite3.Row:
+    def _row(self, ref: PipelineRef, workspace_id: int | None = None) -> Row[Any]:
         """A pipeline by integer id or by name (with `workspace_id` when names repeat)."""
-        where, params = ("id = ?", [ref]) if isinstance(ref, int) and not isinstance(ref, bool) else (
-            "name = ?", [require_str(ref, "pipeline_id")]
-        )
+        column = t.pipelines.c.id if isinstance(ref, int) else t.pipelines.c.name
+        query = select(t.pipelines).where(column == ref)
         if workspace_id is not None:
-            where += " AND workspace_id = ?"
-            params.append(require_int(workspace_id, "workspace_id"))
-        rows = self.store.all(f"SELECT * FROM pipelines WHERE {where}", params)
+            query = query.where(t.pipelines.c.workspace_id == workspace_id)
+        with self.store.read() as db:
+            rows = db.execute(query).all()
         if not rows:
             scope = f" in workspace {workspace_id}" if workspace_id is not None else ""
             raise NotFound(f"pipeline {ref!r} does not exist{scope}")
         if len(rows) > 1:
             raise Invalid(
-                f"pipelines named {ref!r} exist in workspaces {[r['workspace_id'] for r in rows]}; "
-                "give 'workspace_id'"
+                f"pipelines named {ref!r} exist in workspaces {[r.workspace_id for r in rows]}; give 'workspace_id'"
             )
         return rows[0]
 
-    def _latest_version(self, pid: int) -> tuple[str, list[int]]:
-        row = self.store.one(
-            "SELECT version, steps FROM pipeline_versions WHERE pipeline_id = ? ORDER BY id DESC LIMIT 1", (pid,)
-        )
+    def _is_deployed(self, pid: int) -> bool:
+        with self.store.read() as db:
+            return bool(db.scalar(select(t.pipelines.c.deployed).where(t.pipelines.c.id == pid)))
+
+    def _set_deployed(self, pid: int, deployed: bool) -> None:
+        with self.store.write() as db:
+            changes = {"deployed": deployed, "updated_at": utcnow()}
+            db.execute(update(t.pipelines).where(t.pipelines.c.id == pid).values(**changes))
+
+    def _latest_version(self, pid: int) -> tuple[str, builtins.list[int]]:
+        versions = t.pipeline_versions
+        with self.store.read() as db:
+            row = db.execute(select(versions.c.version, versions.c.steps).where(versions.c.pipeline_id == pid)
+                             .order_by(versions.c.id.desc()).limit(1)).first()
         assert row is not None  # every pipeline is created with a first version
-        return row["version"], json.loads(row["steps"])
+        return row.version, list(row.steps)
 
-    def _step_ids(self, pid: int) -> list[int]:
-        return self._latest_version(pid)[1]
-
-    def _set_steps(self, pid: int, model_ids: list[int]) -> None:
-        if model_ids == self._step_ids(pid):
+    def _set_steps(self, pid: int, model_ids: builtins.list[int]) -> None:
+        if model_ids == self._latest_version(pid)[1]:
             return
-        now = now_iso()
-        with self.store.transaction() as conn:
-            self._add_version(conn, pid, model_ids, now)
-            conn.execute("UPDATE pipelines SET updated_at = ? WHERE id = ?", (now, pid))
+        now = utcnow()
+        with self.store.write() as db:
+            _add_version(db, pid, model_ids, now)
+            db.execute(update(t.pipelines).where(t.pipelines.c.id == pid).values(updated_at=now))
 
-    @staticmethod
-    def _add_version(conn: sqlite3.Connection, pid: int, model_ids: list[int], now: str) -> None:
-        conn.execute(
-            "INSERT INTO pipeline_versions (pipeline_id, version, steps, created_at) VALUES (?, ?, ?, ?)",
-            (pid, str(uuid.uuid4()), json.dumps(model_ids), now),
-        )
-
-    def _definition_steps(self, definition: object) -> list[int]:
+    def _definition_steps(self, definition: dict[str, Any]) -> builtins.list[int]:
         """Model ids from a definition: {"steps": [{"model_version_id": id} |
         {"ModelInference": {"models": [{"name", "version"?}]}}]}."""
-        steps = definition.get("steps") if isinstance(definition, dict) else None
+        steps = definition.get("steps")
         if not isinstance(steps, list):
             raise Invalid("'definition' must be an object with a 'steps' list")
         ids = []
         for step in steps:
-            if isinstance(step, dict) and "model_version_id" in step:
-                ids.append(self.models.get(step["model_version_id"]).id)
+            if isinstance(step, dict) and isinstance(step.get("model_version_id"), int | str):
+                ids.append(self.models.get_now(step["model_version_id"]).id)
             elif isinstance(step, dict) and isinstance(step.get("ModelInference"), dict):
                 for ref in step["ModelInference"].get("models") or []:
-                    if not isinstance(ref, dict):
+                    if not isinstance(ref, dict) or not isinstance(ref.get("name", ""), str):
                         raise Invalid(f"a ModelInference model must be an object with 'name', got {ref!r}")
                     version = ref.get("version")
-                    model = self.models.get(version) if version else self.models.latest(ref.get("name"))
+                    if version is not None and not isinstance(version, str):
+                        raise Invalid(f"a ModelInference model's 'version' must be a string, got {version!r}")
+                    model = self.models.get_now(version) if version else self.models.latest_now(ref.get("name", ""))
                     ids.append(model.id)
             else:
                 raise Invalid(f"a definition step must name a 'model_version_id', got {step!r}")
         return ids
 
-    def _hydrate(self, row: sqlite3.Row) -> Pipeline:
-        versions = self.store.all(
-            "SELECT version, steps FROM pipeline_versions WHERE pipeline_id = ? ORDER BY id DESC", (row["id"],)
-        )
+    def _hydrate(self, row: Row[Any]) -> Pipeline:
+        versions = t.pipeline_versions
+        with self.store.read() as db:
+            found = db.execute(select(versions.c.version, versions.c.steps).where(versions.c.pipeline_id == row.id)
+                               .order_by(versions.c.id.desc())).all()
         steps = []
-        for model_id in json.loads(versions[0]["steps"]):
-            model = self.models.get(model_id)
+        for model_id in found[0].steps:
+            model = self.models.get_now(model_id)
             steps.append(PipelineStep(model.id, model.name, model.version, model.sha))
         return Pipeline(
-            id=row["id"],
-            name=row["name"],
-            workspace_id=row["workspace_id"],
-            status=self._status(row["id"], bool(row["deployed"])),
-            deployed=bool(row["deployed"]),
+            id=row.id,
+            name=row.name,
+            workspace_id=row.workspace_id,
+            status=self._status(row.id, row.deployed),
+            deployed=row.deployed,
             steps=steps,
-            versions=[v["version"] for v in versions],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            versions=[v.version for v in found],
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
+
+
+def _add_version(db: Connection, pid: int, model_ids: list[int], now: datetime) -> None:
+    db.execute(insert(t.pipeline_versions).values(
+        pipeline_id=pid, version=str(uuid.uuid4()), steps=model_ids, created_at=now
+    ))

@@ -48,7 +48,8 @@ def describe(spec: TensorSpec) -> str:
     if not dims:
         return "one number"
     if all(d is not None for d in dims):
-        return f"lists of {math.prod(dims)} numbers" if len(dims) == 1 else f"nested lists of shape {dims}"
+        count = math.prod(d or 0 for d in dims)
+        return f"lists of {count} numbers" if len(dims) == 1 else f"nested lists of shape {dims}"
     return f"lists of shape {dims}"
 
 

@@ -1,214 +1,141 @@
-"""SQLite store: one connection, WAL, busy timeout, forward-only schema migrations.
+"""The store: a SQLAlchemy engine on SQLite (the default, a file in the data dir) or PostgreSQL
+(a `postgresql+psycopg://` URL), migrated with Alembic on open, and a thread pool that runs every
+database call off the server's event loop.
 
-The engine is the single writer; a lock serialises access from the event loop and worker
-threads. Each migration is applied once, in order, and recorded in PRAGMA user_version.
+Domain code reads in `read()` and writes in `write()`; a write is one transaction (on SQLite it
+takes the write lock up front, `BEGIN IMMEDIATE`, so two writers queue instead of failing). The
+driver's exceptions never leave this module: a uniqueness violation is `Duplicate` (a Conflict),
+a value the database cannot hold is `Invalid`, a database that cannot be reached is `Unavailable`.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
+import asyncio
+import functools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-MIGRATIONS: list[str] = [
-    # 1: the whole domain
-    """
-    CREATE TABLE workspaces (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        created_by TEXT NOT NULL,
-        archived INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE TABLE environments (
-        key TEXT PRIMARY KEY,
-        requirements TEXT NOT NULL,
-        path TEXT NOT NULL,
-        status TEXT NOT NULL,
-        log TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE orchestrations (
-        id TEXT PRIMARY KEY,
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
-        sha TEXT NOT NULL,
-        name TEXT,
-        file_name TEXT NOT NULL,
-        file_size INTEGER NOT NULL,
-        task_id TEXT NOT NULL,
-        owner_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        entrypoint TEXT NOT NULL,
-        requirements TEXT NOT NULL DEFAULT '',
-        env_key TEXT,
-        packaging_log TEXT NOT NULL DEFAULT '',
-        error TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX orchestrations_ws ON orchestrations(workspace_id);
-    CREATE INDEX orchestrations_sha ON orchestrations(sha);
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, create_engine, event, inspect
+from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
-    CREATE TABLE tasks (
-        id TEXT PRIMARY KEY,
-        name TEXT,
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
-        orch_id TEXT NOT NULL REFERENCES orchestrations(id),
-        run_type TEXT NOT NULL,
-        schedule TEXT,
-        timeout REAL,
-        status TEXT NOT NULL,
-        input_data TEXT NOT NULL,
-        killed INTEGER NOT NULL DEFAULT 0,
-        next_run_at TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX tasks_ws ON tasks(workspace_id);
-    CREATE INDEX tasks_orch ON tasks(orch_id);
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        task_id TEXT NOT NULL REFERENCES tasks(id),
-        status TEXT NOT NULL,
-        scheduled_for TEXT,
-        pid INTEGER,
-        exit_code INTEGER,
-        error TEXT,
-        log_lines INTEGER NOT NULL DEFAULT 0,
-        log_truncated INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        started_at TEXT,
-        ended_at TEXT
-    );
-    CREATE INDEX runs_task ON runs(task_id, created_at);
-    CREATE INDEX runs_status ON runs(status);
-    CREATE TABLE run_logs (
-        run_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        at TEXT NOT NULL,
-        stream TEXT NOT NULL,
-        partial INTEGER NOT NULL DEFAULT 0,
-        text TEXT NOT NULL,
-        PRIMARY KEY (run_id, seq)
-    ) WITHOUT ROWID;
-    CREATE TABLE fires (
-        task_id TEXT NOT NULL,
-        scheduled_at TEXT NOT NULL,
-        run_id TEXT,
-        outcome TEXT NOT NULL,
-        recorded_at TEXT NOT NULL,
-        PRIMARY KEY (task_id, scheduled_at)
-    ) WITHOUT ROWID;
+from ..errors import Conflict, Invalid, Unavailable
+from .schema import metadata
 
-    CREATE TABLE models (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
-        name TEXT NOT NULL,
-        version TEXT NOT NULL UNIQUE,
-        sha TEXT NOT NULL,
-        file_name TEXT NOT NULL,
-        inputs TEXT NOT NULL,
-        outputs TEXT NOT NULL,
-        config TEXT NOT NULL DEFAULT '{}',
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX models_ws ON models(workspace_id, name);
-    CREATE TABLE pipelines (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
-        name TEXT NOT NULL,
-        deployed INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        UNIQUE (workspace_id, name)
-    );
-    CREATE TABLE pipeline_versions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        pipeline_id INTEGER NOT NULL REFERENCES pipelines(id),
-        version TEXT NOT NULL UNIQUE,
-        steps TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
+P = ParamSpec("P")
+T = TypeVar("T")
 
-    CREATE TABLE connections (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        type TEXT NOT NULL,
-        details TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE connection_workspaces (
-        connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
-        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
-        PRIMARY KEY (connection_id, workspace_id)
-    );
-    """,
-]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The revision that stands for the schema release 0.1.0 made itself (before Alembic).
+RELEASE_0_1 = "0001"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Duplicate(Conflict):
+    """A row with the same unique key exists."""
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
 
 
 class Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+    def __init__(self, url: str, threads: int = 4):
+        self.url = url
+        self.dialect = url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect == "sqlite":
+            self.engine = create_engine(url, pool_size=threads + 1, connect_args={"check_same_thread": False})
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(url, pool_size=threads + 1, pool_pre_ping=True)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="orch-db")
 
-    @property
-    def schema_version(self) -> int:
-        return self._conn.execute("PRAGMA user_version").fetchone()[0]
+    # --- schema ----------------------------------------------------------------------------
 
-    def _migrate(self) -> None:
-        with self._lock:
-            for version in range(self.schema_version, len(MIGRATIONS)):
-                with self.transaction():
-                    for statement in _split_sql(MIGRATIONS[version]):
-                        self._conn.execute(statement)
-                    self._conn.execute(f"PRAGMA user_version={version + 1}")
+    def migrate(self) -> None:
+        """Bring the database to the current schema, JupyterHub's way: a new database gets the
+        tables as they are now, stamped with the newest revision; one written by release 0.1.0
+        (tables but no Alembic version) is stamped as that release, then upgraded."""
+        with self._translated(), self.engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is None and not inspect(conn).has_table("workspaces"):
+                metadata.create_all(conn)
+                command.stamp(config, "head")
+                return
+            if current is None:
+                command.stamp(config, RELEASE_0_1)
+            command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        with self.read() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    # --- transactions ----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def read(self) -> Iterator[Connection]:
+        with self._translated(), self.engine.connect() as conn:
+            yield conn
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._conn.execute(sql, params)
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._translated(), self.engine.connect() as conn:
+            conn.execution_options(orch_write=True)
+            with conn.begin():
+                yield conn
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self.transaction() as conn:
-            conn.executemany(sql, rows)
-
-    def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn` (which uses `read`/`write`) in the store's thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._pool.shutdown(wait=True)
+        self.engine.dispose()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except IntegrityError as e:
+            raise Duplicate(_first_line(e)) from None
+        except DataError as e:  # e.g. a NUL character, which PostgreSQL's text cannot hold
+            raise Invalid(f"a value cannot be stored: {_first_line(e)}") from None
+        except OperationalError as e:
+            raise Unavailable(f"the database is unavailable: {_first_line(e)}") from None
+        except DBAPIError as e:
+            if e.connection_invalidated:
+                raise Unavailable(f"the database connection was lost: {_first_line(e)}") from None
+            raise
 
 
-def _split_sql(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+def _first_line(error: DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
+
+
+def _configure_sqlite(engine: SqlEngine) -> None:
+    """WAL, a busy timeout and foreign keys on every connection; transactions begun by us (the
+    driver's own implicit BEGIN is off), `BEGIN IMMEDIATE` for writes."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("orch_write") else "BEGIN")

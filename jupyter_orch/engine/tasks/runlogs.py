@@ -2,7 +2,8 @@
 
 Lines are published as `log` events at once and written to `run_logs` in batches (every
 FLUSH_INTERVAL_S or FLUSH_LINES lines, and always when the run's log is closed), so a running
-run's log is readable within ~50 ms without one write per line. A run may store at most
+run's log is readable within ~50 ms without one write per line. Writes go through the store's
+thread pool, one at a time per run; lines leave the buffer only once they are written. A run may store at most
 `max_lines` lines; past that one line says so and the rest is dropped. Lines are kept in the
 CRI log form: `<RFC3339 time> <stream> <F|P> <text>`, P marking a piece of a line longer than
 the executor's line cap.
@@ -11,15 +12,24 @@ the executor's line cap.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
+from sqlalchemy import func, insert, select, update
+
 from ..events.bus import EventBus
+from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import iso, utcnow
 
 FLUSH_INTERVAL_S = 0.05
 FLUSH_LINES = 500
 SYSTEM_STREAM = "stderr"  # where the engine's own notes about a run go
+RETRY_S = 1.0  # a failed write is tried again after this long
+
+log = logging.getLogger(__name__)
+
+LogRow = tuple[int, datetime, str, bool, str]  # seq, time printed, stream, partial, text
 
 
 class RunLog:
@@ -30,8 +40,10 @@ class RunLog:
         self.run_id = run_id
         self.task_id = task_id
         self._seq = next_seq
-        self._buffer: list[tuple[str, int, str, str, int, str]] = []
+        self._buffer: list[LogRow] = []
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()  # one write at a time: a line is never written twice
         self.lines = 0
         self.truncated = False
         self._traceback_tail: str | None = None
@@ -54,8 +66,7 @@ class RunLog:
         self._store(SYSTEM_STREAM, f"[jupyter-orch] {text}", utcnow(), False)
 
     def _store(self, stream: str, text: str, at: datetime, partial: bool) -> None:
-        stamp = iso(at) or ""
-        self._buffer.append((self.run_id, self._seq, stamp, stream, int(partial), text))
+        self._buffer.append((self._seq, at, stream, partial, text))
         self._seq += 1
         self.lines += 1
         self._logs.bus.publish(
@@ -63,9 +74,9 @@ class RunLog:
             text=text, partial=partial, seq=self._seq - 1,
         )
         if len(self._buffer) >= FLUSH_LINES:
-            self.flush()
+            self._start_flush()
         elif self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self.flush)
+            self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._start_flush)
 
     @property
     def failure_line(self) -> str | None:
@@ -82,25 +93,34 @@ class RunLog:
             self._traceback_tail = text
             self._in_traceback = False
 
-    def flush(self) -> None:
+    def _start_flush(self) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if not self._buffer:
-            return
-        rows, self._buffer = self._buffer, []
-        with self._logs.store.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO run_logs (run_id, seq, at, stream, partial, text) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            conn.execute(
-                "UPDATE runs SET log_lines = log_lines + ?, log_truncated = ? WHERE id = ?",
-                (len(rows), int(self.truncated), self.run_id),
-            )
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.get_running_loop().create_task(self.flush())
 
-    def close(self) -> None:
-        self.flush()
+    async def flush(self) -> None:
+        """Write what is buffered; lines leave the buffer only once written. A failed write is
+        logged and tried again (the lines stay readable through the events meanwhile)."""
+        async with self._write_lock:
+            while self._buffer:
+                rows = list(self._buffer)
+                try:
+                    await self._logs.store.call(self._logs.write, self.run_id, rows, self.truncated)
+                except Exception:
+                    log.exception("could not write %d log lines of run %s; trying again", len(rows), self.run_id)
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                del self._buffer[: len(rows)]
+
+    async def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
+        await self.flush()
 
 
 class RunLogs:
@@ -109,28 +129,36 @@ class RunLogs:
         self.bus = bus
         self.max_lines = max_lines
 
-    def open(self, run_id: str, task_id: str) -> RunLog:
-        return RunLog(self, run_id, task_id, self._next_seq(run_id))
+    async def open(self, run_id: str, task_id: str) -> RunLog:
+        return RunLog(self, run_id, task_id, await self.store.call(self._next_seq, run_id))
 
-    def note(self, run_id: str, task_id: str, text: str) -> None:
+    async def note(self, run_id: str, task_id: str, text: str) -> None:
         """Append one engine line to a run that is not running here (e.g. after a restart)."""
-        log = self.open(run_id, task_id)
-        log.note(text)
-        log.close()
+        run_log = await self.open(run_id, task_id)
+        run_log.note(text)
+        await run_log.close()
+
+    def write(self, run_id: str, rows: list[LogRow], truncated: bool) -> None:
+        with self.store.write() as db:
+            db.execute(insert(t.run_logs), [
+                {"run_id": run_id, "seq": seq, "at": at, "stream": stream, "partial": partial, "text": text}
+                for seq, at, stream, partial, text in rows
+            ])
+            db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
+                log_lines=t.runs.c.log_lines + len(rows), log_truncated=truncated
+            ))
 
     def tail(self, run_id: str, lines: int | None) -> list[str]:
-        if lines is None:
-            rows = self.store.all(
-                "SELECT at, stream, partial, text FROM run_logs WHERE run_id = ? ORDER BY seq", (run_id,)
-            )
-        else:
-            rows = self.store.all(
-                "SELECT * FROM (SELECT seq, at, stream, partial, text FROM run_logs WHERE run_id = ?"
-                " ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-                (run_id, lines),
-            )
-        return [f"{r['at']} {r['stream']} {'P' if r['partial'] else 'F'} {r['text']}" for r in rows]
+        logs = t.run_logs
+        query = select(logs.c.seq, logs.c.at, logs.c.stream, logs.c.partial, logs.c.text).where(logs.c.run_id == run_id)
+        with self.store.read() as db:
+            if lines is None:
+                rows = list(db.execute(query.order_by(logs.c.seq)))
+            else:
+                rows = list(db.execute(query.order_by(logs.c.seq.desc()).limit(lines)))[::-1]
+        return [f"{iso(r.at)} {r.stream} {'P' if r.partial else 'F'} {r.text}" for r in rows]
 
     def _next_seq(self, run_id: str) -> int:
-        row = self.store.one("SELECT max(seq) FROM run_logs WHERE run_id = ?", (run_id,))
-        return 0 if row is None or row[0] is None else row[0] + 1
+        with self.store.read() as db:
+            last = db.scalar(select(func.max(t.run_logs.c.seq)).where(t.run_logs.c.run_id == run_id))
+        return 0 if last is None else last + 1

@@ -21,13 +21,13 @@ SERVER_STOPPED = "server_stopped"  # stop reason of runs ended by a server shutd
 
 
 class RunHooks(Protocol):
-    def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
+    async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
         """The run's launch spec and its timeout in seconds (None: no timeout)."""
         ...
 
-    def run_started(self, task_id: str, run_id: str) -> None: ...
+    async def run_started(self, task_id: str, run_id: str) -> None: ...
 
-    def run_ended(self, task_id: str, run_id: str) -> None: ...
+    async def run_ended(self, task_id: str, run_id: str) -> None: ...
 
 
 @dataclass
@@ -50,6 +50,7 @@ class Runner:
         kill_grace: float,
     ):
         self.records = records
+        self.store = records.store
         self.logs = logs
         self.executor = executor
         self.hooks = hooks
@@ -68,7 +69,7 @@ class Runner:
         """True when the run holds a slot (starting or running), not waiting in the queue."""
         return run_id in self._active
 
-    def kill(self, run_id: str, task_id: str) -> bool:
+    async def kill(self, run_id: str, task_id: str) -> bool:
         """Stop a run. True when it ended at once (it had not started), False when it is being
         stopped and will end through `run_ended`."""
         active = self._active.get(run_id)
@@ -79,7 +80,7 @@ class Runner:
         # A run may be pending in its row only, when the engine has not started yet.
         with contextlib.suppress(ValueError):
             self._queue.remove((run_id, task_id))
-        self.records.run_ended(run_id, task_id, KILLED, None, "killed before it started")
+        await self.store.call(self.records.run_ended, run_id, task_id, KILLED, None, "killed before it started")
         return True
 
     async def stop(self) -> None:
@@ -115,19 +116,20 @@ class Runner:
 
     async def _execute(self, active: _Active) -> None:
         run_id, task_id = active.run_id, active.task_id
-        log = self.logs.open(run_id, task_id)
+        log = await self.logs.open(run_id, task_id)
         try:
-            spec, timeout = self.hooks.prepare(run_id)
+            spec, timeout = await self.hooks.prepare(run_id)
             execution = await self.executor.start(spec, log.add)
         except Exception as e:
             log.note(f"the run could not start: {e}")
-            log.close()
-            self.records.run_ended(run_id, task_id, FAILURE, None, f"the run could not start: {e}")
-            self.hooks.run_ended(task_id, run_id)
+            await log.close()
+            error = f"the run could not start: {e}"
+            await self.store.call(self.records.run_ended, run_id, task_id, FAILURE, None, error)
+            await self.hooks.run_ended(task_id, run_id)
             return
         active.execution = execution
-        self.records.run_started(run_id, task_id, execution.pid)
-        self.hooks.run_started(task_id, run_id)
+        await self.store.call(self.records.run_started, run_id, task_id, execution.pid)
+        await self.hooks.run_started(task_id, run_id)
         if active.stop_reason:  # killed or shut down while it was starting
             self._stop(active)
         try:
@@ -137,14 +139,14 @@ class Runner:
             log.note(f"the run timed out after {timeout:g} s; stopping it")
             await execution.stop(self.kill_grace)
             code = await execution.wait()
-        status, error = _outcome(code, active.stop_reason, log.failure_line, timeout)
+        status, failure = _outcome(code, active.stop_reason, log.failure_line, timeout)
         if active.stop_reason == KILLED:
             log.note("the run was killed on request")
         elif active.stop_reason == SERVER_STOPPED:
             log.note("the server stopped while this run was running; the run was stopped")
-        log.close()
-        self.records.run_ended(run_id, task_id, status, code, error)
-        self.hooks.run_ended(task_id, run_id)
+        await log.close()
+        await self.store.call(self.records.run_ended, run_id, task_id, status, code, failure)
+        await self.hooks.run_ended(task_id, run_id)
 
     def _stop(self, active: _Active) -> None:
         if active.execution is None:

@@ -20,18 +20,17 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..timeutil import utcnow
-from .records import PENDING, TaskRecords
+from .records import TaskRecords
 from .schedules import Schedule
 
 MISSED_FIRE_POLICIES = ("run_once", "skip", "run_all")
 OVERLAP_POLICIES = ("skip", "queue")
 MAX_CATCH_UP = 100
-RAN, SKIPPED_OVERLAP = "run", "skipped_overlap"
 # The timer may wake a hair before the fire time (monotonic vs wall clock); fires this close count.
 EARLY_TOLERANCE = timedelta(milliseconds=2)
 
@@ -50,7 +49,7 @@ class Scheduler:
         self,
         records: TaskRecords,
         launch: Callable[[str, str], None],
-        ended: Callable[[str], None],
+        ended: Callable[[str], Awaitable[None]],
         missed_fire_policy: str = "run_once",
         overlap_policy: str = "skip",
     ):
@@ -59,6 +58,7 @@ class Scheduler:
         if overlap_policy not in OVERLAP_POLICIES:
             raise ValueError(f"overlap_policy must be one of {OVERLAP_POLICIES}")
         self.records = records
+        self.store = records.store
         self._launch = launch  # (run_id, task_id): queue a run a fire made
         self._ended = ended  # (task_id): the task's schedule has no further fire
         self.missed_fire_policy = missed_fire_policy
@@ -68,11 +68,13 @@ class Scheduler:
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._armed_for: datetime | None = None
+        self._firing: asyncio.Task[None] | None = None
+        self._ending: set[asyncio.Task[None]] = set()
 
     def add(self, task_id: str, schedule: Schedule, due: datetime | None) -> None:
         if due is None:
             self.remove(task_id)
-            self._ended(task_id)
+            self._end_later(task_id)
             return
         entry = _Entry(next(self._seq), due, schedule)
         self._entries[task_id] = entry
@@ -83,7 +85,7 @@ class Scheduler:
         if self._entries.pop(task_id, None) is not None:
             self._rearm()
 
-    def resume(self, task_id: str, schedule: Schedule, due: datetime | None) -> None:
+    async def resume(self, task_id: str, schedule: Schedule, due: datetime | None) -> None:
         """Start-up: re-add a schedule, first applying the missed-fire policy."""
         now = utcnow()
         if due is None or due > now:
@@ -92,7 +94,7 @@ class Scheduler:
         next_due = schedule.next_after(now)
         if self.missed_fire_policy == "run_once":
             latest = schedule.last_at_or_before(now) or due
-            self._fire(task_id, latest, next_due, check_overlap=True)
+            await self._fire(task_id, latest, next_due, check_overlap=True)
         elif self.missed_fire_policy == "run_all":
             missed: list[datetime] = []
             moment: datetime | None = due
@@ -104,12 +106,14 @@ class Scheduler:
                             task_id, MAX_CATCH_UP, MAX_CATCH_UP)
                 missed = missed[:MAX_CATCH_UP]
             for at in missed:
-                self._fire(task_id, at, next_due, check_overlap=False)
+                await self._fire(task_id, at, next_due, check_overlap=False)
         else:
-            self.records.set_next_run_at(task_id, next_due)
+            await self.store.call(self.records.set_next_run_at, task_id, next_due)
         self.add(task_id, schedule, next_due)
 
     def stop(self) -> None:
+        if self._firing is not None:
+            self._firing.cancel()
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._armed_for = None
@@ -139,6 +143,11 @@ class Scheduler:
 
     def _on_timer(self) -> None:
         self._timer = self._armed_for = None
+        if self._firing is None or self._firing.done():
+            self._firing = asyncio.get_running_loop().create_task(self._fire_due())
+
+    async def _fire_due(self) -> None:
+        """Record every fire that is due (one database call each, off the loop), then re-arm."""
         now = utcnow()
         while self._heap and self._heap[0][0] <= now + EARLY_TOLERANCE:
             item = heapq.heappop(self._heap)
@@ -148,26 +157,27 @@ class Scheduler:
             schedule = self._entries.pop(task_id).schedule
             # After a stall, fires that fell in it are dropped: the next is computed from now.
             next_due = schedule.next_after(max(due, now))
-            self._fire(task_id, due, next_due, check_overlap=True)
-            if next_due is None:
-                self._ended(task_id)
-            else:
+            if next_due is not None:
                 entry = self._entries[task_id] = _Entry(next(self._seq), next_due, schedule)
                 heapq.heappush(self._heap, (next_due, entry.seq, task_id))
+            try:
+                await self._fire(task_id, due, next_due, check_overlap=True)
+            except Exception:  # one task's failure must not stop the others' schedules
+                log.exception("task %s: could not record the fire of %s", task_id, due.isoformat())
+            if next_due is None:
+                await self._ended(task_id)
         self._rearm()
 
-    def _fire(self, task_id: str, at: datetime, next_due: datetime | None, check_overlap: bool) -> None:
-        if check_overlap and self._overlaps(task_id):
-            self.records.record_fire(task_id, at, next_due, SKIPPED_OVERLAP, with_run=False)
-            log.warning("task %s: skipped the fire of %s, its previous run is still running",
-                        task_id, at.isoformat())
-            return
-        run_id = self.records.record_fire(task_id, at, next_due, RAN, with_run=True)
+    async def _fire(self, task_id: str, at: datetime, next_due: datetime | None, check_overlap: bool) -> None:
+        queue_behind = self.overlap_policy == "queue"
+        run_id = await self.store.call(self.records.record_fire, task_id, at, next_due, check_overlap, queue_behind)
         if run_id is not None:
             self._launch(run_id, task_id)
+        elif check_overlap:
+            log.warning("task %s: skipped the fire of %s, its previous run is still running",
+                        task_id, at.isoformat())
 
-    def _overlaps(self, task_id: str) -> bool:
-        active = self.records.active_runs(task_id)
-        if not active:
-            return False
-        return self.overlap_policy == "skip" or any(r.status == PENDING for r in active)
+    def _end_later(self, task_id: str) -> None:
+        job: asyncio.Task[None] = asyncio.ensure_future(self._ended(task_id))
+        self._ending.add(job)
+        job.add_done_callback(self._ending.discard)

@@ -6,16 +6,20 @@ logged. A connection may be attached to any number of workspaces.
 
 from __future__ import annotations
 
-import json
-import sqlite3
+import builtins
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from ..errors import Conflict, Invalid, NotFound
-from ..store.database import Store
-from ..timeutil import now_iso
-from ..validation import require_str, require_uuid
+from sqlalchemy import Connection as Db
+from sqlalchemy import Row, delete, insert, select
+
+from ..errors import Conflict, NotFound
+from ..store import schema as t
+from ..store.database import Duplicate, Store
+from ..timeutil import utcnow
 from .workspaces import Workspaces
 
 
@@ -25,7 +29,7 @@ class Connection:
     name: str
     type: str
     details: dict[str, Any]
-    created_at: str
+    created_at: datetime
     workspace_names: list[str] = field(default_factory=list)
 
 
@@ -34,81 +38,93 @@ class Connections:
         self.store = store
         self.workspaces = workspaces
 
-    def create(self, name: object, type: object, details: object) -> Connection:
-        name = require_str(name, "name")
-        type = require_str(type, "type")
-        if not isinstance(details, dict):
-            raise Invalid("'details' must be a JSON object")
+    async def create(self, name: str, type: str, details: dict[str, Any]) -> Connection:
+        return await self.store.call(self._create, name, type, details)
+
+    async def get(self, connection_id: str) -> Connection:
+        return await self.store.call(self._get, connection_id)
+
+    async def by_name(self, name: str) -> Connection:
+        return await self.store.call(self._by_name, name)
+
+    async def list(self, workspace_id: int | None = None) -> list[Connection]:
+        return await self.store.call(self._list, workspace_id)
+
+    async def delete(self, name: str) -> None:
+        await self.store.call(self._delete, name)
+
+    async def add_to_workspace(self, workspace_id: int, connection_id: str) -> Connection:
+        return await self.store.call(self._link, workspace_id, connection_id, True)
+
+    async def remove_from_workspace(self, workspace_id: int, connection_id: str) -> None:
+        await self.store.call(self._link, workspace_id, connection_id, False)
+
+    def _create(self, name: str, type: str, details: dict[str, Any]) -> Connection:
         connection_id = str(uuid.uuid4())
         try:
-            self.store.execute(
-                "INSERT INTO connections (id, name, type, details, created_at) VALUES (?, ?, ?, ?, ?)",
-                (connection_id, name, type, json.dumps(details), now_iso()),
-            )
-        except sqlite3.IntegrityError:
+            with self.store.write() as db:
+                db.execute(insert(t.connections).values(
+                    id=connection_id, name=name, type=type, details=details, created_at=utcnow()
+                ))
+        except Duplicate:
             raise Conflict(f"connection '{name}' already exists") from None
-        return self.get(connection_id)
+        return self._get(connection_id)
 
-    def get(self, connection_id: object) -> Connection:
-        cid = require_uuid(connection_id, "id")
-        row = self.store.one("SELECT * FROM connections WHERE id = ?", (cid,))
-        if row is None:
-            raise NotFound(f"connection {cid} does not exist")
-        return self._hydrate(row)
+    def _get(self, connection_id: str) -> Connection:
+        with self.store.read() as db:
+            return _one(db, t.connections.c.id == connection_id, f"connection {connection_id} does not exist")
 
-    def by_name(self, name: object) -> Connection:
-        name = require_str(name, "name")
-        row = self.store.one("SELECT * FROM connections WHERE name = ?", (name,))
-        if row is None:
-            raise NotFound(f"connection '{name}' does not exist")
-        return self._hydrate(row)
+    def _by_name(self, name: str) -> Connection:
+        with self.store.read() as db:
+            return _one(db, t.connections.c.name == name, f"connection '{name}' does not exist")
 
-    def list(self, workspace_id: object | None = None) -> list[Connection]:
-        if workspace_id is None:
-            rows = self.store.all("SELECT * FROM connections ORDER BY created_at, name")
-        else:
-            wid = self.workspaces.get(workspace_id).id
-            rows = self.store.all(
-                "SELECT c.* FROM connections c JOIN connection_workspaces cw ON cw.connection_id = c.id"
-                " WHERE cw.workspace_id = ? ORDER BY c.created_at, c.name",
-                (wid,),
-            )
-        return [self._hydrate(r) for r in rows]
+    def _list(self, workspace_id: int | None) -> builtins.list[Connection]:
+        query = select(t.connections).order_by(t.connections.c.created_at, t.connections.c.name)
+        if workspace_id is not None:
+            wid = self.workspaces.get_now(workspace_id).id
+            query = query.join(t.connection_workspaces).where(t.connection_workspaces.c.workspace_id == wid)
+        with self.store.read() as db:
+            return _hydrate(db, db.execute(query).all())
 
-    def delete(self, name: object) -> None:
-        connection = self.by_name(name)
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM connection_workspaces WHERE connection_id = ?", (connection.id,))
-            conn.execute("DELETE FROM connections WHERE id = ?", (connection.id,))
+    def _delete(self, name: str) -> None:
+        connection = self._by_name(name)
+        with self.store.write() as db:
+            links = t.connection_workspaces
+            db.execute(delete(links).where(links.c.connection_id == connection.id))
+            db.execute(delete(t.connections).where(t.connections.c.id == connection.id))
 
-    def add_to_workspace(self, workspace_id: object, connection_id: object) -> Connection:
-        workspace = self.workspaces.get(workspace_id)
-        connection = self.get(connection_id)
-        self.store.execute(
-            "INSERT OR IGNORE INTO connection_workspaces (connection_id, workspace_id) VALUES (?, ?)",
-            (connection.id, workspace.id),
-        )
-        return self.get(connection.id)
+    def _link(self, workspace_id: int, connection_id: str, linked: bool) -> Connection:
+        workspace = self.workspaces.get_now(workspace_id)
+        connection = self._get(connection_id)
+        links = t.connection_workspaces
+        with self.store.write() as db:
+            db.execute(delete(links).where(links.c.connection_id == connection.id,
+                                           links.c.workspace_id == workspace.id))
+            if linked:
+                db.execute(insert(links).values(connection_id=connection.id, workspace_id=workspace.id))
+        return self._get(connection.id)
 
-    def remove_from_workspace(self, workspace_id: object, connection_id: object) -> None:
-        workspace = self.workspaces.get(workspace_id)
-        connection = self.get(connection_id)
-        self.store.execute(
-            "DELETE FROM connection_workspaces WHERE connection_id = ? AND workspace_id = ?",
-            (connection.id, workspace.id),
-        )
 
-    def _hydrate(self, row: sqlite3.Row) -> Connection:
-        names = self.store.all(
-            "SELECT w.name FROM workspaces w JOIN connection_workspaces cw ON cw.workspace_id = w.id"
-            " WHERE cw.connection_id = ? ORDER BY w.name",
-            (row["id"],),
-        )
-        return Connection(
-            id=row["id"],
-            name=row["name"],
-            type=row["type"],
-            details=json.loads(row["details"]),
-            created_at=row["created_at"],
-            workspace_names=[r[0] for r in names],
-        )
+def _one(db: Db, where: Any, missing: str) -> Connection:
+    row = db.execute(select(t.connections).where(where)).first()
+    if row is None:
+        raise NotFound(missing)
+    return _hydrate(db, [row])[0]
+
+
+def _hydrate(db: Db, rows: Sequence[Row[Any]]) -> list[Connection]:
+    links = t.connection_workspaces
+    names: dict[str, list[str]] = {}
+    query = (
+        select(links.c.connection_id, t.workspaces.c.name)
+        .join(t.workspaces, t.workspaces.c.id == links.c.workspace_id)
+        .where(links.c.connection_id.in_([r.id for r in rows]))
+        .order_by(t.workspaces.c.name)
+    )
+    for connection_id, workspace_name in db.execute(query):
+        names.setdefault(connection_id, []).append(workspace_name)
+    return [
+        Connection(id=r.id, name=r.name, type=r.type, details=r.details, created_at=r.created_at,
+                   workspace_names=names.get(r.id, []))
+        for r in rows
+    ]

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
+import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
 
 from ..errors import Conflict, NotFound
-from ..store.database import Store
-from ..timeutil import now_iso
-from ..validation import require_dns_name, require_int
+from ..store import schema as t
+from ..store.database import Duplicate, Store
+from ..timeutil import utcnow
 
 
 @dataclass
 class Workspace:
     id: int
     name: str
-    created_at: str
+    created_at: datetime
     created_by: str
     archived: bool
     models: list[int] = field(default_factory=list)
@@ -26,47 +31,59 @@ class Workspaces:
     def __init__(self, store: Store):
         self.store = store
 
-    def create(self, name: object, created_by: str) -> Workspace:
-        name = require_dns_name(name, "workspace_name")
+    async def create(self, name: str, created_by: str) -> Workspace:
+        return await self.store.call(self._create, name, created_by)
+
+    async def get(self, workspace_id: int) -> Workspace:
+        return await self.store.call(self.get_now, workspace_id)
+
+    async def by_name(self, name: str) -> Workspace:
+        return await self.store.call(self._by_name, name)
+
+    async def list(self) -> list[Workspace]:
+        return await self.store.call(self._list)
+
+    def get_now(self, workspace_id: int) -> Workspace:
+        """`get` for code already running in the store's thread pool."""
+        with self.store.read() as conn:
+            row = conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id)).first()
+            if row is None:
+                raise NotFound(f"workspace {workspace_id} does not exist")
+            return _hydrate(conn, [row])[0]
+
+    def _create(self, name: str, created_by: str) -> Workspace:
         try:
-            cur = self.store.execute(
-                "INSERT INTO workspaces (name, created_at, created_by) VALUES (?, ?, ?)",
-                (name, now_iso(), created_by),
-            )
-        except sqlite3.IntegrityError:
+            with self.store.write() as conn:
+                new_id = conn.execute(
+                    insert(t.workspaces).values(name=name, created_at=utcnow(), created_by=created_by, archived=False)
+                ).inserted_primary_key[0]  # type: ignore[index]
+        except Duplicate:
             raise Conflict(f"workspace '{name}' already exists") from None
-        return self.get(cur.lastrowid)
+        return self.get_now(new_id)
 
-    def get(self, workspace_id: object) -> Workspace:
-        wid = require_int(workspace_id, "workspace_id")
-        row = self.store.one("SELECT * FROM workspaces WHERE id = ?", (wid,))
-        if row is None:
-            raise NotFound(f"workspace {wid} does not exist")
-        return self._hydrate(row)
+    def _by_name(self, name: str) -> Workspace:
+        with self.store.read() as conn:
+            row = conn.execute(select(t.workspaces).where(t.workspaces.c.name == name)).first()
+            if row is None:
+                raise NotFound(f"workspace '{name}' does not exist")
+            return _hydrate(conn, [row])[0]
 
-    def by_name(self, name: str) -> Workspace:
-        row = self.store.one("SELECT * FROM workspaces WHERE name = ?", (name,))
-        if row is None:
-            raise NotFound(f"workspace '{name}' does not exist")
-        return self._hydrate(row)
+    def _list(self) -> builtins.list[Workspace]:
+        with self.store.read() as conn:
+            return _hydrate(conn, conn.execute(select(t.workspaces).order_by(t.workspaces.c.id)).all())
 
-    def list(self) -> list[Workspace]:
-        return [self._hydrate(r) for r in self.store.all("SELECT * FROM workspaces ORDER BY id")]
 
-    def _hydrate(self, row: sqlite3.Row) -> Workspace:
-        models = [
-            r[0] for r in self.store.all("SELECT id FROM models WHERE workspace_id = ?", (row["id"],))
-        ]
-        pipelines = [
-            r[0]
-            for r in self.store.all("SELECT id FROM pipelines WHERE workspace_id = ?", (row["id"],))
-        ]
-        return Workspace(
-            id=row["id"],
-            name=row["name"],
-            created_at=row["created_at"],
-            created_by=row["created_by"],
-            archived=bool(row["archived"]),
-            models=models,
-            pipelines=pipelines,
+def _hydrate(conn: Connection, rows: Sequence[Row[Any]]) -> list[Workspace]:
+    ids = [r.id for r in rows]
+    owned: dict[tuple[str, int], list[int]] = {}
+    for kind, table in (("models", t.models), ("pipelines", t.pipelines)):
+        query = select(table.c.workspace_id, table.c.id).where(table.c.workspace_id.in_(ids)).order_by(table.c.id)
+        for wid, item in conn.execute(query):
+            owned.setdefault((kind, wid), []).append(item)
+    return [
+        Workspace(
+            id=r.id, name=r.name, created_at=r.created_at, created_by=r.created_by, archived=r.archived,
+            models=owned.get(("models", r.id), []), pipelines=owned.get(("pipelines", r.id), []),
         )
+        for r in rows
+    ]

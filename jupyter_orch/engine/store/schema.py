@@ -1,0 +1,183 @@
+"""The tables, as SQLAlchemy Core metadata. Alembic's migrations (migrations/versions) make a
+database match this; `test_migrations_match_the_schema` keeps the two in step."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .types import Json, UTCDateTime
+
+metadata = MetaData()
+
+workspaces = Table(
+    "workspaces", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("archived", Boolean, nullable=False, default=False),
+)
+
+environments = Table(
+    "environments", metadata,
+    Column("key", Text, primary_key=True),
+    Column("requirements", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("log", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+orchestrations = Table(
+    "orchestrations", metadata,
+    Column("id", Text, primary_key=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("sha", Text, nullable=False),
+    Column("name", Text),
+    Column("file_name", Text, nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("owner_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("entrypoint", Text, nullable=False),
+    Column("requirements", Text, nullable=False, default=""),
+    Column("env_key", Text),
+    Column("packaging_log", Text, nullable=False, default=""),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("orchestrations_ws", "workspace_id"),
+    Index("orchestrations_sha", "sha"),
+)
+
+tasks = Table(
+    "tasks", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("orch_id", Text, ForeignKey("orchestrations.id"), nullable=False),
+    Column("run_type", Text, nullable=False),
+    Column("schedule", Text),
+    Column("timeout", Float),
+    Column("status", Text, nullable=False),
+    Column("input_data", Json, nullable=False),
+    Column("killed", Boolean, nullable=False, default=False),
+    Column("next_run_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("tasks_ws", "workspace_id"),
+    Index("tasks_orch", "orch_id"),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Text, primary_key=True),
+    Column("task_id", Text, ForeignKey("tasks.id"), nullable=False),
+    # The run's place among its task's runs (1, 2, ...): the order of runs made in one instant.
+    Column("number", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("scheduled_for", UTCDateTime),
+    Column("pid", Integer),
+    Column("exit_code", Integer),
+    Column("error", Text),
+    Column("log_lines", Integer, nullable=False, default=0),
+    Column("log_truncated", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    UniqueConstraint("task_id", "number", name="runs_task_number"),
+    Index("runs_task", "task_id", "created_at"),
+    Index("runs_status", "status"),
+)
+
+run_logs = Table(
+    "run_logs", metadata,
+    Column("run_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("partial", Boolean, nullable=False, default=False),
+    Column("text", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "seq"),
+)
+
+fires = Table(
+    "fires", metadata,
+    Column("task_id", Text, nullable=False),
+    Column("scheduled_at", UTCDateTime, nullable=False),
+    Column("run_id", Text),
+    Column("outcome", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("task_id", "scheduled_at"),
+)
+
+models = Table(
+    "models", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("version", Text, nullable=False, unique=True),
+    Column("sha", Text, nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("inputs", Json, nullable=False),
+    Column("outputs", Json, nullable=False),
+    Column("config", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("models_ws", "workspace_id", "name"),
+)
+
+pipelines = Table(
+    "pipelines", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("deployed", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+pipeline_versions = Table(
+    "pipeline_versions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pipeline_id", Integer, ForeignKey("pipelines.id"), nullable=False),
+    Column("version", Text, nullable=False, unique=True),
+    Column("steps", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+connections = Table(
+    "connections", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("type", Text, nullable=False),
+    Column("details", Json, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+connection_workspaces = Table(
+    "connection_workspaces", metadata,
+    Column("connection_id", Text, ForeignKey("connections.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
+    PrimaryKeyConstraint("connection_id", "workspace_id"),
+)
+
+__all__ = [
+    "connection_workspaces", "connections", "environments", "fires", "metadata", "models",
+    "orchestrations", "pipeline_versions", "pipelines", "run_logs", "runs", "tasks", "workspaces",
+]

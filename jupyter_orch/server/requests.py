@@ -1,0 +1,349 @@
+"""Request bodies as pydantic models: the one place where what a caller sends is checked.
+
+`parse(Model, body)` answers a model or raises `Invalid` with a sentence per problem
+(`'workspace_id' must be an integer, got 'x'`), which the routes answer as a 400.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails
+
+from ..constants import RunFilter
+from ..engine import Invalid
+from ..engine.timeutil import parse_time
+
+MAX_WAIT_S = 300.0
+DEFAULT_WAIT_S = 30.0
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+INT64_MAX = 2**63 - 1
+MAX_PAGE_SIZE = 1_000_000
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], body: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        sentences: dict[str, str] = {}
+        for error in e.errors():  # a union reports each of its arms: the first says enough
+            field = str(error["loc"][0]) if error["loc"] else "body"
+            sentences.setdefault(field, _sentence(field, error))
+        raise Invalid("; ".join(sentences.values())) from None
+
+
+def _sentence(field: str, error: ErrorDetails) -> str:
+    kind, given, ctx = error["type"], error.get("input"), error.get("ctx", {})
+    if kind == "missing":
+        return f"'{field}' is required"
+    if kind == "value_error":
+        return f"'{field}' {ctx['error']}"
+    if kind == "literal_error":
+        return f"'{field}' must be one of {ctx['expected']}, got {_shown(given)}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f"'{field}' must be from {ctx.get('ge', 1)} to {ctx.get('le', '...')}, got {_shown(given)}"
+    described = {
+        "int": "an integer", "string": "a string", "uuid": "a UUID", "dict": "a JSON object",
+        "bool": "true or false", "float": "a number", "list": "a list",
+    }
+    for prefix, words in described.items():
+        if kind.startswith(prefix):
+            return f"'{field}' must be {words}, got {_shown(given)}"
+    return f"'{field}': {error['msg']}, got {_shown(given)}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- field types ---------------------------------------------------------------------------
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    return value
+
+
+def _digits(value: Any) -> Any:
+    """Integer ids may arrive as digit strings (query strings, older scripts)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+def _int64(value: int) -> int:
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise ValueError(f"is out of range (64-bit integers only), got {str(value)[:30]}")
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _name() -> Any:
+    def check(value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError(
+                "must start with a letter and hold only letters, digits, '_' and '-' "
+                f"(at most 63 characters), got {value!r}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _finite_positive() -> Any:
+    def check(value: float) -> float:
+        if not 0 < value < math.inf:
+            raise ValueError(f"must be a positive number of seconds, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_negative() -> Any:
+    def check(value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    return AfterValidator(check)
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValueError(f"must be a UUID, got {value!r}") from None
+
+
+Id = Annotated[int, BeforeValidator(_digits), BeforeValidator(_no_bool), AfterValidator(_int64)]
+Uuid = Annotated[str, AfterValidator(_uuid)]
+Text = Annotated[str, AfterValidator(_non_empty)]
+Limit = Annotated[int, BeforeValidator(_no_bool), AfterValidator(_int64)]
+Seconds = Annotated[float, BeforeValidator(_no_bool)]
+
+
+class Body(BaseModel):
+    """Unknown fields are ignored, as the reference does; known ones are checked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Wait(Body):
+    """`wait_for` (a status, a list of statuses, or "terminal") turns a get into a held answer;
+    `wait_timeout` in seconds, default 30, at most 300."""
+
+    wait_for: str | list[Text] | None = None
+    wait_timeout: Annotated[float, BeforeValidator(_no_bool)] = DEFAULT_WAIT_S
+
+    def wait(self, terminal: tuple[str, ...]) -> tuple[tuple[str, ...], float] | None:
+        if self.wait_for is None:
+            return None
+        if not 0 <= self.wait_timeout < math.inf:
+            raise Invalid("'wait_timeout' must be a non-negative number of seconds")
+        wanted = self.wait_for
+        if isinstance(wanted, list) and not wanted:
+            raise Invalid("'wait_for' must be a status, a list of statuses or \"terminal\"")
+        statuses = terminal if wanted == "terminal" else (wanted,) if isinstance(wanted, str) else tuple(wanted)
+        return statuses, min(self.wait_timeout, MAX_WAIT_S)
+
+
+# --- workspaces and connections --------------------------------------------------------------
+
+
+class CreateWorkspace(Body):
+    workspace_name: Annotated[str, _name()]
+
+
+class CreateConnection(Body):
+    name: Text
+    type: Text
+    details: dict[str, Any]
+
+
+class ConnectionName(Body):
+    name: Text
+
+
+class ById(Body):
+    id: Uuid
+
+
+class ConnectionList(Body):
+    workspace_id: Id | None = None
+
+
+class ConnectionInWorkspace(Body):
+    workspace_id: Id
+    connection_id: Uuid
+
+
+# --- orchestrations -------------------------------------------------------------------------
+
+
+class UploadMetadata(Body):
+    workspace_id: Id
+    name: str | None = None
+
+
+class OrchestrationList(Body):
+    workspace_id: Annotated[
+        Id | None, Field(description="required: orchestration/list_all lists every workspace")
+    ] = None
+
+
+class GetOrchestration(Wait):
+    id: Uuid
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+
+class CreateTask(Body):
+    workspace_id: Id
+    orch_id: Uuid
+    json_args: Annotated[dict[str, Any] | None, Field(alias="json")] = None
+    name: Text | None = None
+    timeout: Annotated[Seconds, _finite_positive()] | None = None
+
+
+class CreateScheduledTask(CreateTask):
+    schedule: Text
+
+
+class GetTask(Wait):
+    id: Uuid
+    run_limit: Annotated[Limit, _not_negative()] | None = None
+
+
+class TaskList(Body):
+    workspace_id: Id | None = None
+    orch_id: Uuid | None = None
+    killed: bool | None = None
+    run_limit: Annotated[Limit, _not_negative()] | None = None
+
+
+class TasksBySha(Body):
+    sha: Text
+
+
+class TaskRuns(Body):
+    task_id: Uuid
+    status: RunFilter = "all"
+    limit: Annotated[Limit, _not_negative()] | None = None
+    wait_for_count: Annotated[Limit, _not_negative()] | None = None
+    wait_timeout: Annotated[float, BeforeValidator(_no_bool)] = DEFAULT_WAIT_S
+
+    def timeout(self) -> float:
+        if not 0 <= self.wait_timeout < math.inf:
+            raise Invalid("'wait_timeout' must be a non-negative number of seconds")
+        return min(self.wait_timeout, MAX_WAIT_S)
+
+
+class RunLogRequest(Body):
+    id: Uuid
+    lines: Annotated[Limit, _not_negative()] | None = None
+
+
+# --- models and pipelines --------------------------------------------------------------------
+
+
+class ModelMetadata(Body):
+    name: Annotated[str, _name()]
+    workspace_id: Id
+
+
+class ModelList(Body):
+    workspace_id: Id
+
+
+class GetModel(Body):
+    """`{"id"}` (integer id or version UUID), or `{"name", "workspace_id"?}` for the newest."""
+
+    id: Id | Uuid | None = None
+    name: Text | None = None
+    workspace_id: Id | None = None
+
+
+class ConfigureModel(Body):
+    model_version_id: Id | Uuid
+    tensor_fields: list[Text] | None = None
+
+
+PipelineRef = Annotated[int, BeforeValidator(_no_bool), AfterValidator(_int64)] | Text
+
+
+class PipelineRequest(Body):
+    """`pipeline_id` is the pipeline's name (the reference's convention) or its integer id."""
+
+    pipeline_id: PipelineRef
+    workspace_id: Id | None = None
+
+
+class CreatePipeline(Body):
+    pipeline_id: Annotated[str, _name()]
+    workspace_id: Id
+    definition: dict[str, Any] | None = None
+
+
+class PipelineList(Body):
+    workspace_id: Id | None = None
+
+
+class AddModelStep(PipelineRequest):
+    model_version_id: Id | Uuid
+
+
+class PipelineStatus(PipelineRequest, Wait):
+    pass
+
+
+def _log_time(value: Any) -> Any:
+    """An ISO 8601 time (naive = UTC) or epoch milliseconds."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, UTC)
+        if isinstance(value, str):
+            return parse_time(value)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise ValueError(f"must be an ISO 8601 time or epoch milliseconds, got {value!r}")
+
+
+LogTime = Annotated[datetime, BeforeValidator(_log_time)]
+
+
+class InferQuery(Body):
+    workspace_id: Id | None = None
+
+
+class InferenceLogRequest(Body):
+    pipeline_name: Text
+    workspace_id: Id | None = None
+    start_time: LogTime | None = None
+    end_time: LogTime | None = None
+    order: Literal["asc", "desc"] = "desc"
+    page_size: Annotated[Limit, Field(ge=1, le=MAX_PAGE_SIZE)] | None = None
+    cursor: str | None = None

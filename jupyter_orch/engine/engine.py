@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .errors import Unavailable
 from .events.bus import EventBus
 from .executors.base import Executor
 from .executors.local import LocalExecutor
@@ -18,6 +19,7 @@ from .pipelines.inference_log import InferenceLog
 from .pipelines.onnx_models import Models
 from .pipelines.pipelines import InferenceSettings, Pipelines
 from .store.database import Store, sqlite_url
+from .store.ownership import Ownership
 from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
 from .workspaces.workspaces import Workspaces
@@ -90,15 +92,23 @@ class Engine:
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
             config.inference,
         )
+        self.ownership = Ownership(self.store, data_dir)
         self._started = False
-        self.ready = asyncio.Event()  # set once start-up recovery is done
+        self.ready = asyncio.Event()  # set once start-up recovery is done (or refused)
+        self.refusal: Unavailable | None = None  # why this engine does not run, if it does not
 
     async def start(self) -> None:
-        """Bind to the running loop, migrate the database and resume whatever a previous process
-        left unfinished."""
+        """Take the database, migrate it and resume whatever a previous process left unfinished.
+        If another engine holds it, stay stopped: `refusal` says why (the API answers 503)."""
         if self._started:
             return
         self._started = True
+        try:
+            await self.store.call(self.ownership.acquire, self.config.server_url)
+        except Unavailable as refused:
+            self.refusal = refused
+            self.ready.set()
+            raise
         self.bus.bind(asyncio.get_running_loop())
         await self.store.call(self.store.migrate)
         await self.orchestrations.resume_interrupted()
@@ -110,8 +120,12 @@ class Engine:
     async def stop(self) -> None:
         self._started = False
         self.ready.clear()
+        if self.refusal is not None:
+            await asyncio.to_thread(self.store.close)
+            return
         await self.orchestrations.stop()
         await self.tasks.stop()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
+        await asyncio.to_thread(self.ownership.release)
         await asyncio.to_thread(self.store.close)

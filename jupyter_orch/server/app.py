@@ -12,7 +12,7 @@ from tornado import web
 from traitlets import Enum, Float, Int, TraitError, Type, Unicode, default, validate
 
 from ..constants import TOKEN_ENV, URL_ENV
-from ..engine import Engine, EngineConfig
+from ..engine import Engine, EngineConfig, Unavailable
 from ..engine.engine import Installer, MissedFirePolicy, OverlapPolicy
 from ..engine.executors.base import Executor
 from ..engine.executors.local import LocalExecutor
@@ -160,7 +160,10 @@ class OrchApp(ExtensionApp):
         os.environ[TOKEN_ENV] = serverapp.identity_provider.token or ""
         self.engine.config.server_url = serverapp.connection_url
         self.engine.config.server_token = serverapp.identity_provider.token or ""
-        await self.engine.start()
+        try:
+            await self.engine.start()
+        except Unavailable as refused:  # the server itself goes on: only jupyter-orch's API is off
+            self.log.error("jupyter-orch: %s", refused.msg)
 
     async def stop_extension(self) -> None:
         await self.engine.stop()

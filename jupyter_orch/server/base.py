@@ -58,6 +58,8 @@ class OrchHandler(APIHandler):
             await asyncio.wait_for(self.engine.ready.wait(), STARTUP_WAIT_S)
         except TimeoutError:
             raise web.HTTPError(503, "jupyter-orch is still starting; try again shortly") from None
+        if self.engine.refusal is not None:
+            raise self.engine.refusal
 
     def check_xsrf_cookie(self) -> None:
         # Token-authenticated API calls (the reference platform's scripts) carry no XSRF cookie.

@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
 )
 from pydantic_core import ErrorDetails
@@ -239,7 +240,7 @@ class GetTask(Wait):
 class TaskList(Body):
     workspace_id: Id | None = None
     orch_id: Uuid | None = None
-    killed: bool | None = None
+    killed: StrictBool | None = None
     run_limit: Annotated[Limit, _not_negative()] | None = None
 
 

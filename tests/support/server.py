@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -60,6 +61,15 @@ class ServerProcess:
 
     def post(self, route: str, body: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
         return requests.post(self.api + route, json=body or {}, headers=self.headers, timeout=60, **kwargs)
+
+    def upload_orchestration(self, workspace_id: int, data: bytes, name: str = "job") -> str:
+        """Upload a zip the reference's way (multipart `file` + `metadata`); the new id."""
+        metadata = json.dumps({"workspace_id": workspace_id, "name": name})
+        files = [("file", (f"{name}.zip", data, "application/octet-stream")),
+                 ("metadata", ("metadata", metadata, "application/json"))]
+        response = requests.post(self.api + "orchestration/upload", headers=self.headers, files=files, timeout=60)
+        response.raise_for_status()
+        return str(response.json()["id"])
 
     def start(self) -> ServerProcess:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -17,10 +17,10 @@ import signal
 from datetime import datetime
 from pathlib import Path
 
+from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec
 
-ARGS_ENV = "JUPYTER_ORCH_TASK_ARGS_FILE"
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "compat" / "bootstrap.py"
 MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
 # After a run's main process exits, how long its output pipes may stay open (held by a

@@ -13,11 +13,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from ...constants import ARROW_FILE, ARROW_STREAM, RECORDS
 from ..errors import Invalid
 
-ARROW_FILE = "application/vnd.apache.arrow.file"
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-RECORDS = "application/json; format=pandas-records"
+__all__ = [
+    "ARROW_CODEC", "ARROW_FILE", "ARROW_MAGIC", "ARROW_STREAM", "ARROW_STREAM_CODEC", "JSON_CODEC", "RECORDS", "Codec",
+    "codec_for", "decode_arrow", "decode_records", "encode_arrow", "encode_records",
+]
+
 ARROW_MAGIC = b"ARROW1"
 
 

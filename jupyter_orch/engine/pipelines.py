@@ -164,10 +164,26 @@ class Pipelines:
 
     # --- deployment --------------------------------------------------------------------------
 
-    async def deploy(self, ref: object, workspace_id: object = None) -> Pipeline:
+    async def deploy(self, ref: object, workspace_id: object = None, wait: bool = True) -> Pipeline:
+        """Deploy; with `wait=False` answer once the pipeline is Starting and build it in the
+        background (a failure then shows as its Error status)."""
         row = self._row(ref, workspace_id)
-        await self._deploy(row["id"], row["name"])
-        return self.get(row["id"])
+        pid = row["id"]
+        if wait:
+            await self._deploy(pid, row["name"])
+            return self.get(pid)
+        deploying = self._resuming[pid] = asyncio.ensure_future(self._deploy(pid, row["name"]))
+        deploying.add_done_callback(lambda done: self._background_deploy_ended(pid, done))
+        await asyncio.sleep(0)  # it checks the steps and marks itself Starting before its first await
+        if deploying.done():
+            deploying.result()  # refused at once (no steps, a broken chain): still the caller's 400
+        return self.get(pid)
+
+    def _background_deploy_ended(self, pid: int, done: asyncio.Task[None]) -> None:
+        if self._resuming.get(pid) is done:
+            del self._resuming[pid]
+        if not done.cancelled() and done.exception() is not None:
+            log.info("background deployment of pipeline %s failed: %s", pid, done.exception())
 
     async def undeploy(self, ref: object, workspace_id: object = None) -> Pipeline:
         row = self._row(ref, workspace_id)

@@ -60,7 +60,10 @@ class ClearPipeline(JsonRoute):
 @route("pipelines/deploy")
 class DeployPipeline(JsonRoute):
     async def handle(self, body: dict[str, Any]) -> Any:
-        return await self.engine.pipelines.deploy(pipeline_ref(body), body.get("workspace_id"))
+        wait = body.get("wait", True)
+        if not isinstance(wait, bool):
+            raise web.HTTPError(400, "'wait' must be true or false")
+        return await self.engine.pipelines.deploy(pipeline_ref(body), body.get("workspace_id"), wait)
 
 
 @route("pipelines/undeploy")

@@ -344,6 +344,8 @@ def test_deploy_without_waiting_then_poll_the_status(wallaroo: ModuleType, wl: C
     with pytest.raises(ApiError) as refused:  # refused at once, not in the background
         empty.deploy(wait_for_status=False)
     assert refused.value.code == 400 and "no steps" in refused.value.msg
+    with pytest.raises(ApiError, match="'wait' must be true or false"):
+        reference._http.post("pipelines/deploy", {"pipeline_id": pipeline.id(), "wait": "no"})
 
 
 def test_inference_columns_follow_the_dataset_rule(wl: Client) -> None:

@@ -165,18 +165,19 @@ class Pipelines:
     # --- deployment --------------------------------------------------------------------------
 
     async def deploy(self, ref: object, workspace_id: object = None, wait: bool = True) -> Pipeline:
-        """Deploy; with `wait=False` answer once the pipeline is Starting and build it in the
-        background (a failure then shows as its Error status)."""
+        """Deploy; with `wait=False` answer as soon as the pipeline is Starting and build it in
+        the background (a failure then shows as its Error status)."""
         row = self._row(ref, workspace_id)
         pid = row["id"]
         if wait:
             await self._deploy(pid, row["name"])
             return self.get(pid)
-        deploying = self._resuming[pid] = asyncio.ensure_future(self._deploy(pid, row["name"]))
+        starting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        deploying = self._resuming[pid] = asyncio.ensure_future(self._deploy(pid, row["name"], starting))
         deploying.add_done_callback(lambda done: self._background_deploy_ended(pid, done))
-        await asyncio.sleep(0)  # it checks the steps and marks itself Starting before its first await
+        await asyncio.wait((starting, deploying), return_when=asyncio.FIRST_COMPLETED)
         if deploying.done():
-            deploying.result()  # refused at once (no steps, a broken chain): still the caller's 400
+            deploying.result()  # refused (no steps, a broken chain): still the caller's 400
         return self.get(pid)
 
     def _background_deploy_ended(self, pid: int, done: asyncio.Task[None]) -> None:
@@ -293,7 +294,8 @@ class Pipelines:
             self._errors.setdefault(pid, str(e))
             self._publish(pid, name)
 
-    async def _deploy(self, pid: int, name: str) -> None:
+    async def _deploy(self, pid: int, name: str, starting: asyncio.Future[None] | None = None) -> None:
+        """Build and serve the latest version; `starting` is resolved once it is Starting."""
         async with self._locks[pid]:
             version, model_ids = self._latest_version(pid)
             if not model_ids:
@@ -306,6 +308,8 @@ class Pipelines:
             future = asyncio.ensure_future(asyncio.to_thread(self._build, name, version, models))
             self._building[pid] = future
             self._publish(pid, name)
+            if starting is not None:
+                starting.set_result(None)
             try:
                 deployment = await future
             except Exception as e:

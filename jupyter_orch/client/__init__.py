@@ -12,6 +12,7 @@ from .errors import (
     ServerNotFound,
     StatusError,
     WaitTimeout,
+    WorkspaceNotFound,
 )
 from .model import ModelVersion
 from .orchestration import Orchestration
@@ -37,4 +38,5 @@ __all__ = [
     "TaskRun",
     "WaitTimeout",
     "Workspace",
+    "WorkspaceNotFound",
 ]

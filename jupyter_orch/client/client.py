@@ -12,7 +12,7 @@ from typing import Any
 from .base import Listing
 from .connection import Connection
 from .discovery import find_server
-from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError
+from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, WorkspaceNotFound
 from .http import Http
 from .model import ModelVersion
 from .orchestration import Orchestration
@@ -34,6 +34,8 @@ class Client:
     name one explicitly.
     """
 
+    _task_class: type[Task] = Task  # the `wallaroo` shim's client makes the reference's tasks
+
     def __init__(
         self,
         url: str | None = None,
@@ -47,6 +49,7 @@ class Client:
         self.auth = self._http.auth
         self.api_endpoint = base.rstrip("/")
         self._current_workspace: Workspace | None = None
+        self._workspace_names: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"Client(url={self._http.url!r})"
@@ -54,7 +57,9 @@ class Client:
     # -- workspaces ---------------------------------------------------------------------------
     def list_workspaces(self) -> Listing[Workspace]:
         answer = self._http.post("workspaces/list")
-        return Listing(Workspace(self, w) for w in answer["workspaces"])
+        workspaces = Listing(Workspace(self, w) for w in answer["workspaces"])
+        self._workspace_names = {w.id(): w.name() for w in workspaces}
+        return workspaces
 
     def create_workspace(self, workspace_name: str) -> Workspace:
         workspace_id = self._http.post("workspaces/create", {"workspace_name": workspace_name})["workspace_id"]
@@ -62,12 +67,23 @@ class Client:
 
     def get_workspace(self, name: str, create_if_not_exist: bool = False) -> Workspace | None:
         """The workspace called `name`; None when absent, unless `create_if_not_exist`."""
-        found = next((w for w in self.list_workspaces() if w.name() == name), None)
+        found = self._workspace_named(name)
         if found is None and create_if_not_exist:
             return self.create_workspace(name)
         return found
 
+    def _workspace_named(self, name: str) -> Workspace | None:
+        return next((w for w in self.list_workspaces() if w.name() == name), None)
+
+    def _workspace_name(self, workspace_id: int) -> str:
+        """The name of a workspace, for tables; one `workspaces/list` per unknown id."""
+        if workspace_id not in self._workspace_names:
+            self.list_workspaces()
+        return self._workspace_names.get(workspace_id, "")
+
     def set_current_workspace(self, workspace: Workspace) -> Workspace:
+        if not isinstance(workspace, Workspace):
+            raise TypeError(f"set_current_workspace takes a Workspace, not {workspace!r}")
         self._current_workspace = workspace
         return workspace
 
@@ -161,20 +177,47 @@ class Client:
     def get_orchestration_by_id(self, orchestration_id: str) -> Orchestration:
         return Orchestration(self, self._http.post("orchestration/get_by_id", {"id": orchestration_id}))
 
-    def list_orchestrations(self) -> Listing[Orchestration]:
-        """Orchestrations of the current workspace."""
-        body = {"workspace_id": self.get_current_workspace().id()}
-        return Listing(Orchestration(self, o) for o in self._http.post("orchestration/list", body))
+    def list_orchestrations(
+        self, workspace_id: int | None = None, workspace_name: str | None = None
+    ) -> Listing[Orchestration]:
+        """Orchestrations of the workspace named by id or name, else of the current workspace."""
+        scope = self._listing_scope(workspace_id, workspace_name)
+        answer = (
+            self._http.post("orchestration/list_all")
+            if scope is None
+            else self._http.post("orchestration/list", {"workspace_id": scope})
+        )
+        return Listing(Orchestration(self, o) for o in answer)
 
-    def list_tasks(self, killed: bool = False) -> Listing[Task]:
-        """Tasks of the current workspace; killed ones too when `killed`."""
-        body: dict[str, Any] = {"workspace_id": self.get_current_workspace().id()}
+    def list_tasks(
+        self, killed: bool = False, workspace_id: int | None = None, workspace_name: str | None = None
+    ) -> Listing[Task]:
+        """Tasks of the workspace named by id or name, else of the current workspace; killed
+        ones too when `killed`."""
+        scope = self._listing_scope(workspace_id, workspace_name)
+        body: dict[str, Any] = {} if scope is None else {"workspace_id": scope}
         if not killed:
             body["killed"] = False
-        return Listing(Task(self, t) for t in self._http.post("task/list", body))
+        return Listing(self._task_class(self, t) for t in self._http.post("task/list", body))
+
+    def _listing_scope(self, workspace_id: int | None, workspace_name: str | None) -> int | None:
+        """The workspace id a listing is limited to; None for every workspace."""
+        if workspace_name is not None:
+            named = self._workspace_named(workspace_name)
+            if named is None:
+                raise WorkspaceNotFound(workspace_name)
+            if workspace_id is not None and workspace_id != named.id():
+                raise ValueError(f"workspace {workspace_id} is not called {workspace_name!r}")
+            return named.id()
+        return workspace_id if workspace_id is not None else self._default_listing_scope()
+
+    def _default_listing_scope(self) -> int | None:
+        """What lists show without a filter: the current workspace (the `wallaroo` shim's
+        client lists every workspace, as the reference does)."""
+        return self.get_current_workspace().id()
 
     def get_task_by_id(self, task_id: str) -> Task:
-        return Task(self, self._http.post("task/get_by_id", {"id": task_id}))
+        return self._task_class(self, self._http.post("task/get_by_id", {"id": task_id}))
 
     def in_task(self) -> bool:
         """True inside a task run."""

@@ -29,6 +29,10 @@ class Connection(Entity):
         self._client.add_connection_to_workspace(workspace_id, self.id())
         return self._client.get_connection(self.name())
 
+    def delete_connection(self) -> None:
+        """Delete this connection (its name is free again at once)."""
+        self._client.delete_connection(self.name())
+
     def _fields(self) -> dict[str, Any]:
         return {
             "name": self.name(),

@@ -58,6 +58,17 @@ class ConnectionNotFound(EntityNotFoundError, RequiredAttributeMissing):
         self.class_name, self.attribute_name = "Connection", "name"
 
 
+class WorkspaceNotFound(EntityNotFoundError):
+    """A workspace looked up by name does not exist; the message is the reference SDK's."""
+
+    def __init__(self, name: str):
+        EntityNotFoundError.__init__(self, "Workspace", {"name": name})
+        self.args = (
+            f"Workspace with name {name} does not exist. If you would like to create one, send in "
+            "the request with create_if_not_exist flag set to True.",
+        )
+
+
 class WaitTimeout(ClientError, TimeoutError):
     """A wait ran out of time; `status` is the last status seen."""
 

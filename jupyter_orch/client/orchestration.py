@@ -85,12 +85,15 @@ class Orchestration(Entity):
         return self._client.get_task_by_id(task_id)
 
     def _fields(self) -> dict[str, Any]:
+        """The reference SDK's columns."""
         return {
             "id": self.id(),
             "name": self.name(),
             "status": self._data["status"],
             "filename": self.file_name(),
-            "sha": self.sha()[:12] + "...",
+            "sha": f"{self.sha()[:6]}...{self.sha()[-6:]}",
             "created at": local_time(self.created_at()),
             "updated at": local_time(self.updated_at()),
+            "workspace id": self.workspace_id(),
+            "workspace name": self._client._workspace_name(self.workspace_id()),
         }

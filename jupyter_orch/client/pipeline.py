@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .base import Entity
+from .datasets import choose, select
+from .deployment_status import reference_status
 from .display import local_time
 from .errors import StatusError
 from .inference import ARROW, as_table, concat, decode, encode, load_file
@@ -52,17 +54,21 @@ class Pipeline(Entity):
         wait_for_status: bool = True,
         timeout: float | None = 120,
     ) -> Pipeline:
-        """Deploy and (by default) wait until the pipeline is `Running`.
+        """Deploy and (by default) wait until the pipeline is `Running`; with
+        `wait_for_status=False` return once it is `Starting` (poll `status()`).
 
         `pipeline_name` must be this pipeline's name when given (the reference accepts it);
         `deployment_config` comes from `DeploymentConfigBuilder().build()`.
         """
         if pipeline_name not in (None, self.name()):
             raise ValueError(f"this pipeline is '{self.name()}', not '{pipeline_name}'")
-        fields = {"deployment_config": dict(deployment_config)} if deployment_config else {}
+        fields: dict[str, Any] = {"deployment_config": dict(deployment_config)} if deployment_config else {}
+        if not wait_for_status:
+            self._post("pipelines/deploy", wait=False, **fields)
+            print(f"Deployment initiated for {self.name()}. Please check pipeline status.")
+            return self
         self._post("pipelines/deploy", **fields)
-        if wait_for_status:
-            self.wait_for_running(timeout)
+        self.wait_for_running(timeout)
         return self
 
     def wait_for_running(self, timeout: float | None = 120) -> Pipeline:
@@ -80,12 +86,23 @@ class Pipeline(Entity):
         return self._post("pipelines/undeploy")
 
     def status(self) -> dict[str, Any]:
-        """`{"status": "Running" | "Starting" | "Error" | "Undeployed", "details": [...]}`."""
-        return self._client._http.post("pipelines/status", {"pipeline_id": self.id()})
+        """`{"status": "Running" | "Starting" | "Error" | "Undeployed", "details": [...],
+        "engines": [...], "engine_lbs": [...], "sidekicks": []}` (the reference's shape)."""
+        answer = self._client._http.post("pipelines/status", {"pipeline_id": self.id()})
+        return reference_status(answer, self.name(), self._data.get("steps") or [], self._client._http.url)
 
-    def infer(self, tensor: Frame, timeout: float | None = None) -> Frame:
+    def infer(
+        self,
+        tensor: Frame,
+        timeout: float | None = None,
+        dataset: list[str] | None = None,
+        dataset_exclude: list[str] | None = None,
+        dataset_separator: str | None = None,
+    ) -> Frame:
         """Infer a DataFrame (answer: a DataFrame) or a pyarrow Table (answer: a Table, sent and
-        received as Arrow IPC). Columns: time, in.<col>, out.<output>, anomaly.count."""
+        received as Arrow IPC). Columns: time, in.<col>, out.<output>, anomaly.count; `dataset`
+        chooses others (see `datasets`)."""
+        wanted = choose(dataset, dataset_exclude)
         body, headers = encode(tensor)
         response = self._client._http.send(
             f"pipelines/infer/{quote(self.name(), safe='')}",
@@ -94,13 +111,21 @@ class Pipeline(Entity):
             headers=headers,
             timeout=timeout,
         )
-        return decode(response.content, response.headers.get("Content-Type", ""), like=tensor)
+        answer = decode(response.content, response.headers.get("Content-Type", ""), like=tensor)
+        return select(answer, wanted, dataset_separator)
 
     def infer_from_file(
-        self, filename: str | Path, data_format: str | None = None, timeout: float | None = None
+        self,
+        filename: str | Path,
+        data_format: str | None = None,
+        timeout: float | None = None,
+        dataset: list[str] | None = None,
+        dataset_exclude: list[str] | None = None,
+        dataset_separator: str | None = None,
     ) -> Frame:
         """Infer a `.arrow` file (answer: a Table) or a pandas-records `.json` file (a DataFrame)."""
-        return self.infer(load_file(Path(filename), data_format), timeout)
+        frame = load_file(Path(filename), data_format)
+        return self.infer(frame, timeout, dataset, dataset_exclude, dataset_separator)
 
     def logs(
         self,
@@ -108,11 +133,16 @@ class Pipeline(Entity):
         start_datetime: datetime | None = None,
         end_datetime: datetime | None = None,
         arrow: bool = False,
+        dataset: list[str] | None = None,
+        dataset_exclude: list[str] | None = None,
+        dataset_separator: str | None = None,
     ) -> Frame:
         """Inference log rows (at most `limit`, default 100), in [start, end] when both are
-        given. Naive datetimes are local time. Travels as Arrow; a DataFrame unless `arrow`."""
+        given. Naive datetimes are local time. Travels as Arrow; a DataFrame unless `arrow`.
+        Columns as `infer` gives them, chosen by `dataset` the same way."""
         if (start_datetime is None) != (end_datetime is None):
             raise ValueError("give both start_datetime and end_datetime, or neither")
+        wanted = choose(dataset, dataset_exclude)
         limit = 100 if limit is None else limit
         body: dict[str, Any] = {"pipeline_name": self.name(), "workspace_id": self.workspace_id()}
         if start_datetime is not None and end_datetime is not None:
@@ -129,7 +159,7 @@ class Pipeline(Entity):
             if not cursor or table.num_rows == 0 or response.headers.get("x-iteration-status") == "All":
                 break
             body["cursor"] = cursor
-        result = concat(tables)
+        result = select(concat(tables), wanted, dataset_separator)
         return result if arrow else result.to_pandas()
 
     def steps(self) -> list[str]:
@@ -143,6 +173,8 @@ class Pipeline(Entity):
             "created": local_time(self.create_time()),
             "last_updated": local_time(self.last_update_time()),
             "deployed": self._data.get("deployed"),
+            "workspace_id": self.workspace_id(),
+            "workspace_name": self._client._workspace_name(self.workspace_id()),
             "versions": self._data.get("versions") or [],
             "steps": self.steps(),
         }

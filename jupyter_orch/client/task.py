@@ -11,6 +11,7 @@ from .errors import WaitTimeout
 from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 
 TERMINAL = ("success", "failed", "timed_out", "killed")
+RUN_TYPE_WORDS = {"Oneshot": "Temporary Run", "CronJob": "Scheduled Run", "NetworkService": "Continuous Run"}
 
 
 class Task(Entity):
@@ -88,19 +89,22 @@ class Task(Entity):
                 raise WaitTimeout(f"task {self.id()}", f"{len(runs)} {status} runs of {count}", timeout)
 
     def _fields(self) -> dict[str, Any]:
+        """The reference SDK's columns, then the status and (scheduled tasks) the next fire."""
         fields = {
             "id": self.id(),
             "name": self.name(),
-            "last run status": (self._data.get("last_runs") or [{}])[0].get("status", ""),
-            "type": self._data.get("run_type"),
-            "status": self._data.get("status"),
-            "schedule": self.schedule() or "",
-            "next run": local_time(self._data.get("next_run_at")),
+            "last run status": (self._data.get("last_runs") or [{}])[0].get("status") or "unknown",
+            "type": RUN_TYPE_WORDS.get(self._data.get("run_type"), self._data.get("run_type")),
+            "active": not self._data.get("killed"),
+            "schedule": self.schedule() or "-",
             "created at": local_time(self.created_at()),
             "updated at": local_time(self.updated_at()),
+            "workspace id": self.workspace_id(),
+            "workspace name": self._client._workspace_name(self.workspace_id()),
+            "status": self._data.get("status"),
         }
-        if fields["type"] != "CronJob":
-            del fields["schedule"], fields["next run"]
+        if self._data.get("run_type") == "CronJob":
+            fields["next run"] = local_time(self._data.get("next_run_at"))
         return fields
 
 
@@ -129,14 +133,15 @@ class TaskRun(Entity):
         return RunLogs(self._client._http.post("task/get_logs_for_run", body)["logs"])
 
     def _fields(self) -> dict[str, Any]:
+        """The reference SDK's columns (a run is one process here: its "pod" is the run), then
+        the exit code and duration."""
         return {
             "task id": self.task_id(),
-            "run id": self.id(),
+            "pod id": self.id(),
             "status": self.status(),
-            "exit code": self.exit_code(),
             "created at": local_time(self._data.get("created_at")),
-            "started at": local_time(self._data.get("started_at")),
-            "ended at": local_time(self._data.get("ended_at")),
+            "updated at": local_time(self._data.get("updated_at")),
+            "exit code": self.exit_code(),
             "duration": duration(self._data.get("started_at"), self._data.get("ended_at")),
         }
 

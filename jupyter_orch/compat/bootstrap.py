@@ -1,13 +1,16 @@
 """Start a task run: `python -u bootstrap.py <entrypoint>`, with cwd the zip root.
 
 Installs the `wallaroo` alias, then runs the entrypoint as `__main__` the way
-`python <entrypoint>` would (its own directory first on sys.path). It imports nothing heavy:
-a run's start latency is decided by what its launcher imports.
+`python <entrypoint>` would (its own directory first on sys.path), and an uncaught exception
+prints the traceback `python <entrypoint>` would print: the user's frames only, not this
+launcher's or runpy's. It imports nothing heavy: a run's start latency is decided by what its
+launcher imports.
 """
 
 import os
 import runpy
 import sys
+from types import TracebackType
 
 
 def main() -> None:
@@ -18,7 +21,20 @@ def main() -> None:
 
     install_wallaroo_alias()
     sys.argv = [entrypoint]
-    runpy.run_path(entrypoint, run_name="__main__")
+    try:
+        runpy.run_path(entrypoint, run_name="__main__")
+    except Exception as error:
+        error = error.with_traceback(_from_user_code(error.__traceback__, entrypoint))
+        sys.excepthook(type(error), error, error.__traceback__)
+        sys.exit(1)
+
+
+def _from_user_code(tb: TracebackType | None, entrypoint: str) -> TracebackType | None:
+    """The traceback from the entrypoint's first frame on; None when the error came before it
+    ran (a SyntaxError names its file and line itself)."""
+    while tb is not None and tb.tb_frame.f_code.co_filename != entrypoint:
+        tb = tb.tb_next
+    return tb
 
 
 if __name__ == "__main__":

@@ -50,11 +50,14 @@ class ClearPipeline(JsonRoute[r.PipelineRequest]):
         return await self.engine.pipelines.clear(request.pipeline_id, request.workspace_id)
 
 
-class DeployPipeline(JsonRoute[r.PipelineRequest]):
-    request_model = r.PipelineRequest
+class DeployPipeline(JsonRoute[r.DeployRequest]):
+    """With `"wait": false`, answers once the pipeline is Starting (the reference's
+    `deploy(wait_for_status=False)`); scripts then poll `pipelines/status`."""
 
-    async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
-        return await self.engine.pipelines.deploy(request.pipeline_id, request.workspace_id)
+    request_model = r.DeployRequest
+
+    async def handle(self, request: r.DeployRequest, *args: str) -> Any:
+        return await self.engine.pipelines.deploy(request.pipeline_id, request.workspace_id, request.wait)
 
 
 class UndeployPipeline(JsonRoute[r.PipelineRequest]):

@@ -315,6 +315,10 @@ class AddModelStep(PipelineRequest):
     model_version_id: Id | Uuid
 
 
+class DeployRequest(PipelineRequest):
+    wait: StrictBool = True
+
+
 class PipelineStatus(PipelineRequest, Wait):
     pass
 

@@ -3,8 +3,12 @@ own workspace so tests stay independent."""
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,3 +34,21 @@ def wl(orch_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     client.set_current_workspace(client.create_workspace(f"ws-{uuid.uuid4().hex[:10]}"))
     yield client
     client._http.close()
+
+
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """A local HTTP server on 127.0.0.1 serving `folder`; yields its base URL (ending in '/')."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -46,10 +46,14 @@ def test_run_once_runs_logs_and_task_view(wl: Client) -> None:
     assert wl.get_task_by_id(task.id()) == task
     assert task.id() in [t.id() for t in wl.list_tasks()]
     html = wl.list_tasks()._repr_html_()
-    for column in ("id", "name", "last run status", "type", "status", "created at", "updated at"):
-        assert f"<th>{column}</th>" in html
-    assert "Oneshot" in html and "echo once" in html
+    columns = ("id", "name", "last run status", "type", "active", "schedule", "created at", "updated at",
+               "workspace id", "workspace name", "status")
+    assert "".join(f"<th>{column}</th>" for column in columns) in html  # the reference's, then ours
+    workspace = wl.get_current_workspace()
+    for cell in ("Temporary Run", "echo once", "True", "-", str(workspace.id()), workspace.name()):
+        assert f"<td>{cell}</td>" in html
     runs_html = task.last_runs()._repr_html_()
+    assert "<th>task id</th><th>pod id</th><th>status</th><th>created at</th><th>updated at</th>" in runs_html
     assert "<th>duration</th>" in runs_html and run.id() in runs_html and "s</td>" in runs_html
 
 
@@ -78,14 +82,16 @@ def test_scheduled_and_continuous_tasks(wl: Client) -> None:
     assert scheduled.run_type() == "CronJob" and scheduled.schedule() == "*/5 * * * *"
     html = scheduled._repr_html_()
     assert "<th>schedule</th>" in html and "*/5 * * * *" in html and "<th>next run</th>" in html
+    assert "Scheduled Run" in html and "last run status</th><td>unknown" in html
     service = orch.run_continuously("service", json_args={"k": 2})
-    assert service.run_type() == "NetworkService"
+    assert service.run_type() == "NetworkService" and "<td>Continuous Run</td>" in service._repr_html_()
     assert service.wait_for("started", timeout=60).status() == "started"
     assert {scheduled.id(), service.id()} <= {t.id() for t in wl.list_tasks()}
     for task in (scheduled, service):
         task.kill()
         assert task.wait_for(timeout=60).status() == "killed"
     assert not {scheduled.id(), service.id()} & {t.id() for t in wl.list_tasks()}
+    assert "<th>active</th><td>False</td>" in wl.get_task_by_id(service.id())._repr_html_()
     assert {scheduled.id(), service.id()} <= {t.id() for t in wl.list_tasks(killed=True)}
 
 

@@ -4,12 +4,9 @@ rows in the pipeline's log."""
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import onnxruntime as ort
@@ -17,7 +14,7 @@ import pytest
 import requests
 
 from jupyter_orch.client import Client, Pipeline
-from tests.client.conftest import SAMPLES
+from tests.client.conftest import SAMPLES, serving
 from tests.support.zips import make_zip
 
 ROW = [4.0, 2.5, 2900.0, 5505.0, 2.0, 0.0, 0.0, 3.0, 8.0, 2900.0, 0.0, 47.6063, -122.02, 2970.0, 5251.0, 12.0, 0.0, 0.0]
@@ -143,18 +140,9 @@ def test_tutorial_orchestration_runs_unchanged(wl: Client) -> None:
 
 @pytest.fixture
 def arrow_endpoint() -> Iterator[str]:
-    """A local HTTP server on 127.0.0.1 serving the sample Arrow file."""
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(SAMPLES)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/smoke_test.arrow"
-    httpd.shutdown()
-    httpd.server_close()
+    """The sample Arrow file, served on 127.0.0.1."""
+    with serving(SAMPLES) as base:
+        yield base + "smoke_test.arrow"
 
 
 def test_orchestration_reads_a_connection_and_infers_from_it(wl: Client, arrow_endpoint: str) -> None:

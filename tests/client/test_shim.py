@@ -20,11 +20,13 @@ import wallaroo
 from wallaroo.object import EntityNotFoundError, RequiredAttributeMissing
 from wallaroo.framework import Framework
 from wallaroo.deployment_config import DeploymentConfigBuilder
+from wallaroo.task import ArbexStatus
 import jupyter_orch.client as client
 assert issubclass(wallaroo.Client, client.Client)
 assert EntityNotFoundError is client.EntityNotFoundError and RequiredAttributeMissing is client.RequiredAttributeMissing
 assert issubclass(client.ConnectionNotFound, (EntityNotFoundError, RequiredAttributeMissing))
 assert Framework.ONNX == "onnx" and wallaroo.DeploymentConfigBuilder is DeploymentConfigBuilder
+assert ArbexStatus.PENDING_KILL == "pending_kill" and issubclass(wallaroo.Client._task_class, client.Task)
 assert "pandas" not in sys.modules, "the client imports pandas only to infer"
 print("ok")
 """

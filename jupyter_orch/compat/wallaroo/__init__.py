@@ -3,8 +3,8 @@
 Reached through `jupyter_orch.compat.install_wallaroo_alias()` (automatic in task runs).
 """
 
-from . import deployment_config, framework, object
+from . import deployment_config, framework, object, task
 from .client import Client
 from .deployment_config import DeploymentConfigBuilder
 
-__all__ = ["Client", "DeploymentConfigBuilder", "deployment_config", "framework", "object"]
+__all__ = ["Client", "DeploymentConfigBuilder", "deployment_config", "framework", "object", "task"]

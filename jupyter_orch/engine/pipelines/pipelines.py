@@ -184,10 +184,27 @@ class Pipelines:
 
     # --- deployment --------------------------------------------------------------------------
 
-    async def deploy(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
+    async def deploy(self, ref: PipelineRef, workspace_id: int | None = None, wait: bool = True) -> Pipeline:
+        """Deploy; with `wait=False` answer as soon as the pipeline is Starting and build it in
+        the background (a failure then shows as its Error status)."""
         row = await self.store.call(self._row, ref, workspace_id)
-        await self._deploy(row.id, row.name)
-        return await self.get(row.id)
+        pid = row.id
+        if wait:
+            await self._deploy(pid, row.name)
+            return await self.get(pid)
+        starting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        deploying = self._resuming[pid] = asyncio.ensure_future(self._deploy(pid, row.name, starting))
+        deploying.add_done_callback(functools.partial(self._background_deploy_ended, pid))
+        await asyncio.wait((starting, deploying), return_when=asyncio.FIRST_COMPLETED)
+        if deploying.done():
+            deploying.result()  # refused (no steps, a broken chain): still the caller's 400
+        return await self.get(pid)
+
+    def _background_deploy_ended(self, pid: int, done: asyncio.Task[None]) -> None:
+        if self._resuming.get(pid) is done:
+            del self._resuming[pid]
+        if not done.cancelled() and done.exception() is not None:
+            log.info("background deployment of pipeline %s failed: %s", pid, done.exception())
 
     async def undeploy(self, ref: PipelineRef, workspace_id: int | None = None) -> Pipeline:
         row = await self.store.call(self._row, ref, workspace_id)
@@ -308,7 +325,8 @@ class Pipelines:
             self._errors.setdefault(pid, str(e))
             self._publish(pid, name, True)
 
-    async def _deploy(self, pid: int, name: str) -> None:
+    async def _deploy(self, pid: int, name: str, starting: asyncio.Future[None] | None = None) -> None:
+        """Build and serve the latest version; `starting` is resolved once it is Starting."""
         async with self._locks[pid]:
             version, model_ids = await self.store.call(self._latest_version, pid)
             if not model_ids:
@@ -322,6 +340,8 @@ class Pipelines:
             self._building[pid] = future
             deployed = await self.store.call(self._is_deployed, pid)
             self._publish(pid, name, deployed)
+            if starting is not None:
+                starting.set_result(None)
             try:
                 deployment = await future
             except Exception as e:

@@ -41,7 +41,7 @@ class Entity:
         return record_html(self._fields())
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.id() == self.id()  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.id() == self.id()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.id()))

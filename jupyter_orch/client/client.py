@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ..constants import TASK_ARGS_FILE_ENV
 from .base import Listing
 from .connection import Connection
 from .discovery import find_server
@@ -22,7 +23,6 @@ from .workspace import Workspace
 
 DEFAULT_WORKSPACE = "default"
 TASK_ID_ENVS = ("TASK_ID", "WALLAROO_TASK_ID")
-TASK_ARGS_FILE_ENV = "JUPYTER_ORCH_TASK_ARGS_FILE"
 
 
 class Client:

@@ -7,11 +7,11 @@ import os
 
 import requests
 
+from ..constants import TOKEN_ENV, URL_ENV
 from .errors import ServerNotFound
 
-URL_ENV = "JUPYTER_ORCH_URL"
-TOKEN_ENV = "JUPYTER_ORCH_TOKEN"
 PROBE_ROUTE = "v1/api/workspaces/list"
+
 
 
 def find_server(url: str | None = None, token: str | None = None) -> tuple[str, str]:

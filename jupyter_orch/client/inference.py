@@ -11,14 +11,16 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..constants import ARROW_FILE as ARROW
+from ..constants import RECORDS
+
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import pandas as pd
     import pyarrow as pa
 
-    Frame = pd.DataFrame | pa.Table
-
-ARROW = "application/vnd.apache.arrow.file"
-RECORDS = "application/json; format=pandas-records"
+    Frame: TypeAlias = pd.DataFrame | pa.Table
 ARROW_MAGIC = b"ARROW1"
 
 

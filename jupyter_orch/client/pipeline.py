@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..constants import ARROW_FILE as ARROW
 from .base import Entity
 from .datasets import choose, select
 from .deployment_status import reference_status
 from .display import local_time
 from .errors import StatusError
-from .inference import ARROW, as_table, concat, decode, encode, load_file
+from .inference import as_table, concat, decode, encode, load_file
 from .model import ModelVersion
 from .waits import wait_for_status
 

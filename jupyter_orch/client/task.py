@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..constants import TASK_TERMINAL
 from .base import Entity, Listing
 from .display import duration, local_time, record_html, table_html
 from .errors import WaitTimeout
 from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 
-TERMINAL = ("success", "failed", "timed_out", "killed")
 RUN_TYPE_WORDS = {"Oneshot": "Temporary Run", "CronJob": "Scheduled Run", "NetworkService": "Continuous Run"}
 
 
@@ -62,8 +62,8 @@ class Task(Entity):
     def wait_for(self, status: str | list[str] = "terminal", timeout: float | None = None) -> Task:
         """Block until the task reaches `status` ("terminal": success, failed, timed_out or
         killed) or ends; raise `WaitTimeout` (a `TimeoutError`) with the last status seen."""
-        wanted = TERMINAL if status == "terminal" else ([status] if isinstance(status, str) else status)
-        stop = tuple(dict.fromkeys([*wanted, *TERMINAL]))
+        wanted = TASK_TERMINAL if status == "terminal" else ([status] if isinstance(status, str) else status)
+        stop = tuple(dict.fromkeys([*wanted, *TASK_TERMINAL]))
         wait_for_status(self._refresh, stop, timeout, f"task {self.id()}")
         return self
 
@@ -94,7 +94,7 @@ class Task(Entity):
             "id": self.id(),
             "name": self.name(),
             "last run status": (self._data.get("last_runs") or [{}])[0].get("status") or "unknown",
-            "type": RUN_TYPE_WORDS.get(self._data.get("run_type"), self._data.get("run_type")),
+            "type": RUN_TYPE_WORDS.get(str(self._data.get("run_type")), self._data.get("run_type")),
             "active": not self._data.get("killed"),
             "schedule": self.schedule() or "-",
             "created at": local_time(self.created_at()),

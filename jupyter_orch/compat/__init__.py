@@ -37,7 +37,7 @@ class _AliasFinder:
         if importlib.util.find_spec(real) is None:
             return None
         is_package = importlib.util.find_spec(real).submodule_search_locations is not None  # type: ignore[union-attr]
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_package)
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_package)  # type: ignore[arg-type]
 
 
 def install_wallaroo_alias(force: bool = False) -> bool:
@@ -52,7 +52,7 @@ def install_wallaroo_alias(force: bool = False) -> bool:
 
 def _real_sdk_present() -> bool:
     return any(
-        finder.find_spec(ALIAS, None) is not None  # type: ignore[call-arg]
+        finder.find_spec(ALIAS, None) is not None
         for finder in sys.meta_path
         if hasattr(finder, "find_spec") and not isinstance(finder, _AliasFinder)
     )

@@ -361,7 +361,7 @@ class Pipelines:
     def _build(self, name: str, version: str, models: builtins.list[ModelVersion]) -> Deployment:
         # pyarrow imports pandas on its first conversion of Python objects (about 1 s): pay it
         # here, in the deploying thread, rather than in the first inference request.
-        import pandas  # type: ignore[import-untyped]  # noqa: F401
+        import pandas  # noqa: F401
 
         steps = [Step(m, build_session(self.blobs.path(m.sha), self.settings.threads)) for m in models]
         return Deployment(

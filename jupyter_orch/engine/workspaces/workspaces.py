@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy.sql import ColumnElement
 
 from ..errors import Conflict, NotFound
 from ..store import schema as t
@@ -45,11 +46,7 @@ class Workspaces:
 
     def get_now(self, workspace_id: int) -> Workspace:
         """`get` for code already running in the store's thread pool."""
-        with self.store.read() as conn:
-            row = conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id)).first()
-            if row is None:
-                raise NotFound(f"workspace {workspace_id} does not exist")
-            return _hydrate(conn, [row])[0]
+        return self._one(t.workspaces.c.id == workspace_id, f"workspace {workspace_id} does not exist")
 
     def _create(self, name: str, created_by: str) -> Workspace:
         try:
@@ -62,10 +59,13 @@ class Workspaces:
         return self.get_now(new_id)
 
     def _by_name(self, name: str) -> Workspace:
+        return self._one(t.workspaces.c.name == name, f"workspace '{name}' does not exist")
+
+    def _one(self, where: ColumnElement[bool], missing: str) -> Workspace:
         with self.store.read() as conn:
-            row = conn.execute(select(t.workspaces).where(t.workspaces.c.name == name)).first()
+            row = conn.execute(select(t.workspaces).where(where)).first()
             if row is None:
-                raise NotFound(f"workspace '{name}' does not exist")
+                raise NotFound(missing)
             return _hydrate(conn, [row])[0]
 
     def _list(self) -> builtins.list[Workspace]:

@@ -214,11 +214,18 @@ class TaskRecords:
         return self.list_runs(task_id, RUN_ACTIVE, None)
 
     def run_started(self, run_id: str, task_id: str, pid: int | None) -> None:
+        """The run is running; its task, if it was waiting for its first run, is `started`."""
         now = utcnow()
         with self.store.write() as db:
             db.execute(update(t.runs).where(t.runs.c.id == run_id)
                        .values(status=RUNNING, pid=pid, started_at=now, updated_at=now))
+            workspace_id = db.scalar(
+                update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status == PENDING)
+                .values(status=STARTED, updated_at=now).returning(t.tasks.c.workspace_id)
+            )
         self._announce_run(run_id, task_id, RUNNING)
+        if workspace_id is not None:
+            self._announce_task(task_id, STARTED, workspace_id)
 
     def run_ended(self, run_id: str, task_id: str, status: str, exit_code: int | None, error: str | None) -> None:
         now = utcnow()

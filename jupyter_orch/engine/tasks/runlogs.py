@@ -129,6 +129,10 @@ class RunLogs:
         self.bus = bus
         self.max_lines = max_lines
 
+    def fresh(self, run_id: str, task_id: str) -> RunLog:
+        """The log of a run that is about to start (queued runs have no lines yet)."""
+        return RunLog(self, run_id, task_id, 0)
+
     async def open(self, run_id: str, task_id: str) -> RunLog:
         return RunLog(self, run_id, task_id, await self.store.call(self._next_seq, run_id))
 

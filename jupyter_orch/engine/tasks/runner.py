@@ -1,8 +1,8 @@
 """The run queue: starts pending runs in FIFO order under a concurrency limit, never two runs
 of one task at once, and drives each run to its end (exit, timeout, kill or server stop).
 
-What a run is made of (`prepare`) and what its start and end mean for its task
-(`run_started`, `run_ended`) belong to the caller, through `RunHooks`.
+What a run is made of (`prepare`) and what its end means for its task (`run_ended`) belong to
+the caller, through `RunHooks`; a run's start also starts a task that waited for it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ class RunHooks(Protocol):
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
         """The run's launch spec and its timeout in seconds (None: no timeout)."""
         ...
-
-    async def run_started(self, task_id: str, run_id: str) -> None: ...
 
     async def run_ended(self, task_id: str, run_id: str) -> None: ...
 
@@ -116,7 +114,7 @@ class Runner:
 
     async def _execute(self, active: _Active) -> None:
         run_id, task_id = active.run_id, active.task_id
-        log = await self.logs.open(run_id, task_id)
+        log = self.logs.fresh(run_id, task_id)
         try:
             spec, timeout = await self.hooks.prepare(run_id)
             execution = await self.executor.start(spec, log.add)
@@ -129,7 +127,6 @@ class Runner:
             return
         active.execution = execution
         await self.store.call(self.records.run_started, run_id, task_id, execution.pid)
-        await self.hooks.run_started(task_id, run_id)
         if active.stop_reason:  # killed or shut down while it was starting
             self._stop(active)
         try:

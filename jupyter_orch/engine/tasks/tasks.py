@@ -59,6 +59,7 @@ from .schedules import parse_schedule
 
 if TYPE_CHECKING:
     from ..engine import EngineConfig
+    from ..orchestrations.orchestrations import Orchestration
     from .records import Task
 
 TASK_STATUS_OF_RUN = {SUCCESS: SUCCESS, FAILURE: FAILED, TIMED_OUT: TIMED_OUT, KILLED: KILLED}
@@ -114,9 +115,9 @@ class Tasks:
         schedule: str | None = None,
     ) -> Task:
         parsed = parse_schedule(schedule) if run_type == CRONJOB else None
-        workspace = await self.workspaces.get(workspace_id)
         orch = await self.orchestrations.get(orch_id)
-        if orch.workspace_id != workspace.id:
+        if orch.workspace_id != workspace_id:
+            workspace = await self.workspaces.get(workspace_id)  # NotFound if there is none
             raise Invalid(f"orchestration {orch.id} belongs to workspace {orch.workspace_id}, not {workspace.id}")
         if orch.status != READY:
             detail = f": {orch.error}" if orch.error else "; wait until it is ready"
@@ -125,7 +126,7 @@ class Tasks:
         status = PENDING if run_type == ONESHOT else STARTED
         if parsed is not None and next_due is None:
             status = SUCCESS  # a schedule that has already ended: nothing will ever run
-        new = NewTask(name, workspace.id, orch.id, run_type, parsed.expression if parsed else None,
+        new = NewTask(name, orch.workspace_id, orch.id, run_type, parsed.expression if parsed else None,
                       timeout, status, args or {}, next_due)
         task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB)
         if run_id is not None:
@@ -208,9 +209,7 @@ class Tasks:
     # --- the runner's hooks ---
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        run = await self.store.call(self.records.get_run, run_id)
-        task = await self.get(run.task, 0)
-        orch = await self.orchestrations.get(task.orch_id)
+        task, orch = await self.store.call(self._run_context, run_id)
         env = {
             **os.environ,
             **task.extra_env_vars,
@@ -239,9 +238,10 @@ class Tasks:
         )
         return spec, task.timeout
 
-    async def run_started(self, task_id: str, run_id: str) -> None:
-        if (await self.get(task_id, 0)).status == PENDING:
-            await self.store.call(self.records.set_task_status, task_id, STARTED)
+    def _run_context(self, run_id: str) -> tuple[Task, Orchestration]:
+        """The task and orchestration of a run, in one trip to the store's thread pool."""
+        task = self.records.get_task(self.records.get_run(run_id).task, 0)
+        return task, self.orchestrations.get_now(task.orch_id)
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
         task = await self.get(task_id, 0)

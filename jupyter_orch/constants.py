@@ -31,12 +31,15 @@ RunType = Literal["Oneshot", "CronJob", "NetworkService"]
 PENDING, STARTED = "pending", "started"
 SUCCESS, FAILED, TIMED_OUT = "success", "failed", "timed_out"
 PENDING_KILL, KILLED = "pending_kill", "killed"
+TASK_STATUSES = (PENDING, STARTED, SUCCESS, FAILED, TIMED_OUT, PENDING_KILL, KILLED)
 TASK_TERMINAL = (SUCCESS, FAILED, TIMED_OUT, KILLED)
+TASK_ACTIVE = (PENDING, STARTED, PENDING_KILL)
 
 # Runs (queued runs are `pending`, as their tasks are).
 RUNNING, FAILURE = "running", "failure"
 RUN_ACTIVE = (PENDING, RUNNING)
 RUN_ENDED = (SUCCESS, FAILURE, TIMED_OUT, KILLED)
+RUN_FAILED = (FAILURE, TIMED_OUT)
 RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", "timed_out", "killed"]
 
 # Pipelines.

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...constants import RUN_ID_ENV, TASK_ARGS_FILE_ENV, TOKEN_ENV, URL_ENV, RunFilter, RunType
+from ...constants import RUN_ID_ENV, TASK_ACTIVE, TASK_ARGS_FILE_ENV, TOKEN_ENV, URL_ENV, RunFilter, RunType
 from ..errors import Conflict, Invalid
 from ..events.bus import EventBus
 from ..executors.base import Executor, RunSpec
@@ -307,7 +307,7 @@ class Tasks:
             else:
                 self.runner.enqueue(ref.run_id, ref.task_id)
         for task in await self.store.call(self.records.list_tasks, None, None, None, 0):
-            if task.status in (PENDING, STARTED, PENDING_KILL):
+            if task.status in TASK_ACTIVE:
                 await self._resume(task)
 
     async def _resume(self, task: Task) -> None:

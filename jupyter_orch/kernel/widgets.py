@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 from traitlets import Unicode
 
+from ..client.display import local_time
 from . import widget_html as view
-from .client.display import local_time
 from .live import CLOCK, Coalescer, Event, Subscription, channel_for
 
 if TYPE_CHECKING:
-    from .client import Client, Orchestration, Task
+    from ..client import Client, Orchestration, Task
 
 ORCH_RANK = {"pending_packaging": 0, "packaging": 1, "ready": 2, "error": 2}
 TASK_RANK = {"pending": 0, "started": 1, "pending_kill": 2, "success": 3, "failed": 3,

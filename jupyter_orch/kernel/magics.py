@@ -24,8 +24,8 @@ import requests
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 
-from .client import Client, ClientError, Orchestration, Task, TaskRun, Workspace
-from .client.errors import ApiNotFound
+from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspace
+from ..client.errors import ApiNotFound
 from .widgets import OrchestrationWidget, TaskWidget
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")

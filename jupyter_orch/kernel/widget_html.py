@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .client.display import duration, local_time
+from ..client.display import duration, local_time
 
 COLOURS = {
     "pending_packaging": "#6b7280", "packaging": "#2563eb", "ready": "#15803d", "error": "#b91c1c",

@@ -6,7 +6,7 @@ PY        := $(VENV)/bin/python
 UV        := $(VENV)/bin/uv
 STAMP     := $(VENV)/.installed
 LABEXT    := jupyter_orch/labextension/static
-LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/*) labextension/package.json
+LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/src/components/*.tsx labextension/style/* labextension/schema/*) labextension/package.json
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT      ?= 8888
 

@@ -11,7 +11,7 @@ from traitlets import Enum, Float, Int, Unicode, default
 
 from ..engine import Engine, EngineConfig
 from ..engine.pipelines import InferenceSettings
-from . import connections, inference, models, orchestrations, pipelines, tasks, workspaces  # noqa: F401  (modules register their routes)
+from . import connections, files, inference, models, orchestrations, pipelines, tasks, workspaces  # noqa: F401  (modules register their routes)
 from .base import ROUTES
 from .events import EventsSocket
 

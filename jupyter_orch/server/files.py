@@ -1,0 +1,97 @@
+"""Routes: an orchestration's files. `orchestration/files` lists what its zip holds; GET
+`orchestration/file/<id>?path=<member>` streams one member and GET `orchestration/zip/<id>`
+the zip itself.
+
+Members are looked up by their exact name in the zip, never joined onto a folder, so no
+path can reach outside it; names with `..` or a leading `/` are refused outright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+from tornado import web
+
+from .base import JsonRoute, OrchHandler, route
+
+CHUNK = 64 * 1024
+TEXT_TYPES = {".py", ".txt", ".md", ".json", ".cfg", ".toml", ".yaml", ".yml", ".csv", ".ipynb", ".sql", ".sh"}
+
+
+def _members(zip_path: Path) -> list[dict[str, Any]]:
+    with zipfile.ZipFile(zip_path) as zf:
+        return [{"path": i.filename, "size": i.file_size} for i in zf.infolist() if not i.is_dir()]
+
+
+def _safe_member(name: str) -> str:
+    parts = name.replace("\\", "/").split("/")
+    if not name or name.startswith("/") or ".." in parts:
+        raise web.HTTPError(400, f"'{name[:200]}' is not a file of the orchestration")
+    return name
+
+
+class FileDownload(OrchHandler):
+    """Streams a file in chunks read off the event loop."""
+
+    def _zip_of(self, orch_id: str) -> Path:
+        orch = self.engine.orchestrations.get(orch_id)
+        path = self.engine.blobs.path(orch.sha)
+        if not path.exists():
+            raise web.HTTPError(404, f"the zip of orchestration {orch_id} is gone")
+        return path
+
+    async def stream(self, source: IO[bytes], name: str, content_type: str, attachment: bool) -> None:
+        self.set_header("Content-Type", content_type)
+        disposition = "attachment" if attachment else "inline"
+        self.set_header("Content-Disposition", f'{disposition}; filename="{Path(name).name}"')
+        try:
+            while chunk := await asyncio.to_thread(source.read, CHUNK):
+                self.write(chunk)
+                await self.flush()
+        finally:
+            await asyncio.to_thread(source.close)
+        self.finish()
+
+
+@route("orchestration/files")
+class ListFiles(JsonRoute):
+    async def handle(self, body: dict[str, Any]) -> Any:
+        orch = self.engine.orchestrations.get(body.get("id"))
+        return {"files": await asyncio.to_thread(_members, self.engine.blobs.path(orch.sha))}
+
+
+@route(r"orchestration/file/([^/]+)")
+class GetFile(FileDownload):
+    @web.authenticated
+    async def get(self, orch_id: str) -> None:
+        name = _safe_member(self.get_query_argument("path", ""))
+        zip_path = self._zip_of(orch_id)
+
+        def open_member() -> IO[bytes]:
+            zf = zipfile.ZipFile(zip_path)
+            try:
+                return zf.open(zf.getinfo(name))
+            except KeyError:
+                zf.close()
+                raise web.HTTPError(404, f"the orchestration has no file '{name[:200]}'") from None
+
+        source = await asyncio.to_thread(open_member)
+        suffix = Path(name).suffix.lower()
+        content_type = "text/plain; charset=utf-8" if suffix in TEXT_TYPES else (
+            mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+        await self.stream(source, name, content_type, attachment=self.get_query_argument("download", "") == "1")
+
+
+@route(r"orchestration/zip/([^/]+)")
+class GetZip(FileDownload):
+    @web.authenticated
+    async def get(self, orch_id: str) -> None:
+        orch = self.engine.orchestrations.get(orch_id)
+        zip_path = self._zip_of(orch_id)
+        source = await asyncio.to_thread(zip_path.open, "rb")
+        await self.stream(source, orch.file_name or f"{orch.name or orch_id}.zip", "application/zip", attachment=True)

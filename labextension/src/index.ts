@@ -15,6 +15,7 @@ import * as api from './api';
 import { CommandIDs } from './commandids';
 import { askNewConnection } from './connectiondialog';
 import { ISidebarContext } from './components/context';
+import { downloadUrl } from './download';
 import { EventChannel } from './events';
 import { humanMessage, shortId, Zone } from './format';
 import { InferenceLogView } from './inferencelog';
@@ -64,7 +65,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Orchestrations, tasks, runs, pipelines and connections of jupyter-orch, live.',
   autoStart: true,
   optional: [ILayoutRestorer, ICommandPalette, ISettingRegistry, IStateDB, ITranslator, IStatusBar],
-  activate: async (
+  activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
@@ -127,27 +128,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void state?.save(STATE_KEY, scope);
       }
     });
-    const [saved, loaded] = await Promise.all([
-      state?.fetch(STATE_KEY).catch(() => undefined),
-      settingRegistry?.load(PLUGIN_ID).catch(() => null)
-    ]);
-    const applySettings = () => {
-      Object.assign(settings, DEFAULTS, loaded?.composite ?? {});
-      sidebar.context = context();
-    };
-    if (loaded) {
-      applySettings();
-      loaded.changed.connect(applySettings);
-    }
-    if (saved === 'all' || typeof saved === 'number') {
-      model.setScope(saved);
-    } else if (settings.defaultWorkspace) {
-      const ws = await api.listWorkspaces().catch(() => []);
-      const match = ws.find(w => w.name === settings.defaultWorkspace);
-      if (match) {
-        model.setScope(match.id);
+    // Settings and the saved workspace are read once the app has started (the state
+    // database answers only then, so activation must not wait for it).
+    void app.started.then(async () => {
+      const [saved, loaded] = await Promise.all([
+        state?.fetch(STATE_KEY).catch(() => undefined),
+        settingRegistry?.load(PLUGIN_ID).catch(() => null)
+      ]);
+      const applySettings = () => {
+        Object.assign(settings, DEFAULTS, loaded?.composite ?? {});
+        sidebar.context = context();
+      };
+      if (loaded) {
+        applySettings();
+        loaded.changed.connect(applySettings);
       }
-    }
+      if (saved === 'all' || typeof saved === 'number') {
+        model.setScope(saved);
+      } else if (settings.defaultWorkspace) {
+        const ws = await api.listWorkspaces().catch(() => []);
+        const match = ws.find(w => w.name === settings.defaultWorkspace);
+        if (match) {
+          model.setScope(match.id);
+        }
+      }
+    });
     followKernelWorkspace(app.shell, id => {
       if (settings.followKernelWorkspace) {
         model.setScope(id);
@@ -297,7 +302,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: args => {
         const orch = orchOf(args);
         if (orch) {
-          window.open(api.orchestrationFileUrl(orch.id), '_blank');
+          downloadUrl(api.orchestrationFileUrl(orch.id), orch.file_name || `${orch.id}.zip`);
         }
       }
     });

@@ -11,7 +11,7 @@ import React, { useCallback, useEffect, useState } from 'react';
 import * as api from './api';
 import { EventChannel, IOrchEvent } from './events';
 import { fullTime, toCsv, zoneName, Zone } from './format';
-import { saveText } from './logarea';
+import { saveText } from './download';
 
 const PAGE_SIZES = [25, 100, 500];
 const LIVE_DEBOUNCE_MS = 1000;

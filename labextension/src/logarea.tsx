@@ -9,6 +9,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { downloadIcon, LabIcon, ReactWidget, refreshIcon, ToolbarButton } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import React from 'react';
+import { saveText } from './download';
 import { EventChannel } from './events';
 import { Zone } from './format';
 import { RunLogView } from './logview';
@@ -17,18 +18,6 @@ export interface IRunRef {
   runId: string;
   taskId: string;
   title: string;
-}
-
-/** Save text as a file through the browser. */
-export function saveText(text: string, fileName: string, type = 'text/plain'): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  URL.revokeObjectURL(url);
 }
 
 function logToolbar(view: RunLogView, trans: TranslationBundle): Widget[] {

@@ -6,6 +6,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { downloadIcon, ReactWidget, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 import * as api from './api';
+import { downloadUrl } from './download';
 import { humanMessage } from './format';
 
 const SHOWN_BYTES = 512 * 1024;
@@ -58,7 +59,7 @@ function OrchestrationFiles(props: {
           icon={downloadIcon}
           label={trans.__('Download zip')}
           dataset={{ action: 'download-zip' }}
-          onClick={() => window.open(api.orchestrationFileUrl(orch.id), '_blank')}
+          onClick={() => downloadUrl(api.orchestrationFileUrl(orch.id), orch.file_name || `${orch.id}.zip`)}
         />
       </div>
       {orch.error ? <div className="jp-orch-error">{humanMessage(orch.error)}</div> : null}

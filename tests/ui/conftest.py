@@ -21,8 +21,7 @@ import pytest
 from playwright import sync_api
 
 from tests.support.server import ServerProcess
-
-from .helpers import ARTIFACTS, PANEL
+from tests.ui.helpers import ARTIFACTS, PANEL
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "jupyter_orch" / "labextension"

@@ -34,6 +34,12 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
+def shot_of(locator: Any, name: str) -> None:
+    """A screenshot of one element (the README's pictures are picked from these)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    locator.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
 def choose_workspace(panel: Any, workspace_id: int) -> None:
     select = panel.locator("select.jp-orch-workspace")
     expect(select.locator(f'option[value="{workspace_id}"]')).to_have_count(1, timeout=20_000)
@@ -57,7 +63,8 @@ def upload(lab: ServerProcess, workspace_id: int, name: str, files: dict[str, st
 def ready(lab: ServerProcess, orch_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + 90
     while True:
-        orch = lab.post("orchestration/get_by_id", {"id": orch_id, "wait_for": ["ready", "error"], "wait_timeout": 60}).json()
+        body = {"id": orch_id, "wait_for": ["ready", "error"], "wait_timeout": 60}
+        orch = lab.post("orchestration/get_by_id", body).json()
         if orch.get("status") in ("ready", "error") or time.monotonic() > deadline:
             assert orch["status"] == "ready", orch
             return orch

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.server import ServerProcess
-
-from .helpers import (
+from tests.ui.helpers import (
     choose_workspace,
     contrast,
     expect,
     shot,
+    shot_of,
     start,
     status_of,
     upload,
@@ -56,16 +57,17 @@ def test_upload_reaches_ready_live_and_shows_its_files(
     expect(row.locator("time")).to_have_attribute("title", re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
     shot(page, f"02-orchestration-ready-{theme}")
 
-    row.locator('button[data-action="files"]').click()
+    row.locator('[data-action="files"]').click()
     files = page.locator(".jp-orch-files")
     expect(files.locator(".jp-orch-file")).to_have_count(2, timeout=15_000)
     expect(files.locator(".jp-orch-file-name")).to_have_text("main.py")
     expect(files.locator(".jp-orch-file-text")).to_have_text("print('picked')\n")
     files.locator('.jp-orch-file[data-path="data/rows.csv"]').click()
     expect(files.locator(".jp-orch-file-text")).to_have_text("a,b\n1,2\n")
-    with page.expect_popup() as popup:
-        files.locator('button[data-action="download-zip"]').click()
-    assert "/orchestration/zip/" in popup.value.url
+    with page.expect_download() as download:
+        files.locator('[data-action="download-zip"]').click()
+    assert download.value.suggested_filename == "picked.zip"
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"
     shot(page, f"02b-orchestration-files-{theme}")
 
 
@@ -99,7 +101,7 @@ def test_run_logs_open_as_tabs_of_one_area(
     orch_id = uploaded_ready(lab, workspace, "runner")
     choose_workspace(panel, workspace)
     orch_row = panel.locator(f'li[data-orch-id="{orch_id}"]')
-    orch_row.locator('button[data-action="run"]').click()  # a run-once task, selected
+    orch_row.locator('[data-action="run"]').click()  # a run-once task, selected
     task_row = panel.locator("li.jp-orch-task").first
     expect(task_row).to_have_attribute("aria-selected", "true", timeout=15_000)
     expect(task_row.locator(".jp-orch-run-type")).to_have_text("once")
@@ -137,13 +139,14 @@ def test_run_logs_open_as_tabs_of_one_area(
     expect(log.locator(".jp-orch-log-line:visible")).to_have_count(1)
     expect(log.locator(".jp-orch-log-line:visible")).to_contain_text("a warning on stderr")
     with page.expect_download() as download:
-        toolbar.locator(".jp-orch-log-download button, button.jp-orch-log-download").first.click()
-    text = open(download.value.path()).read()
+        toolbar.locator(".jp-orch-log-download").first.click()
+    text = Path(download.value.path()).read_text()
     assert "stdout hello from the orchestration" in text and "stderr a warning on stderr" in text
     shot(page, f"04-run-log-{theme}")
+    shot_of(panel, f"sidebar-{theme}")
 
     # "Run now" names the new task after the task, and its log joins the first as a tab.
-    panel.locator("li.jp-orch-task").first.locator('button[data-action="run-now"]').click()
+    panel.locator("li.jp-orch-task").first.locator('[data-action="run-now"]').click()
     expect(panel.locator("li.jp-orch-task")).to_have_count(2, timeout=15_000)
     assert panel.locator("li.jp-orch-task .jp-orch-name").all_inner_texts() == ["runner", "runner"]
     newest = panel.locator('[data-section="runs"] li[data-run-id]').first
@@ -161,7 +164,8 @@ def test_run_logs_open_as_tabs_of_one_area(
 def test_a_failing_schedule_raises_one_notification_that_counts(
     page: Any, panel: Any, lab: ServerProcess, workspace: int
 ) -> None:
-    orch_id = uploaded_ready(lab, workspace, "crasher", {"main.py": "import sys\nprint('about to fail')\nsys.exit(3)\n"})
+    crash = {"main.py": "import sys\nprint('about to fail')\nsys.exit(3)\n"}
+    orch_id = uploaded_ready(lab, workspace, "crasher", crash)
     choose_workspace(panel, workspace)
     expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
     task_id = start(lab, "task/run_scheduled", name="every-2s", workspace_id=workspace, orch_id=orch_id,
@@ -188,7 +192,7 @@ def test_new_task_dialog_checks_its_fields_and_previews_the_schedule(
 ) -> None:
     orch_id = uploaded_ready(lab, workspace, "nightly")
     choose_workspace(panel, workspace)
-    panel.locator(f'li[data-orch-id="{orch_id}"] button[data-action="new-task"]').click()
+    panel.locator(f'li[data-orch-id="{orch_id}"] [data-action="new-task"]').click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator('input[name="name"]').fill("nightly-job")
     dialog.locator('textarea[name="args"]').fill('{"n": ')
@@ -212,10 +216,10 @@ def test_new_task_dialog_checks_its_fields_and_previews_the_schedule(
     assert task["input_data"] == {"n": 3} and task["schedule"] == "0 0 * * *"
 
     # Killing a scheduled task asks first; then the row says so and Kill is off.
-    row.locator('button[data-action="kill"]').click()
+    row.locator('[data-action="kill"]').click()
     page.locator(".jp-Dialog button.jp-mod-accept").click()
     expect(status_of(row)).to_have_text("killed", timeout=30_000)
-    expect(row.locator('button[data-action="kill"]')).to_be_disabled()
+    expect(row.locator('[data-action="kill"]')).to_have_attribute("aria-disabled", "true")
 
 
 def test_tasks_sort_newest_first_and_filter(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:

@@ -145,7 +145,7 @@ export function rowProps(onActivate: () => void): {
     role: 'option',
     tabIndex: 0,
     onClick: e => {
-      if (!(e.target as HTMLElement).closest('button, a, input, select')) {
+      if (!(e.target as HTMLElement).closest('button, a, input, select, jp-button, .jp-ToolbarButtonComponent')) {
         onActivate();
       }
     },

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from tornado import web
 
-from .base import JsonRoute, OrchHandler, route
+from .base import OrchHandler, json_body, route
 
 CHUNK = 64 * 1024
 TEXT_TYPES = {".py", ".txt", ".md", ".json", ".cfg", ".toml", ".yaml", ".yml", ".csv", ".ipynb", ".sql", ".sh"}
@@ -34,15 +34,16 @@ def _safe_member(name: str) -> str:
     return name
 
 
-class FileDownload(OrchHandler):
-    """Streams a file in chunks read off the event loop."""
+class OrchestrationFiles(OrchHandler):
+    """What the three routes share: the orchestration's zip, and streaming off the event loop."""
 
-    def _zip_of(self, orch_id: str) -> Path:
+    def zip_of(self, orch_id: object) -> tuple[Any, Path]:
+        """The orchestration (404 when unknown) and the path of its stored zip."""
         orch = self.engine.orchestrations.get(orch_id)
         path = self.engine.blobs.path(orch.sha)
         if not path.exists():
             raise web.HTTPError(404, f"the zip of orchestration {orch_id} is gone")
-        return path
+        return orch, path
 
     async def stream(self, source: IO[bytes], name: str, content_type: str, attachment: bool) -> None:
         self.set_header("Content-Type", content_type)
@@ -58,18 +59,19 @@ class FileDownload(OrchHandler):
 
 
 @route("orchestration/files")
-class ListFiles(JsonRoute):
-    async def handle(self, body: dict[str, Any]) -> Any:
-        orch = self.engine.orchestrations.get(body.get("id"))
-        return {"files": await asyncio.to_thread(_members, self.engine.blobs.path(orch.sha))}
+class ListFiles(OrchestrationFiles):
+    @web.authenticated
+    async def post(self) -> None:
+        _, zip_path = self.zip_of(json_body(self).get("id"))
+        self.reply({"files": await asyncio.to_thread(_members, zip_path)})
 
 
 @route(r"orchestration/file/([^/]+)")
-class GetFile(FileDownload):
+class GetFile(OrchestrationFiles):
     @web.authenticated
     async def get(self, orch_id: str) -> None:
         name = _safe_member(self.get_query_argument("path", ""))
-        zip_path = self._zip_of(orch_id)
+        _, zip_path = self.zip_of(orch_id)
 
         def open_member() -> IO[bytes]:
             zf = zipfile.ZipFile(zip_path)
@@ -88,10 +90,9 @@ class GetFile(FileDownload):
 
 
 @route(r"orchestration/zip/([^/]+)")
-class GetZip(FileDownload):
+class GetZip(OrchestrationFiles):
     @web.authenticated
     async def get(self, orch_id: str) -> None:
-        orch = self.engine.orchestrations.get(orch_id)
-        zip_path = self._zip_of(orch_id)
+        orch, zip_path = self.zip_of(orch_id)
         source = await asyncio.to_thread(zip_path.open, "rb")
         await self.stream(source, orch.file_name or f"{orch.name or orch_id}.zip", "application/zip", attachment=True)

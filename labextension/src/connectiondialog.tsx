@@ -1,8 +1,7 @@
 /** The "New connection" dialog: name, type and details (JSON, shown as typed only here). */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import React, { useState } from 'react';
+import React from 'react';
+import { askUntilValid, TextField, useDraft } from './formdialog';
 
 export interface IConnectionDraft {
   name: string;
@@ -30,43 +29,19 @@ export function connectionProblem(d: IConnectionDraft): string {
 
 function ConnectionForm(props: { draft: IConnectionDraft; trans: TranslationBundle }): JSX.Element {
   const { trans } = props;
-  const [draft, setDraft] = useState(props.draft);
-  const update = (fields: Partial<IConnectionDraft>) => {
-    const next = { ...draft, ...fields };
-    Object.assign(props.draft, next);
-    setDraft(next);
-  };
+  const [draft, update] = useDraft(props.draft);
   const problem = connectionProblem(draft);
   return (
     <div className="jp-orch-task-form">
-      <label>
-        {trans.__('Name')}
-        <input
-          className="jp-mod-styled"
-          name="name"
-          value={draft.name}
-          onChange={e => update({ name: e.target.value })}
-        />
-      </label>
-      <label>
-        {trans.__('Type')}
-        <input
-          className="jp-mod-styled"
-          name="type"
-          value={draft.type}
-          onChange={e => update({ type: e.target.value })}
-        />
-      </label>
-      <label>
-        {trans.__('Details (JSON; hidden once saved)')}
-        <textarea
-          className="jp-mod-styled"
-          name="details"
-          rows={4}
-          value={draft.details}
-          onChange={e => update({ details: e.target.value })}
-        />
-      </label>
+      <TextField label={trans.__('Name')} name="name" value={draft.name} onChange={name => update({ name })} />
+      <TextField label={trans.__('Type')} name="type" value={draft.type} onChange={type => update({ type })} />
+      <TextField
+        label={trans.__('Details (JSON; hidden once saved)')}
+        name="details"
+        rows={4}
+        value={draft.details}
+        onChange={details => update({ details })}
+      />
       {problem ? <div className="jp-orch-error">{problem}</div> : null}
     </div>
   );
@@ -76,17 +51,12 @@ export async function askNewConnection(
   trans: TranslationBundle
 ): Promise<{ name: string; type: string; details: Record<string, unknown> } | null> {
   const draft: IConnectionDraft = { name: '', type: 'HTTP', details: '{}' };
-  for (;;) {
-    const result = await showDialog({
-      title: trans.__('New connection'),
-      body: ReactWidget.create(<ConnectionForm draft={draft} trans={trans} />),
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Create') })]
-    });
-    if (!result.button.accept) {
-      return null;
-    }
-    if (!connectionProblem(draft)) {
-      return { name: draft.name.trim(), type: draft.type.trim(), details: JSON.parse(draft.details || '{}') };
-    }
-  }
+  const ok = await askUntilValid({
+    title: trans.__('New connection'),
+    okLabel: trans.__('Create'),
+    form: () => <ConnectionForm draft={draft} trans={trans} />,
+    isValid: () => !connectionProblem(draft),
+    trans
+  });
+  return ok ? { name: draft.name.trim(), type: draft.type.trim(), details: JSON.parse(draft.details || '{}') } : null;
 }

@@ -51,6 +51,21 @@ function toIso(local: string, zone: Zone): string {
 
 type Row = Record<string, unknown> & { __key: string };
 
+function TimeInput(props: { label: string; className: string; value: string; onChange: (v: string) => void }) {
+  return (
+    <label>
+      {props.label}{' '}
+      <input
+        className={`${props.className} jp-mod-styled`}
+        type="datetime-local"
+        step="1"
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      />
+    </label>
+  );
+}
+
 function InferenceLog(props: IInferenceLogOptions & { live: { poke: number } }): JSX.Element {
   const { trans, zone } = props;
   const [pageSize, setPageSize] = useState(100);
@@ -127,26 +142,8 @@ function InferenceLog(props: IInferenceLogOptions & { live: { poke: number } }):
     <div className="jp-orch-inference" data-pipeline={props.pipelineName}>
       <div className="jp-orch-inference-toolbar">
         <span className="jp-orch-logview-title">{trans.__('Inference log · %1', props.pipelineName)}</span>
-        <label>
-          {trans.__('From')}{' '}
-          <input
-            className="jp-orch-from jp-mod-styled"
-            type="datetime-local"
-            step="1"
-            value={from}
-            onChange={e => setFrom(e.target.value)}
-          />
-        </label>
-        <label>
-          {trans.__('To')}{' '}
-          <input
-            className="jp-orch-to jp-mod-styled"
-            type="datetime-local"
-            step="1"
-            value={to}
-            onChange={e => setTo(e.target.value)}
-          />
-        </label>
+        <TimeInput label={trans.__('From')} className="jp-orch-from" value={from} onChange={setFrom} />
+        <TimeInput label={trans.__('To')} className="jp-orch-to" value={to} onChange={setTo} />
         <span className="jp-orch-zone">{zoneName(zone)}</span>
         <button className="jp-orch-button" data-action="apply" onClick={apply}>
           {trans.__('Apply')}
@@ -213,16 +210,20 @@ function InferenceLog(props: IInferenceLogOptions & { live: { poke: number } }):
       </div>
       {error ? <div className="jp-orch-error">{error}</div> : null}
       <div className="jp-orch-table-box">
-        <Table<Row>
-          rows={rows}
-          columns={columns.map(c => ({
-            id: c,
-            label: c,
-            renderCell: (row: Row) => <span data-column={c}>{cellText(c, row[c], zone)}</span>,
-            sort: () => undefined
-          }))}
-          blankIndicator={() => <div className="jp-orch-empty">{trans.__('No inference rows for this page.')}</div>}
-        />
+        {records.length ? (
+          <Table<Row>
+            rows={rows}
+            columns={columns.map(c => ({
+              id: c,
+              label: c,
+              renderCell: (row: Row) => <span data-column={c}>{cellText(c, row[c], zone)}</span>,
+              sort: () => undefined
+            }))}
+            blankIndicator={() => null}
+          />
+        ) : page ? (
+          <div className="jp-orch-empty">{trans.__('No inference rows for this page.')}</div>
+        ) : null}
       </div>
     </div>
   );

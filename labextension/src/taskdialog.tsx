@@ -2,12 +2,11 @@
  * The "New task" dialog: name, JSON arguments (checked as typed), timeout, and once /
  * on a schedule (with the next five fires, UTC like the engine) / continuously.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import React, { useState } from 'react';
+import React from 'react';
 import { INewTask } from './api';
 import { cronToWords, isCronReadable, nextFires } from './cron';
+import { askUntilValid, TextField, useDraft } from './formdialog';
 import { fullTime, Zone } from './format';
 
 export interface ITaskDraft {
@@ -40,41 +39,27 @@ export function draftProblems(d: ITaskDraft): Partial<Record<keyof ITaskDraft, s
 
 function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBundle }): JSX.Element {
   const { trans } = props;
-  const [draft, setDraft] = useState(props.draft);
-  const update = (fields: Partial<ITaskDraft>) => {
-    const next = { ...draft, ...fields };
-    Object.assign(props.draft, next); // the dialog reads the draft it was given
-    setDraft(next);
-  };
+  const [draft, update] = useDraft(props.draft);
   const problems = draftProblems(draft);
   const fires = draft.mode === 'schedule' && !problems.schedule ? nextFires(draft.schedule, new Date(), 5, true) : [];
+  const problem = (field: keyof ITaskDraft) =>
+    problems[field] ? (
+      <div className="jp-orch-error" data-field={field}>
+        {problems[field]}
+      </div>
+    ) : null;
   return (
     <div className="jp-orch-task-form">
-      <label>
-        {trans.__('Name')}
-        <input
-          className="jp-mod-styled"
-          name="name"
-          value={draft.name}
-          onChange={e => update({ name: e.target.value })}
-        />
-      </label>
-      <label>
-        {trans.__('Arguments (JSON)')}
-        <textarea
-          className="jp-mod-styled"
-          name="args"
-          rows={3}
-          value={draft.args}
-          onChange={e => update({ args: e.target.value })}
-          aria-invalid={Boolean(problems.args)}
-        />
-      </label>
-      {problems.args ? (
-        <div className="jp-orch-error" data-field="args">
-          {problems.args}
-        </div>
-      ) : null}
+      <TextField label={trans.__('Name')} name="name" value={draft.name} onChange={name => update({ name })} />
+      <TextField
+        label={trans.__('Arguments (JSON)')}
+        name="args"
+        rows={3}
+        value={draft.args}
+        invalid={Boolean(problems.args)}
+        onChange={args => update({ args })}
+      />
+      {problem('args')}
       <fieldset className="jp-orch-task-mode">
         <legend>{trans.__('Runs')}</legend>
         {(['once', 'schedule', 'continuous'] as const).map(mode => (
@@ -96,21 +81,14 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
       </fieldset>
       {draft.mode === 'schedule' ? (
         <>
-          <label>
-            {trans.__('Schedule (cron, UTC)')}
-            <input
-              className="jp-mod-styled"
-              name="schedule"
-              value={draft.schedule}
-              onChange={e => update({ schedule: e.target.value })}
-              aria-invalid={Boolean(problems.schedule)}
-            />
-          </label>
-          {problems.schedule ? (
-            <div className="jp-orch-error" data-field="schedule">
-              {problems.schedule}
-            </div>
-          ) : (
+          <TextField
+            label={trans.__('Schedule (cron, UTC)')}
+            name="schedule"
+            value={draft.schedule}
+            invalid={Boolean(problems.schedule)}
+            onChange={schedule => update({ schedule })}
+          />
+          {problem('schedule') ?? (
             <div className="jp-orch-fires">
               <div className="jp-orch-schedule-words">{`${cronToWords(draft.schedule)} UTC`}</div>
               <div>{trans.__('Next fires:')}</div>
@@ -125,23 +103,15 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
         </>
       ) : null}
       {draft.mode !== 'continuous' ? (
-        <label>
-          {trans.__('Timeout (seconds, optional)')}
-          <input
-            className="jp-mod-styled"
-            name="timeout"
-            inputMode="numeric"
-            value={draft.timeout}
-            onChange={e => update({ timeout: e.target.value })}
-            aria-invalid={Boolean(problems.timeout)}
-          />
-        </label>
+        <TextField
+          label={trans.__('Timeout (seconds, optional)')}
+          name="timeout"
+          value={draft.timeout}
+          invalid={Boolean(problems.timeout)}
+          onChange={timeout => update({ timeout })}
+        />
       ) : null}
-      {problems.timeout ? (
-        <div className="jp-orch-error" data-field="timeout">
-          {problems.timeout}
-        </div>
-      ) : null}
+      {problem('timeout')}
     </div>
   );
 }
@@ -162,26 +132,23 @@ export async function askNewTask(
     mode: 'once',
     schedule: '*/5 * * * *'
   };
-  for (;;) {
-    const body = ReactWidget.create(<TaskForm draft={draft} zone={zone} trans={trans} />);
-    const result = await showDialog({
-      title: trans.__('New task of %1', orchestration.name),
-      body,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Start') })]
-    });
-    if (!result.button.accept) {
-      return null;
-    }
-    if (Object.keys(draftProblems(draft)).length === 0) {
-      return {
-        workspaceId: orchestration.workspaceId,
-        orchId: orchestration.id,
-        name: draft.name.trim() || undefined,
-        json: draft.args.trim() ? JSON.parse(draft.args) : {},
-        timeout: draft.timeout.trim() ? Number(draft.timeout) : null,
-        mode: draft.mode,
-        schedule: draft.schedule.trim()
-      };
-    }
+  const ok = await askUntilValid({
+    title: trans.__('New task of %1', orchestration.name),
+    okLabel: trans.__('Start'),
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} />,
+    isValid: () => Object.keys(draftProblems(draft)).length === 0,
+    trans
+  });
+  if (!ok) {
+    return null;
   }
+  return {
+    workspaceId: orchestration.workspaceId,
+    orchId: orchestration.id,
+    name: draft.name.trim() || undefined,
+    json: draft.args.trim() ? JSON.parse(draft.args) : {},
+    timeout: draft.timeout.trim() ? Number(draft.timeout) : null,
+    mode: draft.mode,
+    schedule: draft.schedule.trim()
+  };
 }

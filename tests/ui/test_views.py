@@ -3,6 +3,7 @@ following the workspace a notebook's kernel switched to."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright import sync_api
 
 from tests.support.onnx_models import scale_model
 from tests.support.server import ServerProcess
@@ -172,10 +174,13 @@ def test_sidebar_follows_the_kernel_and_widgets_render(
     assert saved.status_code in (200, 201), saved.text
     panel.locator("select.jp-orch-workspace").select_option("all")
 
-    page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', {path: p})", path)
+    page.evaluate("p => { window.jupyterapp.commands.execute('docmanager:open', {path: p}); }", path)
     page.locator(".jp-Notebook").wait_for(timeout=30_000)
+    kernel_choice = page.locator(".jp-Dialog button.jp-mod-accept", has_text="Select")
+    with contextlib.suppress(sync_api.TimeoutError):
+        kernel_choice.click(timeout=10_000)  # a notebook new to this lab asks for its kernel
     expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=60_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     select = panel.locator("select.jp-orch-workspace")
     expect(select.locator("option:checked")).to_have_text(ws_name, timeout=60_000)
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.server import ServerProcess
 from tests.ui.helpers import (
+    PANEL,
     choose_workspace,
     contrast,
     expect,
@@ -241,6 +242,14 @@ def test_tasks_sort_newest_first_and_filter(page: Any, panel: Any, lab: ServerPr
     panel.locator("select.jp-orch-status-filter").select_option("success")
     expect(names).to_have_count(3, timeout=30_000)
     shot(page, "08-tasks-filtered")
+
+    # The chosen workspace is remembered (IStateDB) across a reload.
+    chosen = panel.locator("select.jp-orch-workspace option:checked").inner_text()
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    if not panel.is_visible():
+        page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]').click()
+    expect(panel.locator("select.jp-orch-workspace option:checked")).to_have_text(chosen, timeout=15_000)
 
 
 def test_rows_by_keyboard_context_menu_and_palette(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:

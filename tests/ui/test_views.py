@@ -185,7 +185,7 @@ def test_sidebar_follows_the_kernel_and_widgets_render(
     expect(select.locator("option:checked")).to_have_text(ws_name, timeout=60_000)
 
     # The task widget, drawn by the browser: words, not raw values, and the run's log.
-    widget = page.locator(".jp-OutputArea-output .widget-vbox").last
+    widget = page.locator(".jp-OutputArea-output .widget-vbox").first
     expect(widget).to_contain_text("success", timeout=60_000)
     expect(widget).to_contain_text("runs once")
     expect(widget).to_contain_text("hello from the kernel run")

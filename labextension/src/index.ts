@@ -373,7 +373,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const p = pipelineOf(args);
       if (p) {
         const what = on ? trans.__('Deploying "%1" failed', p.name) : trans.__('Undeploying "%1" failed', p.name);
-        model.pipelines.patch(String(p.id), { status: on ? 'Starting' : p.status });
+        if (on) {
+          model.pipelines.patch(String(p.id), { status: 'Starting' }); // "deploying" at once
+        }
         return act(what, async () => {
           await (on ? api.deployPipeline(p.name) : api.undeployPipeline(p.name));
           model.refreshPart('pipelines');

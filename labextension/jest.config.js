@@ -1,4 +1,4 @@
-// Only the pure logic (words, times, schedules, notification policy) runs in jest.
+// The pure logic runs in jest: words, times, schedules, the notification policy, list reloads.
 module.exports = {
   preset: 'ts-jest',
   testEnvironment: 'node',

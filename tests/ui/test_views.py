@@ -193,3 +193,27 @@ def test_sidebar_follows_the_kernel_and_widgets_render(
     expect(panel.locator('li.jp-orch-task:has(.jp-orch-name:text-is("from-notebook"))')).to_be_visible()
     shot(page, "14-widget-and-followed-workspace")
     shot_of(widget, "task-widget")
+
+
+def test_a_tutorial_shows_its_stored_widgets_readably_before_a_kernel_runs(page: Any, lab: ServerProcess) -> None:
+    tutorial = Path(__file__).resolve().parents[2] / "notebooks" / "02_sdk_and_magics.ipynb"
+    nb = json.loads(tutorial.read_text())
+    saved = requests.put(lab.url + "api/contents/stored.ipynb", headers=lab.headers,
+                         json={"type": "notebook", "format": "json", "content": nb}, timeout=30)
+    assert saved.status_code in (200, 201), saved.text
+    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:open', {path: 'stored.ipynb'}); }")
+    page.locator(".jp-Notebook").wait_for(timeout=30_000)
+    with contextlib.suppress(sync_api.TimeoutError):
+        page.locator(".jp-Dialog button.jp-mod-reject", has_text="No Kernel").click(timeout=10_000)
+    first = next(i for i, cell in enumerate(nb["cells"]) for out in cell.get("outputs", [])
+                 if "application/vnd.jupyter.widget-view+json" in out.get("data", {}))
+    page.evaluate(  # the notebook draws only the cells on screen
+        "i => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = i; return nb.scrollToItem(i).then(() => true); }",
+        first,
+    )
+    # Drawn from the saved widget state, or else as its text form: never a raw widget repr.
+    notebook = page.locator(".jp-Notebook")
+    expect(notebook).to_contain_text(re.compile(r"orchestration sdk-inference\W+ready"), timeout=30_000)
+    assert "OrchestrationWidget(children" not in notebook.inner_text()
+    shot(page, "15-stored-tutorial-widgets")

@@ -6,20 +6,26 @@ PY        := $(VENV)/bin/python
 UV        := $(VENV)/bin/uv
 STAMP     := $(VENV)/.installed
 LABEXT    := jupyter_orch/labextension/static
-LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/*) labextension/package.json
+LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/src/components/*.tsx labextension/style/* labextension/schema/*) labextension/package.json
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT      ?= 8888
+TUTORIALS := tutorials
 
 .PHONY: lab test lint bench browser postgres clean
 
+# Lab opens a git-ignored working copy of the tutorials, so running them changes no tracked file.
 lab: $(STAMP) $(LABEXT)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=notebooks
+	@mkdir -p $(TUTORIALS)
+	@for nb in notebooks/*.ipynb; do [ -e $(TUTORIALS)/$$(basename $$nb) ] || cp $$nb $(TUTORIALS)/; done
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=$(TUTORIALS)
 
 test: $(STAMP) $(LABEXT) browser postgres
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -p no:cacheprovider
-	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
+	cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm lint && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm test
+	$(PY) -m pytest -p no:cacheprovider --ignore=tests/ui
+	$(PY) -m pytest -p no:cacheprovider tests/ui
+	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/notebooks/sanitize.cfg -p tests.notebooks.plugin
 
 bench: $(STAMP)
 	$(PY) bench/packaging.py

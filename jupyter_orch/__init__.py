@@ -36,6 +36,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 def load_ipython_extension(ip: Any) -> None:
     """`%load_ext jupyter_orch`: register `%%orch_upload` and `%orch` (again is harmless)."""
-    from .magics import OrchMagics
+    from .kernel.magics import OrchMagics
 
     ip.register_magics(OrchMagics)

@@ -53,7 +53,7 @@ class Orchestration(Entity):
 
     def widget(self) -> Any:
         """A live ipywidget of the packaging status (and its log when it fails)."""
-        from ..widgets import OrchestrationWidget
+        from ..kernel.widgets import OrchestrationWidget
 
         return OrchestrationWidget(self)
 

@@ -51,7 +51,7 @@ class Task(Entity):
 
     def widget(self) -> Any:
         """A live ipywidget of this task: status, runs, log tail, Kill and Run-now."""
-        from ..widgets import TaskWidget
+        from ..kernel.widgets import TaskWidget
 
         return TaskWidget(self)
 

@@ -19,7 +19,7 @@ from ..engine.executors.local import LocalExecutor
 from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
 from ..engine.store.database import Store
-from . import connections, inference, models, orchestrations, pipelines, tasks, workspaces
+from . import connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
 from .events import EventsSocket
 
 # Every route, in one list: `v1/api/<path>` -> handler.
@@ -30,6 +30,9 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("orchestration/list", orchestrations.ListOrchestrations),
     ("orchestration/list_all", orchestrations.ListAllOrchestrations),
     ("orchestration/get_by_id", orchestrations.GetOrchestration),
+    ("orchestration/files", files.ListFiles),
+    (r"orchestration/file/([^/]+)", files.GetFile),
+    (r"orchestration/zip/([^/]+)", files.GetZip),
     ("task/run_once", tasks.RunOnce),
     ("task/run_scheduled", tasks.RunScheduled),
     ("task/run_continuously", tasks.RunContinuously),

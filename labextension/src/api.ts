@@ -71,6 +71,7 @@ export interface IPipeline {
   deployed?: boolean;
   steps?: unknown[];
   created_at?: string;
+  updated_at?: string;
 }
 
 export interface IConnection {
@@ -103,7 +104,12 @@ export class ApiError extends Error {
 
 let _settings: ServerConnection.ISettings | null = null;
 
-/** The server settings used by every call (made once, lazily). */
+/** Use the application's server settings (`app.serviceManager.serverSettings`). */
+export function useServerSettings(settings: ServerConnection.ISettings): void {
+  _settings = settings;
+}
+
+/** The server settings used by every call. */
 export function serverSettings(): ServerConnection.ISettings {
   if (!_settings) {
     _settings = ServerConnection.makeSettings();
@@ -195,11 +201,48 @@ export async function listWorkspaces(): Promise<IWorkspace[]> {
   return asList<IWorkspace>(await request('workspaces/list', {}), 'workspaces');
 }
 
-export async function listOrchestrations(workspaceId: number): Promise<IOrchestration[]> {
-  return asList<IOrchestration>(
-    await request('orchestration/list', { workspace_id: workspaceId }),
-    'orchestrations'
-  );
+/** A workspace id, or every workspace. */
+export type Scope = number | 'all';
+
+const scoped = (scope: Scope) => (scope === 'all' ? {} : { workspace_id: scope });
+
+export async function createWorkspace(name: string): Promise<number> {
+  const data = await request<{ workspace_id: number }>('workspaces/create', { workspace_name: name });
+  return Number(data.workspace_id);
+}
+
+export async function listOrchestrations(scope: Scope): Promise<IOrchestration[]> {
+  const data =
+    scope === 'all'
+      ? await request('orchestration/list_all', {})
+      : await request('orchestration/list', { workspace_id: scope });
+  return asList<IOrchestration>(data, 'orchestrations');
+}
+
+export interface IOrchFile {
+  path: string;
+  size: number;
+}
+
+/** The files of an orchestration's zip (the `orchestration/files` route of server/files.py). */
+export async function listOrchestrationFiles(id: string): Promise<IOrchFile[]> {
+  return asList<IOrchFile>(await request('orchestration/files', { id }), 'files');
+}
+
+/** GET URL of one file of an orchestration (or of its zip, without `path`). */
+export function orchestrationFileUrl(id: string, path?: string): string {
+  const url = path
+    ? apiUrl(`orchestration/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`)
+    : apiUrl(`orchestration/zip/${encodeURIComponent(id)}`);
+  const token = serverSettings().token;
+  return token ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : url;
+}
+
+export async function readOrchestrationFile(id: string, path: string): Promise<string> {
+  const response = await send(`orchestration/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`, {
+    method: 'GET'
+  });
+  return response.text();
 }
 
 /** Upload a zip as a new orchestration; answers its id. */
@@ -218,21 +261,40 @@ export async function uploadOrchestration(
   return String((data as any).id ?? '');
 }
 
-export async function listTasks(workspaceId: number): Promise<ITask[]> {
-  return asList<ITask>(await request('task/list', { workspace_id: workspaceId }), 'tasks');
+export async function listTasks(scope: Scope): Promise<ITask[]> {
+  return asList<ITask>(await request('task/list', scoped(scope)), 'tasks');
 }
 
-export async function runOnce(
-  workspaceId: number,
-  orchId: string,
-  json: unknown = {},
-  name?: string
-): Promise<string> {
-  const body: Record<string, unknown> = { workspace_id: workspaceId, orch_id: orchId, json: json ?? {} };
-  if (name) {
-    body.name = name;
+export async function getTask(id: string): Promise<ITask> {
+  return request<ITask>('task/get_by_id', { id });
+}
+
+export interface INewTask {
+  workspaceId: number;
+  orchId: string;
+  name?: string;
+  json?: unknown;
+  timeout?: number | null;
+  /** once, on a cron schedule, or continuously. */
+  mode: 'once' | 'schedule' | 'continuous';
+  schedule?: string;
+}
+
+const TASK_ROUTES = { once: 'task/run_once', schedule: 'task/run_scheduled', continuous: 'task/run_continuously' };
+
+/** Start a task; answers its id. */
+export async function createTask(task: INewTask): Promise<string> {
+  const body: Record<string, unknown> = { workspace_id: task.workspaceId, orch_id: task.orchId, json: task.json ?? {} };
+  if (task.name) {
+    body.name = task.name;
   }
-  const data = await request<{ id: string }>('task/run_once', body);
+  if (task.timeout && task.mode !== 'continuous') {
+    body.timeout = task.timeout;
+  }
+  if (task.mode === 'schedule') {
+    body.schedule = task.schedule;
+  }
+  const data = await request<{ id: string }>(TASK_ROUTES[task.mode], body);
   return String(data.id ?? '');
 }
 
@@ -249,8 +311,8 @@ export async function getRunLogs(runId: string, lines = 2000): Promise<string[]>
   return Array.isArray(data.logs) ? data.logs : asList<string>(data, 'logs');
 }
 
-export async function listPipelines(workspaceId: number): Promise<IPipeline[]> {
-  return asList<IPipeline>(await request('pipelines/list', { workspace_id: workspaceId }), 'pipelines');
+export async function listPipelines(scope: Scope): Promise<IPipeline[]> {
+  return asList<IPipeline>(await request('pipelines/list', scoped(scope)), 'pipelines');
 }
 
 export async function deployPipeline(name: string): Promise<IPipeline> {
@@ -261,9 +323,26 @@ export async function undeployPipeline(name: string): Promise<IPipeline> {
   return request<IPipeline>('pipelines/undeploy', { pipeline_id: name });
 }
 
-export async function listConnections(workspaceId?: number): Promise<IConnection[]> {
-  const body = workspaceId === undefined ? {} : { workspace_id: workspaceId };
-  return asList<IConnection>(await request('connections/list', body), 'connections');
+export async function listConnections(scope: Scope): Promise<IConnection[]> {
+  return asList<IConnection>(await request('connections/list', scoped(scope)), 'connections');
+}
+
+/** Create a connection (and add it to a workspace); answers its id. */
+export async function createConnection(
+  name: string,
+  type: string,
+  details: Record<string, unknown>,
+  workspaceId: number | null
+): Promise<string> {
+  const { id } = await request<{ id: string }>('connections/create', { name, type, details });
+  if (workspaceId !== null) {
+    await request('connections/add_to_workspace', { workspace_id: workspaceId, connection_id: id });
+  }
+  return String(id);
+}
+
+export async function deleteConnection(name: string): Promise<void> {
+  await request('connections/delete', { name });
 }
 
 export interface IInferenceQuery {

@@ -1,6 +1,7 @@
 /**
- * Small DOM helpers shared by the views.
+ * Small DOM helpers of the views that are not React (the run log appends many lines).
  */
+import { statusWords } from './format';
 
 type Child = Node | string | number | null | undefined | false;
 
@@ -44,94 +45,14 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-/** A status badge holding the raw status text (`.jp-orch-status`). */
+/** A status badge: the status in words, its raw value in `data-status` (colours). */
 export function statusBadge(status: string | null | undefined): HTMLElement {
-  const text = status ?? 'unknown';
-  return h(
-    'span',
-    { class: `jp-orch-status jp-orch-status-${text.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`, title: text },
-    text
-  );
-}
-
-function parseTime(value: string | number | null | undefined): Date | null {
-  if (value === null || value === undefined || value === '') {
-    return null;
-  }
-  const d = new Date(value);
-  return isNaN(d.getTime()) ? null : d;
-}
-
-/** Short local time: `14:03:07` today, else `24 Nov 14:03`. */
-export function shortTime(value: string | number | null | undefined): string {
-  const d = parseTime(value);
-  if (!d) {
-    return '';
-  }
-  const now = new Date();
-  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-  if (d.toDateString() === now.toDateString()) {
-    return time;
-  }
-  const date = d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' });
-  return `${date} ${time.slice(0, 5)}`;
-}
-
-/** `<time>` with a short label and the full time as its tooltip. */
-export function timeEl(value: string | null | undefined, prefix = ''): HTMLElement | null {
-  const d = parseTime(value);
-  if (!d) {
-    return null;
-  }
-  return h('time', { datetime: String(value), title: d.toLocaleString() }, `${prefix}${shortTime(value)}`);
-}
-
-/** Human duration: `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 10 min`. */
-export function formatDuration(ms: number): string {
-  if (!isFinite(ms) || ms < 0) {
-    return '';
-  }
-  if (ms < 1000) {
-    return `${Math.round(ms)} ms`;
-  }
-  const s = ms / 1000;
-  if (s < 60) {
-    return `${s.toFixed(1)} s`;
-  }
-  const m = Math.floor(s / 60);
-  if (m < 60) {
-    return `${m} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
-  }
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
-
-/** Duration between two times (or from start until now). */
-export function durationBetween(start: string | null | undefined, end: string | null | undefined): string {
-  const a = parseTime(start);
-  if (!a) {
-    return '';
-  }
-  const b = parseTime(end) ?? new Date();
-  return formatDuration(b.getTime() - a.getTime());
-}
-
-/** A time relative to now: `in 5 min`, `3 h ago`. */
-export function relativeTime(value: string | null | undefined): string {
-  const d = parseTime(value);
-  if (!d) {
-    return '';
-  }
-  const diff = d.getTime() - Date.now();
-  const words = formatDuration(Math.abs(diff)).replace(/\.\d s$/, ' s');
-  return diff >= 0 ? `in ${words}` : `${words} ago`;
+  const raw = status ?? 'unknown';
+  return h('span', { class: 'jp-orch-status', dataset: { status: raw }, title: raw }, statusWords(raw));
 }
 
 /** Show `msg` in an error element, or hide the element when `msg` is empty. */
 export function showError(el: HTMLElement, msg: string): void {
   el.textContent = msg;
   el.hidden = !msg;
-}
-
-export function shortId(id: string | number | null | undefined, n = 8): string {
-  return String(id ?? '').slice(0, n);
 }

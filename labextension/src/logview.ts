@@ -5,10 +5,13 @@
  * events for its run id from the push channel. Events that arrive while
  * the first load is in flight are held back and merged without doubles.
  * While hidden it drops the channel and reloads when shown again.
+ * Lines are plain DOM (a log grows by thousands of lines; React would
+ * diff them all); the toolbar filters them by text or to stderr only.
  */
 import * as api from './api';
-import { durationBetween, h, shortId, shortTime, showError, statusBadge } from './dom';
+import { h, showError, statusBadge } from './dom';
 import { EventChannel, IOrchEvent } from './events';
+import { durationBetween, exitWords, fullTime, shortId, shortTime, Zone } from './format';
 import { VisibleWorkWidget } from './visible';
 
 const MAX_LINES = 10000;
@@ -40,6 +43,7 @@ export interface IRunLogOptions {
   taskId: string;
   title: string;
   channel: EventChannel;
+  zone: Zone;
 }
 
 export class RunLogView extends VisibleWorkWidget {
@@ -47,6 +51,7 @@ export class RunLogView extends VisibleWorkWidget {
     super(options.channel);
     this.runId = options.runId;
     this._taskId = options.taskId;
+    this._zone = options.zone;
     this.addClass('jp-orch-logview');
     this.node.dataset.runId = this.runId;
     this._status = h('span', { class: 'jp-orch-logview-status' });
@@ -61,8 +66,8 @@ export class RunLogView extends VisibleWorkWidget {
         h('span', { class: 'jp-orch-logview-title' }, `${options.title} · run ${shortId(this.runId)}`),
         this._status,
         this._info,
-        h('label', { class: 'jp-orch-follow-label' }, this._follow, 'Follow'),
-        h('button', { class: 'jp-orch-button', dataset: { action: 'reload' }, onclick: () => void this._reload() }, 'Reload')
+        this._matches,
+        h('label', { class: 'jp-orch-follow-label' }, this._follow, 'Follow')
       ),
       this._error,
       this._lines
@@ -71,12 +76,50 @@ export class RunLogView extends VisibleWorkWidget {
 
   readonly runId: string;
 
-  protected onStartWork(): void {
+  /** Show only the lines that contain `text` (case-insensitive); '' shows all. */
+  setFilter(text: string): void {
+    this._needle = text.trim().toLowerCase();
+    let shown = 0;
+    for (const line of Array.from(this._lines.children) as HTMLElement[]) {
+      shown += this._applyFilter(line) ? 1 : 0;
+    }
+    this._matches.textContent = this._needle ? `${shown} matching` : '';
+  }
+
+  /** Show stderr lines only. */
+  setStderrOnly(on: boolean): void {
+    this.toggleClass('jp-orch-mod-stderr-only', on);
+  }
+
+  /** The log as text, one `<time> <stream> <text>` line each (what the download saves). */
+  text(): string {
+    return Array.from(this._lines.children)
+      .map(el => {
+        const line = el as HTMLElement;
+        const time = line.querySelector('.jp-orch-log-time')?.getAttribute('data-time') ?? '';
+        return `${time} ${line.dataset.stream} ${line.querySelector('.jp-orch-log-text')?.textContent ?? ''}`;
+      })
+      .join('\n');
+  }
+
+  reload(): void {
     void this._reload();
   }
 
+  protected onStartWork(): void {
+    void this._reload();
+    this._ticker = window.setInterval(() => this._renderInfo(), 1000);
+  }
+
   protected onStopWork(): void {
-    // nothing to stop: it reloads when shown again
+    // the log reloads when shown again; only the clock stops
+    window.clearInterval(this._ticker);
+  }
+
+  private _applyFilter(line: HTMLElement): boolean {
+    const match = !this._needle || (line.textContent ?? '').toLowerCase().includes(this._needle);
+    line.hidden = !match;
+    return match;
   }
 
   /** Load the stored log, then merge the events that came meanwhile. */
@@ -147,15 +190,23 @@ export class RunLogView extends VisibleWorkWidget {
     this._runStatus = status;
     this._status.replaceChildren(statusBadge(status));
     this.node.dataset.status = status;
+    this._run = { start: start ?? this._run.start, end: end ?? this._run.end, exit: exit ?? this._run.exit };
+    this._renderInfo();
+  }
+
+  /** Start, duration (ticking while the run runs) and exit. */
+  private _renderInfo(): void {
+    const { start, end, exit } = this._run;
     const parts: string[] = [];
     if (start) {
-      parts.push(`started ${shortTime(start)}`);
-      if (end) {
+      parts.push(`started ${shortTime(start, this._zone)}`);
+      if (end || !FINISHED_RUN.has(this._runStatus)) {
         parts.push(durationBetween(start, end));
       }
     }
-    if (exit !== undefined && exit !== null) {
-      parts.push(`exit ${exit}`);
+    const words = exitWords(exit);
+    if (words) {
+      parts.push(words);
     }
     this._info.textContent = parts.join(' · ');
   }
@@ -231,14 +282,18 @@ export class RunLogView extends VisibleWorkWidget {
         open.text.textContent += l.text;
       } else {
         const text = h('span', { class: 'jp-orch-log-text' }, l.text);
-        frag.appendChild(
+        const line = h(
+          'div',
+          { class: `jp-orch-log-line jp-orch-log-${l.stream}`, dataset: { stream: l.stream } },
           h(
-            'div',
-            { class: `jp-orch-log-line jp-orch-log-${l.stream}`, dataset: { stream: l.stream } },
-            h('span', { class: 'jp-orch-log-time', title: l.time }, shortTime(l.time)),
-            text
-          )
+            'span',
+            { class: 'jp-orch-log-time', title: fullTime(l.time, this._zone), dataset: { time: l.time } },
+            shortTime(l.time, this._zone)
+          ),
+          text
         );
+        this._applyFilter(line);
+        frag.appendChild(line);
         this._open = l.partial ? { stream: l.stream, text } : null;
         continue;
       }
@@ -255,6 +310,15 @@ export class RunLogView extends VisibleWorkWidget {
   }
 
   private _taskId: string;
+  private _zone: Zone;
+  private _needle = '';
+  private _ticker = 0;
+  private _run: { start: string | null; end: string | null; exit: number | null | undefined } = {
+    start: null,
+    end: null,
+    exit: undefined
+  };
+  private _matches = h('span', { class: 'jp-orch-log-matches' });
   private _loading = false;
   private _generation = 0;
   private _held: IHeldLine[] = [];

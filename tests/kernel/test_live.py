@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from jupyter_orch.live import Clock, Coalescer, Event, PushChannel
+from jupyter_orch.kernel.live import Clock, Coalescer, Event, PushChannel
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 

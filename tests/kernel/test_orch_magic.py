@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +58,7 @@ def test_run_widget_follows_the_task_to_success_with_its_log(kernel: Kernel, hel
     assert "greet" in kernel.values(header, "value")[-1] and "success" in kernel.values(header, "value")[-1]
     assert "hello kernel from-data from-assets" in kernel.values(log, "value")[-1]
     assert "success" in kernel.values(runs, "value")[-1]
-    assert "Oneshot" in kernel.values(facts, "value")[-1] and "60 s" in kernel.values(facts, "value")[-1]
+    assert "once" in kernel.values(facts, "value")[-1] and "60 s" in kernel.values(facts, "value")[-1]
     kill, _run_now = kernel.children(buttons)
     assert kernel.values(kill, "disabled")[-1] is True
 
@@ -68,7 +69,7 @@ def test_schedule_widget_shows_the_next_fire_and_its_buttons_work(kernel: Kernel
     kernel.wait_for_state(widget, "status", "started")
     _header, facts, _runs, _log, buttons, spawned = kernel.children(widget)
     shown = kernel.values(facts, "value")[-1]
-    assert "CronJob" in shown and "*/5 * * * *" in shown and "next run" in shown
+    assert "scheduled" in shown and "*/5 * * * * (cron, UTC)" in shown and "next run" in shown
     kill, run_now = kernel.children(buttons)
 
     kernel.click(run_now)  # a run-once task of the same orchestration and arguments, shown below
@@ -80,6 +81,22 @@ def test_schedule_widget_shows_the_next_fire_and_its_buttons_work(kernel: Kernel
     kernel.click(kill)
     kernel.wait_for_state(widget, "status", "killed")
     assert kernel.values(kill, "disabled")[-1] is True
+
+
+def test_schedule_widget_moves_its_next_run_after_each_fire(kernel: Kernel, hello: str) -> None:
+    cell = kernel.execute('%orch schedule hello "*/2 * * * * *" --name every2s')
+    widget = cell.widget_id
+    kernel.wait_for_state(widget, "status", "started")
+    facts = kernel.children(widget)[1]
+
+    def next_run(html: str) -> str | None:
+        match = re.search(r"next run</b> (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", html)
+        return match.group(1) if match else None
+
+    first = next_run(kernel.values(facts, "value")[-1])
+    assert first is not None
+    kernel.wait_for_change(facts, "value", lambda v: next_run(v) not in (None, first), timeout=20)
+    assert "every2s" in kernel.execute("%orch kill every2s").result["text/plain"]
 
 
 def test_listing_commands_show_the_client_reprs(kernel: Kernel, hello: str, client: Client) -> None:

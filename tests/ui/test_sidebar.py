@@ -1,426 +1,302 @@
-"""The JupyterLab sidebar in a real Chromium against a real `jupyter lab` process.
-
-Each step saves a screenshot into tests/ui/artifacts/. The lab loads the labextension
-freshly built into jupyter_orch/labextension (`cd labextension && jlpm build:prod`), whatever
-copy the environment has installed, through an extra labextensions path.
-"""
+"""The sidebar as a person uses it: workspaces, orchestrations, tasks, runs and their logs."""
 
 from __future__ import annotations
 
-import json
-import secrets
-import shutil
-import time
-from collections.abc import Iterator
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from playwright import sync_api
 
-from tests.support.onnx_models import scale_model
 from tests.support.server import ServerProcess
-from tests.support.zips import make_zip
+from tests.ui.helpers import (
+    PANEL,
+    choose_workspace,
+    contrast,
+    expect,
+    shot,
+    shot_of,
+    start,
+    status_of,
+    upload,
+    uploaded_ready,
+    zip_file,
+)
 
 pytestmark = pytest.mark.browser
 
-expect = sync_api.expect
-
-REPO = Path(__file__).resolve().parents[2]
-BUILT = REPO / "jupyter_orch" / "labextension"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-]
-PANEL = "#jupyter-orch-sidebar"
-NO_NEWS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
-
-MAIN_PY = """\
-import sys, time
-print("hello from the orchestration", flush=True)
-print("a warning on stderr", file=sys.stderr, flush=True)
-time.sleep(1.5)
-print("L" * 150_000, flush=True)  # longer than the executor's 64 KiB line cap: stored in pieces
-print("bye from the orchestration", flush=True)
-"""
+ALL = pytest.mark.parametrize("theme", ["light", "dark"], indirect=True)
 
 
-# ---- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def jp_asyncio_loop() -> None:
-    """Replace pytest-jupyter's autouse loop fixture: it closes the current asyncio loop, which
-    here is the one Playwright's sync API keeps running. These tests use no in-process server."""
-    return None
-
-
-@pytest.fixture
-def jp_server_cleanup() -> None:
-    """Replace pytest-jupyter's autouse cleanup (see jp_asyncio_loop)."""
-    return None
-
-
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    if not list((BUILT / "static").glob("remoteEntry.*.js")):
-        pytest.fail(f"no built labextension in {BUILT}: run `cd labextension && jlpm install && jlpm build:prod`")
-    tmp = tmp_path_factory.mktemp("ui")
-    # The freshly built extension comes first on the labextensions path.
-    extensions = tmp / "labextensions"
-    extensions.mkdir()
-    (extensions / "jupyter-orch").symlink_to(BUILT, target_is_directory=True)
-    # Keep the news toast away, and keep settings/layout out of the user's home.
-    app_settings = tmp / "app-settings"
-    app_settings.mkdir()
-    (app_settings / "overrides.json").write_text(json.dumps(NO_NEWS))
-    server = ServerProcess(
-        root=tmp / "root",
-        data_dir=tmp / "data",
-        app="lab",
-        extra_args=[
-            f"--LabApp.extra_labextensions_path={extensions}",
-            f"--LabApp.app_settings_dir={app_settings}",
-            f"--LabApp.user_settings_dir={tmp / 'user-settings'}",
-            f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
-        ],
-    ).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: `make test` installs it (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any, lab: ServerProcess, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-    context.close()
-    assert not [e for e in errors if "jupyter-orch" in e or "orch" in e.lower()], errors
-
-
-@pytest.fixture
-def workspace(lab: ServerProcess, request: pytest.FixtureRequest) -> int:
-    name = f"ui-{request.node.name.replace('_', '-')[:40]}-{secrets.token_hex(3)}"
-    response = lab.post("workspaces/create", {"workspace_name": name})
-    assert response.status_code in (200, 201), response.text
-    return response.json()["workspace_id"]
-
-
-# ---- helpers ------------------------------------------------------------------------------------
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-
-def open_panel(page: Any, lab: ServerProcess, workspace_id: int) -> Any:
-    # A fresh lab workspace per page: no layout restored from an earlier test.
-    page.goto(f"{lab.url}lab/workspaces/ui{secrets.token_hex(4)}?token={lab.token}")
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-    panel = page.locator(PANEL)
-    page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]').click()
-    expect(panel).to_be_visible()
+def test_an_empty_server_offers_to_create_a_workspace(page: Any, panel: Any, lab: ServerProcess) -> None:
+    if lab.post("workspaces/list").json()["workspaces"]:
+        pytest.skip("needs the session's first page on an empty server")
+    expect(panel.locator(".jp-orch-first-run")).to_contain_text("There is no workspace yet", timeout=15_000)
+    shot(page, "01-empty-server")
+    panel.locator(".jp-orch-first-run button", has_text="Create one").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("first-space")
+    dialog.locator("button.jp-mod-accept").click()
     select = panel.locator("select.jp-orch-workspace")
-    expect(select.locator(f'option[value="{workspace_id}"]')).to_have_count(1, timeout=15_000)
-    select.select_option(str(workspace_id))
-    return panel
+    expect(select.locator("option:checked")).to_have_text("first-space", timeout=15_000)
+    assert [w["name"] for w in lab.post("workspaces/list").json()["workspaces"]] == ["first-space"]
+    expect(panel.locator(".jp-orch-first-run")).to_have_count(0)
 
 
-def upload(lab: ServerProcess, workspace_id: int, name: str, files: dict[str, str] | None = None) -> str:
-    data = make_zip(files or {"main.py": MAIN_PY})
-    response = requests.post(
-        lab.api + "orchestration/upload",
-        headers=lab.headers,
-        files=[
-            ("file", (f"{name}.zip", data, "application/zip")),
-            ("metadata", ("metadata", json.dumps({"workspace_id": workspace_id, "name": name}), "application/json")),
-        ],
-        timeout=30,
+@ALL
+def test_upload_reaches_ready_live_and_shows_its_files(
+    page: Any, panel: Any, lab: ServerProcess, workspace: int, theme: str
+) -> None:
+    choose_workspace(panel, workspace)
+    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
+    panel.locator("input.jp-orch-file-input").set_input_files(
+        files=[zip_file("picked.zip", {"main.py": "print('picked')\n", "data/rows.csv": "a,b\n1,2\n"})]
     )
-    assert response.status_code in (200, 201, 202), response.text
-    return response.json()["id"]
-
-
-def zip_file(name: str, files: dict[str, str]) -> dict[str, Any]:
-    """A zip as Playwright's set_input_files takes it."""
-    return {"name": name, "mimeType": "application/zip", "buffer": make_zip(files)}
-
-
-def status_of(locator: Any) -> Any:
-    return locator.locator(".jp-orch-status").first
-
-
-# ---- tests --------------------------------------------------------------------------------------
-
-
-def test_panel_opens_with_its_sections(page: Any, lab: ServerProcess, workspace: int) -> None:
-    panel = open_panel(page, lab, workspace)
-    for section in ("orchestrations", "tasks", "runs", "pipelines", "connections"):
-        expect(panel.locator(f'[data-section="{section}"]')).to_be_visible()
-    # The push channel is up (the sidebar shows it as live).
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
-    shot(page, "01-panel-open")
-
-
-def test_uploaded_orchestration_reaches_ready_without_reload(page: Any, lab: ServerProcess, workspace: int) -> None:
-    panel = open_panel(page, lab, workspace)
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
-    orch_id = upload(lab, workspace, "hello-orch")
-    row = panel.locator(f'li[data-orch-id="{orch_id}"]')
-    expect(row).to_be_visible(timeout=10_000)
+    row = panel.locator('li.jp-orch-orchestration:has(.jp-orch-name:text-is("picked"))')
     expect(status_of(row)).to_have_text("ready", timeout=60_000)
     expect(row.locator(".jp-orch-sha")).not_to_be_empty()
-    shot(page, "02-orchestration-ready")
+    expect(row.locator("time")).to_have_attribute("title", re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
+    shot(page, f"02-orchestration-ready-{theme}")
+
+    row.locator('[data-action="files"]').click()
+    files = page.locator(".jp-orch-files")
+    expect(files.locator(".jp-orch-file")).to_have_count(2, timeout=15_000)
+    expect(files.locator(".jp-orch-file-name")).to_have_text("main.py")
+    expect(files.locator(".jp-orch-file-text")).to_have_text("print('picked')\n")
+    files.locator('.jp-orch-file[data-path="data/rows.csv"]').click()
+    expect(files.locator(".jp-orch-file-text")).to_have_text("a,b\n1,2\n")
+    with page.expect_download() as download:
+        files.locator('[data-action="download-zip"]').click()
+    assert download.value.suggested_filename == "picked.zip"
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"
+    shot(page, f"02b-orchestration-files-{theme}")
 
 
-def test_hidden_panel_drops_the_channel_and_catches_up_when_shown(
-    page: Any, lab: ServerProcess, workspace: int
-) -> None:
-    panel = open_panel(page, lab, workspace)
-    live = panel.locator(".jp-orch-live")
-    expect(live).to_have_attribute("data-live", "true", timeout=15_000)
-    tab = page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]')
-    tab.click()  # collapse the sidebar: the panel is hidden
-    expect(panel).to_be_hidden()
-    expect(live).to_have_attribute("data-live", "false")  # socket released while hidden
-    orch_id = upload(lab, workspace, "while-hidden")
-    lab.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready"})
-    tab.click()  # show again: reconnect and refresh
-    expect(panel).to_be_visible()
-    expect(status_of(panel.locator(f'li[data-orch-id="{orch_id}"]'))).to_have_text("ready", timeout=15_000)
-    expect(live).to_have_attribute("data-live", "true", timeout=15_000)
-    shot(page, "02b-caught-up-after-hidden")
-
-
-def test_upload_with_the_file_picker(page: Any, lab: ServerProcess, workspace: int) -> None:
-    panel = open_panel(page, lab, workspace)
-    panel.locator("input.jp-orch-file-input").set_input_files(
-        files=[zip_file("picked.zip", {"main.py": "print('picked')\n"})]
-    )
-    row = panel.locator('li[data-orch-id]:has(.jp-orch-name:text-is("picked"))')
-    expect(row).to_be_visible(timeout=15_000)
-    expect(status_of(row)).to_have_text("ready", timeout=60_000)
-    listed = lab.post("orchestration/list", {"workspace_id": workspace}).json()
-    assert [o["name"] for o in listed] == ["picked"]
-    shot(page, "03-uploaded-with-picker")
-
-
-def test_rejected_uploads_show_a_readable_message(page: Any, lab: ServerProcess, workspace: int) -> None:
-    panel = open_panel(page, lab, workspace)
+def test_rejected_uploads_show_a_readable_message(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:
+    choose_workspace(panel, workspace)
     picker = panel.locator("input.jp-orch-file-input")
-    # Refused by the server (400): its {"msg"} sentence is shown, not raw HTML.
-    picker.set_input_files(
-        files=[zip_file("broken.zip", {"README.md": "no entrypoint"})]
-    )
+    picker.set_input_files(files=[zip_file("broken.zip", {"README.md": "no entrypoint"})])
     toast = page.locator(".Toastify__toast", has_text="broken.zip")
     expect(toast).to_contain_text("main.py", timeout=15_000)
     assert "<html" not in toast.inner_text().lower()
-    # Refused before sending: not a zip.
     picker.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
     expect(page.locator(".Toastify__toast", has_text="notes.txt")).to_contain_text("not a .zip")
-    shot(page, "03b-rejected-uploads")
     assert lab.post("orchestration/list", {"workspace_id": workspace}).json() == []
 
 
-def test_packaging_error_raises_a_notification(page: Any, lab: ServerProcess, workspace: int) -> None:
-    panel = open_panel(page, lab, workspace)
+def test_packaging_error_names_the_log_in_words(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:
+    choose_workspace(panel, workspace)
     expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
-    orch_id = upload(
-        lab, workspace, "bad-reqs", {"main.py": "print('never')\n", "requirements.txt": "not ! a requirement ===\n"}
-    )
+    orch_id = upload(lab, workspace, "bad-reqs", {"main.py": "print(1)\n", "requirements.txt": "not ! a req ===\n"})
     row = panel.locator(f'li[data-orch-id="{orch_id}"]')
     expect(status_of(row)).to_have_text("error", timeout=120_000)
     expect(page.locator(".Toastify__toast", has_text='Orchestration "bad-reqs" failed')).to_be_visible(timeout=15_000)
-    shot(page, "03c-packaging-error")
+    assert "packaging_log" not in panel.inner_text()
+    expect(row.locator(".jp-orch-packaging-log summary")).to_have_text("Packaging log")
 
 
-def test_failed_run_raises_a_notification(page: Any, lab: ServerProcess, workspace: int) -> None:
-    orch_id = upload(lab, workspace, "crasher", {"main.py": "import sys\nprint('about to fail')\nsys.exit(3)\n"})
-    panel = open_panel(page, lab, workspace)
-    expect(status_of(panel.locator(f'li[data-orch-id="{orch_id}"]'))).to_have_text("ready", timeout=60_000)
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
-    response = lab.post("task/run_once", {"workspace_id": workspace, "orch_id": orch_id, "json": {}})
-    assert response.status_code in (200, 201), response.text
-    toast = page.locator(".Toastify__toast", has_text="failed")
-    expect(toast).to_contain_text("crasher", timeout=60_000)
-    shot(page, "03d-run-failed-notification")
-    # Its "Show log" action opens the run's log.
-    toast.locator("button", has_text="Show log").click()
-    expect(page.locator(".jp-orch-logview .jp-orch-log-stdout", has_text="about to fail")).to_be_visible(timeout=15_000)
-    shot(page, "03e-failed-run-log")
-
-
-def test_run_from_the_panel_and_read_its_live_log(page: Any, lab: ServerProcess, workspace: int) -> None:
-    panel = open_panel(page, lab, workspace)
-    orch_id = upload(lab, workspace, "runner")
+@ALL
+def test_run_logs_open_as_tabs_of_one_area(
+    page: Any, panel: Any, lab: ServerProcess, workspace: int, theme: str
+) -> None:
+    orch_id = uploaded_ready(lab, workspace, "runner")
+    choose_workspace(panel, workspace)
     orch_row = panel.locator(f'li[data-orch-id="{orch_id}"]')
-    expect(status_of(orch_row)).to_have_text("ready", timeout=60_000)
-
-    # "Run" on the orchestration creates a run-once task and selects it.
-    orch_row.locator('button[data-action="run"]').click()
-    task_row = panel.locator("li[data-task-id]").first
-    expect(task_row).to_be_visible(timeout=15_000)
-    expect(task_row).to_have_attribute("aria-selected", "true")
+    orch_row.locator('[data-action="run"]').click()  # a run-once task, selected
+    task_row = panel.locator("li.jp-orch-task").first
+    expect(task_row).to_have_attribute("aria-selected", "true", timeout=15_000)
+    expect(task_row.locator(".jp-orch-run-type")).to_have_text("once")
     run_row = panel.locator('[data-section="runs"] li[data-run-id]').first
     expect(run_row).to_be_visible(timeout=15_000)
-    shot(page, "04-run-started")
 
-    # Open the log while the run is still going: the rest arrives by the push channel.
-    run_id = run_row.get_attribute("data-run-id")
+    # While it runs, its duration ticks.
+    duration = run_row.locator(".jp-orch-duration")
+    expect(duration).not_to_be_empty(timeout=10_000)
+    first = duration.inner_text()
+    if status_of(run_row).inner_text() == "running":
+        expect(duration).not_to_have_text(first, timeout=5_000)
+
     run_row.click()
-    log = page.locator(f'.jp-orch-logview[data-run-id="{run_id}"]')
-    expect(log).to_be_visible(timeout=10_000)
-    expect(log.locator(".jp-orch-log-stdout", has_text="hello from the orchestration")).to_have_count(1, timeout=15_000)
-    expect(log.locator(".jp-orch-log-stderr", has_text="a warning on stderr")).to_have_count(1, timeout=15_000)
+    log = page.locator(".jp-orch-logview").last
     expect(log.locator(".jp-orch-log-stdout", has_text="bye from the orchestration")).to_have_count(1, timeout=30_000)
     expect(log.locator(".jp-orch-logview-status .jp-orch-status")).to_have_text("success", timeout=30_000)
-    expect(status_of(run_row)).to_have_text("success", timeout=15_000)
-    expect(run_row.locator(".jp-orch-exit-code")).to_have_text("exit 0", timeout=15_000)
-    # No line twice (stored + pushed), and the long line's pieces joined into one line.
-    assert log.locator(".jp-orch-log-line").count() == 4
+    assert log.locator(".jp-orch-log-line").count() == 4  # no line twice, the long one joined
     assert log.locator(".jp-orch-log-text").nth(2).evaluate("e => e.textContent.length") == 150_000
-    shot(page, "05-run-log")
+    expect(run_row.locator(".jp-orch-exit-code")).to_have_text("exit code 0", timeout=15_000)
 
-    # "Run now" on the task runs the same orchestration again as a new task.
-    task_id = task_row.get_attribute("data-task-id")
-    panel.locator(f'li[data-task-id="{task_id}"] button[data-action="run-now"]').click()
-    expect(panel.locator("li[data-task-id]")).to_have_count(2, timeout=15_000)
-    selected = panel.locator('li[data-task-id][aria-selected="true"]')
-    expect(selected).not_to_have_attribute("data-task-id", task_id or "")
-    newest_run = panel.locator('[data-section="runs"] li[data-run-id]').first
-    expect(status_of(newest_run)).to_have_text("success", timeout=60_000)
-    tasks = lab.post("task/list", {"workspace_id": workspace}).json()
-    tasks = tasks["tasks"] if isinstance(tasks, dict) else tasks
-    assert {t["orch_id"] for t in tasks} == {orch_id}
-    shot(page, "06-run-now")
+    # stderr is readable in either theme: coloured text on the log's own background.
+    stderr = log.locator(".jp-orch-log-stderr .jp-orch-log-text").first
+    assert contrast(stderr) >= 3, f"stderr contrast {contrast(stderr):.1f} in {theme}"
+    selected = panel.locator("li.jp-orch-task.jp-mod-selected .jp-orch-name").first
+    assert contrast(selected) >= 4.5, f"selected row contrast {contrast(selected):.1f} in {theme}"
+
+    # The toolbar: search, stderr only, download.
+    toolbar = page.locator(".jp-orch-logview-widget .jp-Toolbar").last
+    toolbar.locator("input.jp-orch-log-search").fill("warning")
+    expect(log.locator(".jp-orch-log-line:visible")).to_have_count(1)
+    expect(log.locator(".jp-orch-log-matches")).to_have_text("1 matching")
+    toolbar.locator("input.jp-orch-log-search").fill("")
+    toolbar.locator(".jp-orch-stderr-only input").check()
+    expect(log.locator(".jp-orch-log-line:visible")).to_have_count(1)
+    expect(log.locator(".jp-orch-log-line:visible")).to_contain_text("a warning on stderr")
+    with page.expect_download() as download:
+        toolbar.locator(".jp-orch-log-download").first.click()
+    text = Path(download.value.path()).read_text()
+    assert "stdout hello from the orchestration" in text and "stderr a warning on stderr" in text
+    shot(page, f"04-run-log-{theme}")
+    shot_of(panel, f"sidebar-{theme}")
+
+    # "Run now" names the new task after the task, and its log joins the first as a tab.
+    panel.locator("li.jp-orch-task").first.locator('[data-action="run-now"]').click()
+    expect(panel.locator("li.jp-orch-task")).to_have_count(2, timeout=15_000)
+    assert panel.locator("li.jp-orch-task .jp-orch-name").all_inner_texts() == ["runner", "runner"]
+    newest = panel.locator('[data-section="runs"] li[data-run-id]').first
+    expect(newest).to_be_visible(timeout=15_000)
+    newest.click()
+    expect(page.locator(".jp-orch-logview")).to_have_count(2, timeout=10_000)
+    tab_bars = page.locator("#jp-main-dock-panel .lm-TabBar:has(li[data-id^='jp-orch-log-'])")
+    expect(tab_bars).to_have_count(1)
+    expect(tab_bars.locator("li[data-id^='jp-orch-log-']")).to_have_count(2)
+    width = page.locator(".jp-orch-logview-widget:visible").first.bounding_box()["width"]
+    assert width > 400, width
+    shot(page, f"05-two-logs-as-tabs-{theme}")
 
 
-def test_kill_a_scheduled_task(page: Any, lab: ServerProcess, workspace: int) -> None:
-    orch_id = upload(lab, workspace, "nightly")
-    ready = lab.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready"}).json()
-    deadline = time.monotonic() + 60
-    while ready.get("status") != "ready" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        ready = lab.post("orchestration/get_by_id", {"id": orch_id}).json()
-    assert ready["status"] == "ready", ready
-    response = lab.post(
-        "task/run_scheduled",
-        {"name": "nightly-job", "workspace_id": workspace, "orch_id": orch_id, "schedule": "0 0 * * *", "json": {}},
-    )
-    assert response.status_code in (200, 201), response.text
-    task_id = response.json()["id"]
-
-    panel = open_panel(page, lab, workspace)
+def test_a_failing_schedule_raises_one_notification_that_counts(
+    page: Any, panel: Any, lab: ServerProcess, workspace: int
+) -> None:
+    crash = {"main.py": "import sys\nprint('about to fail')\nsys.exit(3)\n"}
+    orch_id = uploaded_ready(lab, workspace, "crasher", crash)
+    choose_workspace(panel, workspace)
+    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
+    task_id = start(lab, "task/run_scheduled", name="every-2s", workspace_id=workspace, orch_id=orch_id,
+                    schedule="*/2 * * * * *")
+    toasts = page.locator(".Toastify__toast", has_text='Run of "every-2s"')
+    expect(toasts.first).to_contain_text("failed (exit code 3)", timeout=30_000)
+    expect(toasts.first).to_contain_text("3 failures", timeout=30_000)
+    expect(toasts).to_have_count(1)
+    shot(page, "06-one-counting-notification")
     row = panel.locator(f'li[data-task-id="{task_id}"]')
-    expect(row).to_be_visible(timeout=15_000)
-    expect(row.locator(".jp-orch-run-type")).to_have_text("CronJob")
-    expect(row.locator(".jp-orch-schedule")).to_have_text("at 00:00, every day")
-    expect(row.locator(".jp-orch-next-run")).to_contain_text("next in")
-    shot(page, "07-scheduled-task")
-
-    row.locator('button[data-action="kill"]').click()
+    expect(row.locator(".jp-orch-schedule")).to_have_text("every 2 seconds UTC")
+    # The countdown to the next fire ticks.
+    expect(row.locator(".jp-orch-next-run")).to_contain_text(re.compile(r"next (in \d+ s|due now)"))
+    toasts.first.locator("button", has_text="Show log").click()
+    expect(page.locator(".jp-orch-logview .jp-orch-log-stdout", has_text="about to fail").first).to_be_visible(
+        timeout=15_000
+    )
+    lab.post("task/kill", {"id": task_id})
     expect(status_of(row)).to_have_text("killed", timeout=30_000)
-    expect(row.locator('button[data-action="kill"]')).to_be_disabled()
-    assert lab.post("task/get_by_id", {"id": task_id}).json()["status"] == "killed"
-    shot(page, "08-task-killed")
 
 
-def test_pipeline_deploy_and_inference_log_table(page: Any, lab: ServerProcess, workspace: int) -> None:
-    name = f"uipipe{secrets.token_hex(3)}"
-    created = lab.post("pipelines/create", {"pipeline_id": name, "workspace_id": workspace})
-    assert created.status_code in (200, 201), created.text
-    model = requests.post(
-        lab.api + "models/upload",
-        headers=lab.headers,
-        files=[
-            ("file", ("linear.onnx", scale_model(2.0, 3, "tensor", "variable"), "application/octet-stream")),
-            ("metadata", ("metadata", json.dumps({"name": "uilinear", "workspace_id": workspace}), "application/json")),
-        ],
-        timeout=30,
-    )
-    assert model.status_code in (200, 201), model.text
-    step = lab.post("pipelines/add_model_step", {"pipeline_id": name, "model_version_id": model.json()["id"]})
-    assert step.status_code in (200, 201), step.text
+def test_new_task_dialog_checks_its_fields_and_previews_the_schedule(
+    page: Any, panel: Any, lab: ServerProcess, workspace: int
+) -> None:
+    orch_id = uploaded_ready(lab, workspace, "nightly")
+    choose_workspace(panel, workspace)
+    panel.locator(f'li[data-orch-id="{orch_id}"] [data-action="new-task"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('input[name="name"]').fill("nightly-job")
+    dialog.locator('textarea[name="args"]').fill('{"n": ')
+    expect(dialog.locator('.jp-orch-error[data-field="args"]')).to_contain_text("Not valid JSON")
+    dialog.locator('textarea[name="args"]').fill('{"n": 3}')
+    expect(dialog.locator('.jp-orch-error[data-field="args"]')).to_have_count(0)
+    dialog.locator('input[value="schedule"]').check()
+    dialog.locator('input[name="schedule"]').fill("61 * * * *")
+    expect(dialog.locator('.jp-orch-error[data-field="schedule"]')).to_be_visible()
+    dialog.locator('input[name="schedule"]').fill("0 0 * * *")
+    expect(dialog.locator(".jp-orch-schedule-words")).to_have_text("at 00:00, every day UTC")
+    expect(dialog.locator(".jp-orch-fires li")).to_have_count(5)
+    shot(page, "07-new-task-dialog")
+    dialog.locator("button.jp-mod-accept").click()
 
-    panel = open_panel(page, lab, workspace)
-    row = panel.locator(f'li[data-pipeline="{name}"]')
-    expect(row).to_be_visible(timeout=15_000)
-    expect(row).to_have_attribute("data-deployed", "false")
-    row.locator('button[data-action="deploy"]').click()
-    expect(row).to_have_attribute("data-deployed", "true", timeout=60_000)
-    expect(row.locator('button[data-action="undeploy"]')).to_be_enabled()
-    shot(page, "09-pipeline-deployed")
+    row = panel.locator('li.jp-orch-task:has(.jp-orch-name:text-is("nightly-job"))')
+    expect(row).to_have_attribute("aria-selected", "true", timeout=15_000)
+    expect(row.locator(".jp-orch-run-type")).to_have_text("scheduled")
+    expect(row.locator(".jp-orch-next-run")).to_contain_text("next in")
+    task = next(t for t in lab.post("task/list", {"workspace_id": workspace}).json() if t["name"] == "nightly-job")
+    assert task["input_data"] == {"n": 3} and task["schedule"] == "0 0 * * *"
 
-    rows = [{"tensor": [float(i), 1.0, 0.0]} for i in range(150)]
-    inferred = requests.post(
-        lab.api + f"pipelines/infer/{name}",
-        headers={**lab.headers, "Content-Type": "application/json; format=pandas-records"},
-        data=json.dumps(rows),
-        timeout=60,
-    )
-    assert inferred.status_code == 200, inferred.text
-
-    row.locator('button[data-action="open-log"]').click()
-    view = page.locator(f'.jp-orch-inference[data-pipeline="{name}"]')
-    expect(view).to_be_visible(timeout=10_000)
-    table = view.locator("table.jp-orch-inference-table")
-    expect(table.locator("tbody tr")).to_have_count(100, timeout=15_000)  # one page of the newest 100
-    headers = table.locator("thead th").all_inner_texts()
-    assert headers[0] == "time"
-    assert "in.tensor" in headers and "out.variable" in headers, headers
-    shot(page, "10-inference-log-page-1")
-
-    view.locator('button[data-action="next-page"]').click()
-    expect(table.locator("tbody tr")).to_have_count(50, timeout=15_000)
-    expect(view.locator('button[data-action="next-page"]')).to_be_disabled()
-    shot(page, "11-inference-log-page-2")
-
-    # A time range before the rows were logged holds none of them.
-    view.locator("input.jp-orch-from").fill("2001-01-01T00:00:00")
-    view.locator("input.jp-orch-to").fill("2001-01-02T00:00:00")
-    view.locator('button[data-action="apply"]').click()
-    expect(view.locator(".jp-orch-empty")).to_be_visible(timeout=15_000)
-    shot(page, "12-inference-log-empty-range")
-
-    # Back in the panel: undeploy.
-    row.locator('button[data-action="undeploy"]').click()
-    expect(row).to_have_attribute("data-deployed", "false", timeout=60_000)
-    shot(page, "13-pipeline-undeployed")
+    # Killing a scheduled task asks first; then the row says so and Kill is off.
+    row.locator('[data-action="kill"]').click()
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    expect(status_of(row)).to_have_text("killed", timeout=30_000)
+    expect(row.locator('[data-action="kill"]')).to_have_attribute("aria-disabled", "true")
 
 
-def test_connections_are_listed_with_details_masked(page: Any, lab: ServerProcess, workspace: int) -> None:
-    name = f"ui-conn-{secrets.token_hex(3)}"
-    details = {"url": "https://x", "password": "s3cr3t-value"}
-    created = lab.post("connections/create", {"name": name, "type": "HTTP", "details": details})
-    assert created.status_code in (200, 201), created.text
-    added = lab.post("connections/add_to_workspace", {"workspace_id": workspace, "connection_id": created.json()["id"]})
-    assert added.status_code in (200, 201), added.text
+def test_tasks_sort_newest_first_and_filter(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:
+    orch_id = uploaded_ready(lab, workspace, "lister", {"main.py": "print('x')\n"})
+    for name in ("alpha", "beta", "gamma"):
+        start(lab, "task/run_once", name=name, workspace_id=workspace, orch_id=orch_id)
+    doomed = start(lab, "task/run_scheduled", name="doomed", workspace_id=workspace, orch_id=orch_id,
+                   schedule="0 0 * * *")
+    lab.post("task/kill", {"id": doomed})
+    choose_workspace(panel, workspace)
+    names = panel.locator("li.jp-orch-task .jp-orch-name")
+    expect(names).to_have_count(4, timeout=15_000)
+    assert names.all_inner_texts() == ["doomed", "gamma", "beta", "alpha"]
+    panel.locator(".jp-orch-hide-killed input").check()
+    expect(names).to_have_count(3)
+    panel.locator("input.jp-orch-filter").fill("ET")
+    expect(names).to_have_text(["beta"])
+    panel.locator("input.jp-orch-filter").fill("")
+    panel.locator("select.jp-orch-status-filter").select_option("success")
+    expect(names).to_have_count(3, timeout=30_000)
+    shot(page, "08-tasks-filtered")
 
-    panel = open_panel(page, lab, workspace)
-    section = panel.locator('[data-section="connections"]')
-    section.locator("summary").click()  # folded by default
-    row = section.locator(f'li[data-connection-id="{created.json()["id"]}"]')
-    expect(row).to_be_visible(timeout=15_000)
-    expect(row.locator(".jp-orch-details")).to_have_text("details: ••••")
-    assert "s3cr3t-value" not in panel.inner_text()
-    shot(page, "14-connections-masked")
+    # The chosen workspace is remembered (IStateDB) across a reload.
+    chosen = panel.locator("select.jp-orch-workspace option:checked").inner_text()
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    if not panel.is_visible():
+        page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]').click()
+    expect(panel.locator("select.jp-orch-workspace option:checked")).to_have_text(chosen, timeout=15_000)
+
+
+def test_rows_by_keyboard_context_menu_and_palette(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:
+    orch_id = uploaded_ready(lab, workspace, "keys", {"main.py": "print('k')\n"})
+    for name in ("one", "two"):
+        start(lab, "task/run_once", name=name, workspace_id=workspace, orch_id=orch_id)
+    choose_workspace(panel, workspace)
+    rows = panel.locator("li.jp-orch-task")
+    expect(rows).to_have_count(2, timeout=15_000)
+    rows.first.focus()
+    page.keyboard.press("ArrowDown")
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(rows.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(panel.locator('[data-section="runs"] .jp-orch-section-title')).to_have_text("Runs of one")
+
+    rows.first.click(button="right")
+    menu = page.locator(".lm-Menu")
+    expect(menu.locator(".lm-Menu-itemLabel", has_text="Run Task Now")).to_be_visible()
+    expect(menu.locator(".lm-Menu-itemLabel", has_text="Kill Task")).to_be_visible()
+    shot(page, "09-context-menu")
+    page.keyboard.press("Escape")
+
+    # Sections fold from their header.
+    header = panel.locator('[data-section="pipelines"] .jp-orch-section-toggle')
+    expect(header).to_have_attribute("aria-expanded", "true")
+    header.click()
+    expect(header).to_have_attribute("aria-expanded", "false")
+
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator("#command-palette")
+    palette.locator("input").fill("Orchestration Workspace")
+    expect(palette.locator(".lm-CommandPalette-itemLabel", has_text="Create Orchestration Workspace")).to_be_visible()
+    page.keyboard.press("Escape")
+
+
+def test_status_bar_counts_running_tasks(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:
+    orch_id = uploaded_ready(lab, workspace, "sleeper", {"main.py": "import time\ntime.sleep(60)\n"})
+    choose_workspace(panel, workspace)
+    item = page.locator(".jp-orch-statusbar")
+    expect(item).to_have_text("0 tasks running", timeout=15_000)
+    task_id = start(lab, "task/run_once", name="long", workspace_id=workspace, orch_id=orch_id)
+    expect(item).to_have_text("1 task running", timeout=15_000)
+    lab.post("task/kill", {"id": task_id})
+    expect(item).to_have_text("0 tasks running", timeout=30_000)
+    row = panel.locator(f'li[data-task-id="{task_id}"]')
+    row.click()
+    run = panel.locator('[data-section="runs"] li[data-run-id]').first
+    expect(run.locator(".jp-orch-exit-code")).to_have_text(re.compile("stopped by SIG(TERM|KILL)"), timeout=30_000)
+    assert "exit -" not in panel.inner_text()

@@ -18,11 +18,10 @@ import ipywidgets as w
 from traitlets import Unicode
 
 from . import widget_html as view
-from .client.display import local_time
 from .live import CLOCK, Coalescer, Event, Subscription, channel_for
 
 if TYPE_CHECKING:
-    from .client import Client, Orchestration, Task
+    from ..client import Client, Orchestration, Task
 
 ORCH_RANK = {"pending_packaging": 0, "packaging": 1, "ready": 2, "error": 2}
 TASK_RANK = {"pending": 0, "started": 1, "pending_kill": 2, "success": 3, "failed": 3,
@@ -126,6 +125,12 @@ class LiveWidget(w.VBox):
         if self._ticking():
             self._coalescer.poke()
         CLOCK.call_later(TICK_S, self._tick)
+
+    def __repr__(self) -> str:
+        """What a notebook shows before the widget's state is loaded (text/plain)."""
+        name = self._data.get("name") or self._data.get("id", "")
+        kind = type(self).__name__.removesuffix("Widget").lower()
+        return f"{kind} {name}: {view.status_words(self._data.get('status', ''))}"
 
     def close(self) -> None:
         self._stop()
@@ -257,7 +262,17 @@ class TaskWidget(LiveWidget):
         return self._data["status"] in TASK_TERMINAL
 
     def _ticking(self) -> bool:
-        return any(r["status"] in RUN_ACTIVE for r in self._runs.values())
+        next_fire = bool(self._data.get("next_run_at")) and not self._terminal()
+        return next_fire or any(r["status"] in RUN_ACTIVE for r in self._runs.values())
+
+    def _on_event(self, event: Event) -> None:
+        super()._on_event(event)
+        # A scheduled fire (a new pending run) moved the task's next fire: read it again.
+        if event.get("kind") == "run" and event.get("status") == "pending" and self._data.get("schedule"):
+            self.task.status()  # refreshes the object from the server
+            with self._lock:
+                self._data.update(next_run_at=self.task.to_dict().get("next_run_at"))
+            self._coalescer.poke()
 
     def _render(self) -> None:
         data = self._data
@@ -265,9 +280,11 @@ class TaskWidget(LiveWidget):
         self._header.value = view.header(
             "task", data.get("name"), data["status"], view.elapsed(data["created_at"], end)
         )
+        next_fire = data.get("next_run_at") if not self._terminal() else None
         self._facts.value = view.facts({
-            "type": data.get("run_type"), "schedule": data.get("schedule"),
-            "next run": local_time(data.get("next_run_at")) if not self._terminal() else "",
+            "runs": view.run_type_words(data.get("run_type")),
+            "schedule": f"{data['schedule']} (cron, UTC)" if data.get("schedule") else "",
+            "next run": f"{view.when(next_fire)} ({view.countdown(next_fire)})" if next_fire else "",
             "timeout": f"{data['timeout']} s" if data.get("timeout") else "", "id": data["id"],
         })
         self._table.value = view.runs_table(self._by_age())

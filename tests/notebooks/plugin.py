@@ -1,4 +1,8 @@
-"""nbval runs the tutorials against a real jupyter server that this session starts.
+"""The nbval harness, loaded as a plugin by the tutorials' own pytest run:
+
+    pytest --nbval notebooks --nbval-sanitize-with tests/notebooks/sanitize.cfg -p tests.notebooks.plugin
+
+It runs the tutorials against a real jupyter server that this session starts.
 
 The notebooks' kernels find it the way kernels started by `make lab` do: through the
 JUPYTER_ORCH_URL / JUPYTER_ORCH_TOKEN variables they inherit.

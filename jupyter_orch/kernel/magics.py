@@ -24,9 +24,11 @@ import requests
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 
-from .client import Client, ClientError, Orchestration, Task, TaskRun, Workspace
-from .client.errors import ApiNotFound
+from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspace
+from ..client.errors import ApiNotFound
 from .widgets import OrchestrationWidget, TaskWidget
+
+WORKSPACE_MIME = "application/vnd.jupyter-orch.workspace+json"
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -181,6 +183,19 @@ def one_line_errors() -> Iterator[None]:
         raise UsageError(f"the jupyter-orch server did not answer: {e}") from None
 
 
+class CurrentWorkspace:
+    """The kernel's current workspace, shown as the workspace itself; its display also carries
+    WORKSPACE_MIME, which the JupyterLab sidebar reads to follow the kernel's workspace."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        ws = self.workspace
+        return {"text/plain": repr(ws), "text/html": ws._repr_html_(),
+                WORKSPACE_MIME: {"id": ws.id(), "name": ws.name()}}
+
+
 @magics_class
 class OrchMagics(Magics):
     def __init__(self, shell: Any):
@@ -305,10 +320,10 @@ class OrchMagics(Magics):
     def _connections(self, args: argparse.Namespace) -> Any:
         return self.client.list_connections()
 
-    def _workspace(self, args: argparse.Namespace) -> Workspace:
+    def _workspace(self, args: argparse.Namespace) -> CurrentWorkspace:
         if args.name is None:
-            return self.client.get_current_workspace()
-        return self.client.set_current_workspace(self._find_workspace(args.name, args.create))
+            return CurrentWorkspace(self.client.get_current_workspace())
+        return CurrentWorkspace(self.client.set_current_workspace(self._find_workspace(args.name, args.create)))
 
     # -- names or ids ---------------------------------------------------------------------------
     def _json_args(self, args: argparse.Namespace) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Re-execute the tutorials against a fresh jupyter-orch server and save their outputs.
 
-    .venv/bin/python notebooks/refresh_outputs.py [NOTEBOOK ...]
+    .venv/bin/python tests/notebooks/refresh_outputs.py [NOTEBOOK ...]
 
-The stored outputs are what `pytest --nbval` compares with (after notebooks/sanitize.cfg), so
+The stored outputs are what `pytest --nbval` compares with (after tests/notebooks/sanitize.cfg), so
 refresh them whenever a notebook or what it shows changes. Notebooks run in name order on one
 server, as the test session runs them.
 """
@@ -19,14 +19,15 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+REPO = Path(__file__).resolve().parents[2]
+TUTORIALS = REPO / "notebooks"
+sys.path.insert(0, str(REPO))
 
 from tests.support.server import ServerProcess  # noqa: E402
 
 
 def main(names: list[str]) -> None:
-    paths = [Path(n).resolve() for n in names] or sorted(HERE.glob("[0-9]*.ipynb"))
+    paths = [Path(n).resolve() for n in names] or sorted(TUTORIALS.glob("[0-9]*.ipynb"))
     scratch = Path(tempfile.mkdtemp(prefix="orch-refresh-"))
     server = ServerProcess(root=scratch / "root", data_dir=scratch / "data").start()
     os.environ["JUPYTER_ORCH_URL"], os.environ["JUPYTER_ORCH_TOKEN"] = server.url, server.token

@@ -1,0 +1,1 @@
+"""The kernel side of jupyter-orch: the `%orch` magics, the live widgets and their push channel."""

@@ -1,0 +1,79 @@
+import React, { memo } from 'react';
+import { IRun } from '../api';
+import { CommandIDs } from '../commandids';
+import { durationBetween, exitWords, shortId } from '../format';
+import { ISidebarContext } from './context';
+import { RowList, rowProps, Section, StatusBadge, Time, useNow, useSignal, useSlice } from './common';
+
+const ACTIVE = new Set(['pending', 'running']);
+
+const RunRow = memo(function RunRow(props: { run: IRun; taskTitle: string; ctx: ISidebarContext }): JSX.Element {
+  const { run, ctx } = props;
+  const start = run.started_at ?? run.created_at ?? null;
+  const running = ACTIVE.has(run.status) && !run.ended_at;
+  const now = useNow(running && Boolean(start));
+  const open = () =>
+    void ctx.commands.execute(CommandIDs.openRunLog, { runId: run.run_id, taskId: run.task, title: props.taskTitle });
+  return (
+    <li
+      className="jp-orch-item jp-orch-run"
+      data-run-id={run.run_id}
+      data-status={run.status}
+      title={ctx.trans.__('Open the log of this run')}
+      {...rowProps(open)}
+    >
+      <div className="jp-orch-item-main">
+        <span className="jp-orch-name">{`${ctx.trans.__('run')} ${shortId(run.run_id)}`}</span>
+        <StatusBadge status={run.status} />
+      </div>
+      <div className="jp-orch-item-meta">
+        <Time value={start} zone={ctx.zone} prefix={ctx.trans.__('started ')} />
+        {start ? <span className="jp-orch-duration">{durationBetween(start, run.ended_at, now)}</span> : null}
+        {run.exit_code !== undefined && run.exit_code !== null ? (
+          <span className="jp-orch-exit-code">{exitWords(run.exit_code)}</span>
+        ) : null}
+      </div>
+    </li>
+  );
+});
+
+export function RunList(props: { ctx: ISidebarContext; collapsed: boolean; onToggle: () => void }): JSX.Element {
+  const { ctx } = props;
+  const { model, trans } = ctx;
+  const slice = useSlice(model.runs);
+  useSignal(model.selectionChanged);
+  useSignal(model.tasks.changed);
+  const task = model.selectedTask ? model.tasks.get(model.selectedTask) : undefined;
+  const title = task ? model.taskTitle(task) : '';
+  const more = slice.items.length >= model.runLimit;
+  return (
+    <Section
+      id="runs"
+      title={task ? trans.__('Runs of %1', title) : trans.__('Runs')}
+      count={slice.items.length}
+      error={slice.error}
+      collapsed={props.collapsed}
+      onToggle={props.onToggle}
+    >
+      <RowList
+        label={trans.__('Runs')}
+        empty={
+          model.selectedTask
+            ? slice.loaded
+              ? trans.__('No runs yet.')
+              : trans.__('Loading…')
+            : trans.__('Select a task to see its runs.')
+        }
+      >
+        {slice.items.map(r => (
+          <RunRow key={r.run_id} run={r} taskTitle={title} ctx={ctx} />
+        ))}
+      </RowList>
+      {more ? (
+        <button className="jp-orch-link jp-orch-more" data-action="more-runs" onClick={() => model.loadMoreRuns()}>
+          {trans.__('Show older runs')}
+        </button>
+      ) : null}
+    </Section>
+  );
+}

@@ -1,0 +1,157 @@
+import { runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import React, { memo, useState } from 'react';
+import { ITask } from '../api';
+import { CommandIDs } from '../commandids';
+import { cronToWords } from '../cron';
+import { fullTime, relativeTime, runTypeWords, statusWords } from '../format';
+import { FINISHED_TASK } from '../model';
+import { ISidebarContext } from './context';
+import { RowList, rowProps, Section, StatusBadge, useNow, useSignal, useSlice } from './common';
+
+const TaskRow = memo(function TaskRow(props: {
+  task: ITask;
+  title: string;
+  selected: boolean;
+  workspace: string;
+  ctx: ISidebarContext;
+}): JSX.Element {
+  const { task, ctx, title } = props;
+  const { commands, model, trans } = ctx;
+  const finished = Boolean(task.killed) || FINISHED_TASK.has(task.status);
+  const showNext = Boolean(task.next_run_at) && !finished;
+  const now = useNow(showNext);
+  const last = task.last_runs && task.last_runs.length ? task.last_runs[0] : null;
+  const args = { taskId: task.id };
+  return (
+    <li
+      className={`jp-orch-item jp-orch-task${props.selected ? ' jp-mod-selected' : ''}`}
+      data-task-id={task.id}
+      data-status={task.status}
+      aria-selected={props.selected}
+      title={trans.__('Show the runs of this task')}
+      {...rowProps(() => model.selectTask(task.id))}
+    >
+      <div className="jp-orch-item-main">
+        <span className="jp-orch-name">{title}</span>
+        <StatusBadge status={task.status} />
+      </div>
+      <div className="jp-orch-item-meta">
+        {props.workspace ? <span className="jp-orch-workspace-name">{props.workspace}</span> : null}
+        <span className="jp-orch-run-type" data-run-type={task.run_type}>
+          {runTypeWords(task.run_type)}
+        </span>
+        {task.schedule ? (
+          <span className="jp-orch-schedule" title={`${task.schedule} (UTC)`}>
+            {`${cronToWords(task.schedule)} UTC`}
+          </span>
+        ) : null}
+        {showNext ? (
+          <span className="jp-orch-next-run" title={fullTime(task.next_run_at, ctx.zone)}>
+            {`${trans.__('next')} ${relativeTime(task.next_run_at, now)}`}
+          </span>
+        ) : null}
+        {last ? (
+          <span className="jp-orch-last-run" data-run-id={last.run_id}>
+            {trans.__('last run')} <StatusBadge status={last.status} />
+          </span>
+        ) : null}
+      </div>
+      <div className="jp-orch-actions">
+        <ToolbarButtonComponent
+          icon={runIcon}
+          label={trans.__('Run now')}
+          dataset={{ action: 'run-now' }}
+          tooltip={trans.__('Run once now with the same arguments (a new task)')}
+          onClick={() => void commands.execute(CommandIDs.runTaskNow, args)}
+        />
+        <ToolbarButtonComponent
+          icon={stopIcon}
+          label={trans.__('Kill')}
+          className="jp-mod-warn"
+          dataset={{ action: 'kill' }}
+          enabled={!finished}
+          tooltip={trans.__('Kill this task (and stop its schedule)')}
+          disabledTooltip={trans.__('Nothing to kill')}
+          onClick={() => void commands.execute(CommandIDs.killTask, args)}
+        />
+      </div>
+    </li>
+  );
+});
+
+const STATUSES = ['pending', 'started', 'success', 'failed', 'timed_out', 'pending_kill', 'killed'];
+
+export function TaskList(props: { ctx: ISidebarContext; collapsed: boolean; onToggle: () => void }): JSX.Element {
+  const { ctx } = props;
+  const { model, trans } = ctx;
+  const slice = useSlice(model.tasks);
+  useSignal(model.selectionChanged);
+  useSignal(model.orchestrations.changed); // unnamed tasks show their orchestration's name
+  const [filter, setFilter] = useState('');
+  const [status, setStatus] = useState('');
+  const [hideKilled, setHideKilled] = useState(false);
+  const all = model.scope === 'all';
+  const needle = filter.trim().toLowerCase();
+  const items = slice.items
+    .filter(t => !hideKilled || !(t.killed || t.status === 'killed'))
+    .filter(t => !status || t.status === status)
+    .filter(t => !needle || model.taskTitle(t).toLowerCase().includes(needle))
+    .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? ''));
+  return (
+    <Section
+      id="tasks"
+      title={trans.__('Tasks')}
+      count={slice.items.length}
+      error={slice.error}
+      collapsed={props.collapsed}
+      onToggle={props.onToggle}
+    >
+      <div className="jp-orch-filters">
+        <input
+          className="jp-orch-filter jp-mod-styled"
+          type="search"
+          placeholder={trans.__('Filter by name')}
+          aria-label={trans.__('Filter tasks by name')}
+          value={filter}
+          onChange={e => setFilter(e.target.value)}
+        />
+        <select
+          className="jp-orch-status-filter jp-mod-styled"
+          aria-label={trans.__('Filter tasks by status')}
+          value={status}
+          onChange={e => setStatus(e.target.value)}
+        >
+          <option value="">{trans.__('any status')}</option>
+          {STATUSES.map(s => (
+            <option key={s} value={s}>
+              {statusWords(s)}
+            </option>
+          ))}
+        </select>
+        <label className="jp-orch-hide-killed">
+          <input type="checkbox" checked={hideKilled} onChange={e => setHideKilled(e.target.checked)} />
+          {trans.__('Hide killed')}
+        </label>
+      </div>
+      <RowList
+        label={trans.__('Tasks')}
+        empty={
+          slice.items.length
+            ? trans.__('No task matches the filter.')
+            : trans.__('No tasks: run an orchestration to create one.')
+        }
+      >
+        {items.map(t => (
+          <TaskRow
+            key={t.id}
+            task={t}
+            title={model.taskTitle(t)}
+            selected={t.id === model.selectedTask}
+            workspace={all ? model.workspaceName(t.workspace_id) : ''}
+            ctx={ctx}
+          />
+        ))}
+      </RowList>
+    </Section>
+  );
+}

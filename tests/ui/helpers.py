@@ -1,0 +1,117 @@
+"""What the browser tests share: uploads and tasks through the REST API, and what a person
+sees (texts, colours) read off the page."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from playwright import sync_api
+
+from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
+
+expect = sync_api.expect
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PANEL = "#jupyter-orch-sidebar"
+
+MAIN_PY = """\
+import sys, time
+print("hello from the orchestration", flush=True)
+print("a warning on stderr", file=sys.stderr, flush=True)
+time.sleep(1.5)
+print("L" * 150_000, flush=True)  # longer than the executor's 64 KiB line cap: stored in pieces
+print("bye from the orchestration", flush=True)
+"""
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def shot_of(locator: Any, name: str) -> None:
+    """A screenshot of one element (the README's pictures are picked from these)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    locator.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def choose_workspace(panel: Any, workspace_id: int) -> None:
+    select = panel.locator("select.jp-orch-workspace")
+    expect(select.locator(f'option[value="{workspace_id}"]')).to_have_count(1, timeout=20_000)
+    select.select_option(str(workspace_id))
+
+
+def upload(lab: ServerProcess, workspace_id: int, name: str, files: dict[str, str] | None = None) -> str:
+    response = requests.post(
+        lab.api + "orchestration/upload",
+        headers=lab.headers,
+        files=[
+            ("file", (f"{name}.zip", make_zip(files or {"main.py": MAIN_PY}), "application/zip")),
+            ("metadata", ("metadata", json.dumps({"workspace_id": workspace_id, "name": name}), "application/json")),
+        ],
+        timeout=30,
+    )
+    assert response.status_code in (200, 201, 202), response.text
+    return response.json()["id"]
+
+
+def ready(lab: ServerProcess, orch_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while True:
+        body = {"id": orch_id, "wait_for": ["ready", "error"], "wait_timeout": 60}
+        orch = lab.post("orchestration/get_by_id", body).json()
+        if orch.get("status") in ("ready", "error") or time.monotonic() > deadline:
+            assert orch["status"] == "ready", orch
+            return orch
+
+
+def uploaded_ready(lab: ServerProcess, workspace_id: int, name: str, files: dict[str, str] | None = None) -> str:
+    orch_id = upload(lab, workspace_id, name, files)
+    ready(lab, orch_id)
+    return orch_id
+
+
+def start(lab: ServerProcess, route: str, **body: Any) -> str:
+    response = lab.post(route, {"json": {}, **body})
+    assert response.status_code in (200, 201), response.text
+    return response.json()["id"]
+
+
+def zip_file(name: str, files: dict[str, str]) -> dict[str, Any]:
+    """A zip as Playwright's set_input_files takes it."""
+    return {"name": name, "mimeType": "application/zip", "buffer": make_zip(files)}
+
+
+def status_of(row: Any) -> Any:
+    return row.locator(".jp-orch-status").first
+
+
+CONTRAST_JS = """
+el => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const bg = e => {
+    for (let n = e; n; n = n.parentElement) {
+      const c = getComputedStyle(n).backgroundColor;
+      const v = rgb(c);
+      if (v.length >= 3 && (v.length < 4 || v[3] > 0.5)) { return v; }
+    }
+    return [255, 255, 255];
+  };
+  const lum = v => {
+    const [r, g, b] = v.slice(0, 3).map(x => x / 255).map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}
+"""
+
+
+def contrast(locator: Any) -> float:
+    """WCAG contrast ratio of an element's text against the background it is drawn on."""
+    return float(locator.evaluate(CONTRAST_JS))

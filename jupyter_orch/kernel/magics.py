@@ -43,7 +43,8 @@ class UsageParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one-line `UsageError`s instead of `SystemExit`."""
 
     def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, add_help=False, formatter_class=_Formatter, **kwargs)
+        kwargs.update(add_help=False, formatter_class=_Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
@@ -91,7 +92,7 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=UsageParser)
 
     def add(name: str, summary: str) -> UsageParser:
-        return sub.add_parser(name, help=summary, description=summary)  # type: ignore[no-any-return]
+        return sub.add_parser(name, help=summary, description=summary)
 
     add("help", "show this help, or one command's").add_argument("topic", nargs="?")
     add("list", "orchestrations of the current workspace")
@@ -211,6 +212,13 @@ class OrchMagics(Magics):
         }
 
     @property
+    def _namespace(self) -> dict[str, Any]:
+        """The user's namespace (a magic always runs in a shell)."""
+        assert self.shell is not None
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
+
+    @property
     def client(self) -> Client:
         if self._client is None:
             self._client = Client()
@@ -228,7 +236,7 @@ class OrchMagics(Magics):
         data = build_zip(cell, args.requirements, args.include)
         with one_line_errors():
             orchestration = self._upload(data, args.name, args.workspace)
-            self.shell.user_ns[var] = orchestration
+            self._namespace[var] = orchestration
             return OrchestrationWidget(orchestration)
 
     def _upload(self, data: bytes, name: str, workspace: str | None) -> Orchestration:
@@ -329,7 +337,7 @@ class OrchMagics(Magics):
     def _json_args(self, args: argparse.Namespace) -> dict[str, Any]:
         """`--args` as a JSON object, or the name of a dict in the user's namespace."""
         text, where = args.args, f"%orch {args.command}: --args"
-        value = self.shell.user_ns.get(text) if text.isidentifier() else None
+        value = self._namespace.get(text) if text.isidentifier() else None
         if value is None:
             try:
                 value = json.loads(text)

@@ -39,7 +39,7 @@ def _moves_forward(rank: dict[str, int], old: str, new: str) -> bool:
     return rank.get(new, 0) >= rank.get(old, 0)
 
 
-class LiveWidget(w.VBox):
+class LiveWidget(w.VBox):  # type: ignore[misc]
     """Shared machinery: the push subscription, coalesced flushes, elapsed-time ticks."""
 
     status = Unicode("").tag(sync=True)

@@ -20,13 +20,14 @@ import { EventChannel } from './events';
 import { humanMessage, shortId, Zone } from './format';
 import { InferenceLogView } from './inferencelog';
 import { LogArea } from './logarea';
-import { failureWords, OrchModel } from './model';
+import { failureWords, FINISHED_TASK, OrchModel } from './model';
 import { FailureNotices } from './notify';
 import { OrchestrationFilesView } from './orchfiles';
 import { OrchSidebar, SIDEBAR_ID } from './sidebar';
 import { runningTasksItem } from './statusbar';
 import { askNewTask } from './taskdialog';
 import { followKernelWorkspace } from './kernelworkspace';
+import { ONESHOT, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_UNDEPLOYED } from './constants';
 
 const PLUGIN_ID = 'jupyter-orch:sidebar';
 const STATE_KEY = `${PLUGIN_ID}:workspace`;
@@ -329,9 +330,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Kill Task'),
       isEnabled: args => {
         const task = taskOf(args);
-        return Boolean(
-          task && !task.killed && !['killed', 'pending_kill', 'success', 'failed', 'timed_out'].includes(task.status)
-        );
+        return Boolean(task && !task.killed && !FINISHED_TASK.has(task.status));
       },
       execute: async args => {
         const task = taskOf(args);
@@ -339,7 +338,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const title = model.taskTitle(task);
-        if (task.run_type !== 'Oneshot') {
+        if (task.run_type !== ONESHOT) {
           const ok = await showDialog({
             title: trans.__('Kill "%1"?', title),
             body: trans.__('Its schedule stops for good; a killed task cannot be resumed.'),
@@ -384,12 +383,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     commands.addCommand(CommandIDs.deploy, {
       label: trans.__('Deploy Pipeline'),
-      isEnabled: args => ['Undeployed', 'Error', undefined].includes(pipelineOf(args)?.status),
+      isEnabled: args => [PIPELINE_UNDEPLOYED, PIPELINE_ERROR, undefined].includes(pipelineOf(args)?.status),
       execute: deploy(true)
     });
     commands.addCommand(CommandIDs.undeploy, {
       label: trans.__('Undeploy Pipeline'),
-      isEnabled: args => pipelineOf(args)?.status === 'Running',
+      isEnabled: args => pipelineOf(args)?.status === PIPELINE_RUNNING,
       execute: deploy(false)
     });
     commands.addCommand(CommandIDs.openInferenceLog, {

@@ -13,9 +13,10 @@ import { h, showError, statusBadge } from './dom';
 import { EventChannel, IOrchEvent } from './events';
 import { durationBetween, exitWords, fullTime, shortId, shortTime, Zone } from './format';
 import { VisibleWorkWidget } from './visible';
+import { RUN_ENDED } from './constants';
 
 const MAX_LINES = 10000;
-const FINISHED_RUN = new Set(['success', 'failure', 'failed', 'timed_out', 'killed']);
+const FINISHED_RUN = new Set(RUN_ENDED);
 
 export interface ILogLine {
   time: string;

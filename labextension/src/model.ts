@@ -10,11 +10,12 @@ import * as api from './api';
 import { EventChannel, IOrchEvent } from './events';
 import { exitWords, shortId, statusWords } from './format';
 import { Slice } from './slice';
+import { PENDING_KILL, RUN_FAILED, TASK_TERMINAL } from './constants';
 
 const DEBOUNCE_MS = 250;
 export const RUN_PAGE = 20;
-const FAILED_RUN = new Set(['failure', 'failed', 'timed_out']);
-export const FINISHED_TASK = new Set(['killed', 'pending_kill', 'success', 'failed', 'failure', 'timed_out']);
+const FAILED_RUN = new Set(RUN_FAILED);
+export const FINISHED_TASK = new Set([...TASK_TERMINAL, PENDING_KILL]);
 
 type Part = 'workspaces' | 'orchestrations' | 'tasks' | 'runs' | 'pipelines' | 'connections';
 const ALL_PARTS: Part[] = ['workspaces', 'orchestrations', 'tasks', 'runs', 'pipelines', 'connections'];

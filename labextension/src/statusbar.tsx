@@ -4,8 +4,9 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React from 'react';
 import { useSlice } from './components/common';
 import { OrchModel } from './model';
+import { TASK_ACTIVE } from './constants';
 
-const RUNNING = new Set(['pending', 'started', 'pending_kill']);
+const RUNNING = new Set(TASK_ACTIVE);
 
 function RunningTasks(props: { model: OrchModel; trans: TranslationBundle; onClick: () => void }): JSX.Element {
   const tasks = useSlice(props.model.tasks);

@@ -7,6 +7,7 @@ import { fullTime, relativeTime, runTypeWords, statusWords } from '../format';
 import { FINISHED_TASK } from '../model';
 import { ISidebarContext } from './context';
 import { RowList, rowProps, Section, StatusBadge, useNow, useSignal, useSlice } from './common';
+import { TASK_STATUSES } from '../constants';
 
 const TaskRow = memo(function TaskRow(props: {
   task: ITask;
@@ -79,7 +80,7 @@ const TaskRow = memo(function TaskRow(props: {
   );
 });
 
-const STATUSES = ['pending', 'started', 'success', 'failed', 'timed_out', 'pending_kill', 'killed'];
+const STATUSES = TASK_STATUSES;
 
 export function TaskList(props: { ctx: ISidebarContext; collapsed: boolean; onToggle: () => void }): JSX.Element {
   const { ctx } = props;

@@ -10,12 +10,12 @@ LAB_SRC   := $(wildcard labextension/src/*.ts labextension/src/*.tsx labextensio
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT      ?= 8888
 
-.PHONY: lab test lint bench browser postgres clean
+.PHONY: lab test lint bench browser postgres bubblewrap clean
 
 lab: $(STAMP) $(LABEXT)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=notebooks
 
-test: $(STAMP) $(LABEXT) browser postgres
+test: $(STAMP) $(LABEXT) browser postgres bubblewrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -p no:cacheprovider
@@ -48,6 +48,11 @@ browser:
 # cluster that the test session starts (tests/support/databases.py).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
+# The run sandbox (c.OrchApp.run_sandbox = "bubblewrap") is Debian's bubblewrap; its tests skip,
+# saying why, where user namespaces are not allowed.
+bubblewrap:
+	@command -v bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }
 
 clean:
 	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_orch/labextension

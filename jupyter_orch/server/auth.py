@@ -57,8 +57,9 @@ def route_of(path: str) -> str:
     return path.split(API_PREFIX, 1)[1] if API_PREFIX in path else path
 
 
-def action_of(route: str) -> str:
-    return READ if route in READ_ROUTES else WRITE
+def action_of(method: str, route: str) -> str:
+    """`read` for a GET (a download, the push channel) or a POST route that changes nothing."""
+    return READ if method in ("GET", "HEAD") or route in READ_ROUTES else WRITE
 
 
 @dataclass

@@ -85,7 +85,7 @@ class OrchHandler(APIHandler):
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
         route = route_of(self.request.path)
-        await (self._may_read() if action_of(route) == READ else self._may_write())
+        await (self._may_read() if action_of(self.request.method or "", route) == READ else self._may_write())
         user = self.current_user
         if isinstance(user, RunUser) and user.grant is not None:
             self.run_scope = RunScope(user.grant, route)

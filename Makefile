@@ -18,7 +18,7 @@ lab: $(STAMP) $(LABEXT)
 test: $(STAMP) $(LABEXT) browser postgres bubblewrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider -rs
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 bench: $(STAMP)

@@ -73,3 +73,19 @@ def test_a_sandboxed_run_sees_only_its_own_folder(sandboxed_server: ServerProces
     assert server.proc.pid not in report["pids"] and report["server_cmdline"] is None
     assert max(report["pids"]) < 100  # its own PID namespace
     assert report["api"] == 200 and report["cwd_writable"]
+
+
+def test_a_sandbox_that_cannot_run_is_reported_at_start_and_fails_runs(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_orch.engine.executors.sandbox import SandboxUnavailable
+    from jupyter_orch.server.app import OrchApp
+
+    reason = "'bwrap --ro-bind / / true' fails: user namespaces are not allowed on this machine"
+    monkeypatch.setattr(Sandbox, "problem", staticmethod(lambda: reason))
+    app = OrchApp(run_sandbox="bubblewrap", data_dir=str(tmp_path))
+    errors: list[str] = []
+    monkeypatch.setattr(app.log, "error", lambda message, *args: errors.append(message % args))
+    sandbox = app._sandbox()
+    assert sandbox is not None and errors and reason in errors[0] and "every run will fail" in errors[0]
+    with pytest.raises(SandboxUnavailable, match="user namespaces are not allowed"):
+        sandbox.wrap(["python"], tmp_path, [], tmp_path)

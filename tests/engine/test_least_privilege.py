@@ -19,6 +19,7 @@ from jupyter_orch.engine.workspaces.secrets import KEY_FILE_NAME
 from tests.engine.test_tasks_engine import logs, orchestration, texts
 from tests.support.databases import sql
 from tests.support.engine import running_engine
+from tests.support.zips import make_zip
 
 REPORT_MODES = '''
 import json, os, stat
@@ -118,3 +119,34 @@ async def test_a_hanging_installer_times_out_and_releases_the_build(tmp_path: Pa
             orchestration(engine, {"main.py": "# again", "requirements.txt": requirements}), 30
         )
         assert second.status == "error" and "timed out" in second.packaging_log
+
+
+def processes_mentioning(*texts: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and all(t.encode() in (entry / "cmdline").read_bytes() for t in texts):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+async def test_shutdown_kills_an_installer_in_progress(tmp_path: Path, silent_index: str, db_url: str | None) -> None:
+    data = tmp_path / "data"
+    requirements = f"--index-url {silent_index}\nsome-package-that-never-comes==1.0\n"
+    async with running_engine(data, packaging_timeout=120.0) as engine:
+        ws = await engine.workspaces.create("ws", "tester")
+        await engine.orchestrations.upload(ws.id, make_zip({"main.py": "", "requirements.txt": requirements}),
+                                           "o.zip", None, "tester")
+        for _ in range(200):
+            if processes_mentioning(str(data), "requirements.txt"):  # the install, not the venv
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the installer never started")
+    for _ in range(100):
+        if not processes_mentioning(str(data)):
+            break
+        await asyncio.sleep(0.05)
+    assert processes_mentioning(str(data)) == []

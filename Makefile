@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT      ?= 8888
 TUTORIALS := tutorials
 
-.PHONY: lab test lint bench browser postgres clean
+.PHONY: lab test lint bench browser postgres bubblewrap clean
 
 # Lab opens a git-ignored working copy of the tutorials, so running them changes no tracked file.
 lab: $(STAMP) $(LABEXT)
@@ -19,11 +19,11 @@ lab: $(STAMP) $(LABEXT)
 	@for nb in notebooks/*.ipynb; do [ -e $(TUTORIALS)/$$(basename $$nb) ] || cp $$nb $(TUTORIALS)/; done
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=$(TUTORIALS)
 
-test: $(STAMP) $(LABEXT) browser postgres
+test: $(STAMP) $(LABEXT) browser postgres bubblewrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	cd labextension && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm lint && PATH=$(CURDIR)/$(VENV)/bin:$$PATH jlpm test
-	$(PY) -m pytest -p no:cacheprovider --ignore=tests/ui
+	$(PY) -m pytest -p no:cacheprovider -rs --ignore=tests/ui
 	$(PY) -m pytest -p no:cacheprovider tests/ui
 	$(PY) -m pytest -p no:cacheprovider --nbval notebooks --nbval-sanitize-with tests/notebooks/sanitize.cfg -p tests.notebooks.plugin
 
@@ -54,6 +54,11 @@ browser:
 # cluster that the test session starts (tests/support/databases.py).
 postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
+# The run sandbox (c.OrchApp.run_sandbox = "bubblewrap") is Debian's bubblewrap; its tests skip,
+# saying why, where user namespaces are not allowed.
+bubblewrap:
+	@command -v bwrap >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }
 
 clean:
 	rm -rf $(VENV) labextension/node_modules labextension/lib jupyter_orch/labextension

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,7 @@ from .errors import Unavailable
 from .events.bus import EventBus
 from .executors.base import Executor
 from .executors.local import LocalExecutor
+from .executors.sandbox import Sandbox
 from .orchestrations.blobs import BlobStore
 from .orchestrations.environments import Environments
 from .orchestrations.orchestrations import Orchestrations
@@ -22,11 +24,13 @@ from .store.database import Store, sqlite_url
 from .store.ownership import Ownership
 from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
+from .workspaces.secrets import SecretBox, load_keys
 from .workspaces.workspaces import Workspaces
 
 Installer = Literal["auto", "uv", "pip"]
 MissedFirePolicy = Literal["run_once", "skip", "run_all"]
 OverlapPolicy = Literal["skip", "queue"]
+DB_FILE_NAME = "orch.sqlite3"
 
 
 @dataclass
@@ -39,9 +43,13 @@ class EngineConfig:
     max_upload_bytes: int = 256 * 1024 * 1024
     max_unpacked_bytes: int = 1024 * 1024 * 1024
     max_zip_files: int = 10_000
+    max_compression_ratio: float = 200.0
     installer: Installer = "auto"
+    packaging_timeout: float = 600.0
     server_url: str | None = None
-    server_token: str | None = None
+    run_env: dict[str, str] = field(default_factory=dict)  # extra variables every run gets
+    run_sandbox: Sandbox | None = None
+    secret_key: str | None = None  # None: a key file generated in the data dir
     max_concurrent_runs: int = 4
     max_log_lines_per_run: int = 100_000
     kill_grace_seconds: float = 5.0
@@ -57,7 +65,7 @@ class EngineConfig:
 
     @property
     def database_url(self) -> str:
-        return self.db_url or sqlite_url(Path(self.data_dir) / "orch.sqlite3")
+        return self.db_url or sqlite_url(Path(self.data_dir) / DB_FILE_NAME)
 
 
 class Engine:
@@ -65,12 +73,18 @@ class Engine:
         self.config = config
         data_dir = Path(config.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)  # the database, blobs, keys and run folders are the owner's alone
+        if config.db_url is None:
+            _create_private(data_dir / DB_FILE_NAME)  # SQLite makes its -wal and -shm with this mode
         self.store = config.store_class(config.database_url)
         self.bus = EventBus()
         self.blobs = BlobStore(data_dir / "blobs")
         self.workspaces = Workspaces(self.store)
-        self.connections = Connections(self.store, self.workspaces)
-        self.environments = config.environment_manager_class(self.store, data_dir / "envs", config.installer)
+        box = SecretBox(load_keys(config.secret_key, data_dir))
+        self.connections = Connections(self.store, self.workspaces, box)
+        self.environments = config.environment_manager_class(
+            self.store, data_dir / "envs", config.installer, config.packaging_timeout
+        )
         self.orchestrations = Orchestrations(
             self.store,
             self.blobs,
@@ -78,11 +92,11 @@ class Engine:
             self.workspaces,
             self.bus,
             data_dir / "unpacked",
-            ZipLimits(config.max_unpacked_bytes, config.max_zip_files),
+            ZipLimits(config.max_unpacked_bytes, config.max_zip_files, config.max_compression_ratio),
         )
         self.tasks = Tasks(
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
-            config.executor_class(data_dir / "runs"), config,
+            config.executor_class(data_dir / "runs", config.run_sandbox), config,
         )
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
@@ -111,6 +125,7 @@ class Engine:
             raise
         self.bus.bind(asyncio.get_running_loop())
         await self.store.call(self.store.migrate)
+        await self.store.call(self.connections.seal_clear_rows)
         await self.orchestrations.resume_interrupted()
         await self.tasks.start()
         await asyncio.to_thread(self.inference_log.start)
@@ -129,3 +144,8 @@ class Engine:
         await asyncio.to_thread(self.inference_log.close)
         await asyncio.to_thread(self.ownership.release)
         await asyncio.to_thread(self.store.close)
+
+
+def _create_private(path: Path) -> None:
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)  # a file release 0.1.0 made world-readable

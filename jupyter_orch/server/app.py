@@ -6,16 +6,17 @@ import os
 from pathlib import Path
 from typing import Any, cast
 
-from jupyter_core.paths import jupyter_data_dir
+from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_runtime_dir
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
-from traitlets import Enum, Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets import Dict, Enum, Float, Int, TraitError, Type, Unicode, default, validate
 
 from ..constants import TOKEN_ENV, URL_ENV
 from ..engine import Engine, EngineConfig, Unavailable
 from ..engine.engine import Installer, MissedFirePolicy, OverlapPolicy
 from ..engine.executors.base import Executor
 from ..engine.executors.local import LocalExecutor
+from ..engine.executors.sandbox import Sandbox
 from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
 from ..engine.store.database import Store
@@ -67,6 +68,9 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
 ROUTES: list[tuple[str, type[web.RequestHandler]]] = [(rf"/v1/api/{path}", cls) for path, cls in API_ROUTES]
 
 
+SECRET_KEY_ENV = "JUPYTER_ORCH_SECRET_KEY"
+
+
 class OrchApp(ExtensionApp):
     name = "jupyter_orch"
     load_other_extensions = True
@@ -87,6 +91,26 @@ class OrchApp(ExtensionApp):
     max_upload_bytes = Int(256 * 1024 * 1024, help="Largest accepted upload (413 above).").tag(config=True)
     max_unpacked_bytes = Int(1024 * 1024 * 1024, help="Largest unpacked size of an orchestration zip.").tag(config=True)
     max_zip_files = Int(10_000, help="Most files an orchestration zip may hold.").tag(config=True)
+    max_compression_ratio = Float(
+        200.0, help="Largest ratio of an orchestration zip's unpacked size to its compressed size (zip bombs)."
+    ).tag(config=True)
+    packaging_timeout = Float(
+        600.0, help="Seconds installing an orchestration's requirements may take; then it is killed and fails."
+    ).tag(config=True)
+    run_env = Dict(
+        value_trait=Unicode(), key_trait=Unicode(),
+        help="Extra environment variables every task run gets. Runs otherwise see only PATH, HOME, LANG, "
+        "LC_*, TZ and their task's variables, never the server's environment.",
+    ).tag(config=True)
+    run_sandbox = Enum(
+        ["none", "bubblewrap"], "none",
+        help="'bubblewrap': each run in a bubblewrap sandbox (own PID namespace; the Jupyter runtime dir, "
+        "config dir and data dir hidden). Turn it on where other people can upload orchestrations.",
+    ).tag(config=True)
+    secret_key = Unicode(
+        help="Fernet key(s) sealing connection details at rest; ';' between keys to rotate (the first seals). "
+        f"Default: ${SECRET_KEY_ENV}, else a key generated once into <data_dir>/secret.key (mode 0600).",
+    ).tag(config=True)
     installer = Enum(
         ["auto", "uv", "pip"], "auto", help="Requirement installer: 'uv', 'pip' or 'auto' (uv when present)."
     ).tag(config=True)
@@ -121,6 +145,10 @@ class OrchApp(ExtensionApp):
     def _default_data_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "orch")
 
+    @default("secret_key")
+    def _default_secret_key(self) -> str:
+        return os.environ.get(SECRET_KEY_ENV, "")
+
     @validate("max_concurrent_runs")
     def _at_least_one_run(self, proposal: dict[str, Any]) -> int:
         if proposal["value"] < 1:
@@ -137,7 +165,12 @@ class OrchApp(ExtensionApp):
             max_upload_bytes=self.max_upload_bytes,
             max_unpacked_bytes=self.max_unpacked_bytes,
             max_zip_files=self.max_zip_files,
+            max_compression_ratio=self.max_compression_ratio,
             installer=cast(Installer, self.installer),
+            packaging_timeout=self.packaging_timeout,
+            run_env=dict(self.run_env),
+            run_sandbox=self._sandbox(),
+            secret_key=self.secret_key or None,
             max_concurrent_runs=self.max_concurrent_runs,
             max_log_lines_per_run=self.max_log_lines_per_run,
             kill_grace_seconds=self.kill_grace_seconds,
@@ -149,6 +182,19 @@ class OrchApp(ExtensionApp):
             log_flush_seconds=self.inference_log_flush_seconds,
         )
 
+    def _sandbox(self) -> Sandbox | None:
+        if self.run_sandbox == "none":
+            return None
+        serverapp = self.serverapp
+        hidden = [self.data_dir, jupyter_runtime_dir(), jupyter_config_dir()]
+        if serverapp is not None:
+            hidden += [serverapp.runtime_dir, serverapp.config_dir]
+        problem = Sandbox.problem()
+        if problem:
+            self.log.error("c.OrchApp.run_sandbox = 'bubblewrap' cannot work here, so every run will fail "
+                           "until it is fixed: %s", problem)
+        return Sandbox(tuple(dict.fromkeys(Path(p).resolve() for p in hidden)))
+
     def initialize_settings(self) -> None:
         self.engine = Engine(self.engine_config())
         self.settings["orch_engine"] = self.engine
@@ -158,11 +204,10 @@ class OrchApp(ExtensionApp):
         self.handlers.append((r"/v1/api/events", EventsSocket))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        # Kernels and task runs started from here find the server through these variables.
-        os.environ[URL_ENV] = serverapp.connection_url
-        os.environ[TOKEN_ENV] = serverapp.identity_provider.token or ""
+        # Task runs find the server through their own variables (with their own token); kernels
+        # through their launch environment. Never os.environ: terminals would inherit the token.
         self.engine.config.server_url = serverapp.connection_url
-        self.engine.config.server_token = serverapp.identity_provider.token or ""
+        _share_server_with_kernels(serverapp)
         try:
             await self.engine.start()
         except Unavailable as refused:  # the server itself goes on: only jupyter-orch's API is off
@@ -170,6 +215,20 @@ class OrchApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         await self.engine.stop()
+
+
+def _share_server_with_kernels(serverapp: Any) -> None:
+    """Kernels the server starts (for a notebook's session or through api/kernels) get the
+    server's URL and token in their launch environment."""
+    kernels = serverapp.kernel_manager
+    start_kernel = kernels.start_kernel
+    found = {URL_ENV: serverapp.connection_url, TOKEN_ENV: serverapp.identity_provider.token or ""}
+
+    async def start_kernel_finding_server(*args: Any, **kwargs: Any) -> str:
+        kwargs["env"] = {**kwargs.get("env", os.environ), **found}
+        return await start_kernel(*args, **kwargs)
+
+    kernels.start_kernel = start_kernel_finding_server
 
 
 main = launch_new_instance = OrchApp.launch_instance

@@ -1,4 +1,9 @@
-"""What every jupyter-orch route shares: authentication, JSON in and out, errors as JSON.
+"""What every jupyter-orch route shares: authentication, authorization, JSON in and out,
+errors as JSON.
+
+Authentication and XSRF are jupyter_server's own: a token (`Authorization: token|Bearer`) needs
+no XSRF token, a cookie does. Every route is then authorized by the server's Authorizer on
+resource `orch` (read or write, auth.py), and a task run's request is confined to its workspace.
 
 A JSON route subclasses `JsonRoute`, names its pydantic `request` model and implements
 `handle(request) -> answer`; it never writes the response itself. Engine errors become 4xx/503
@@ -11,19 +16,34 @@ import asyncio
 import dataclasses
 import json
 from datetime import datetime
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any, ClassVar, Generic, TypeVar
 
+from jupyter_server.auth import Authorizer
 from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel
 from tornado import httputil, web
 
 from ..engine import Engine, EngineError
 from ..engine.timeutil import iso
+from .auth import (
+    AUTH_RESOURCE,
+    READ,
+    WRITE,
+    RunAuthorizer,
+    RunScope,
+    RunTokenIdentity,
+    RunUser,
+    action_of,
+    authorized_to,
+    route_of,
+)
 from .requests import Body, parse
 
 STARTUP_WAIT_S = 60.0
 Request = TypeVar("Request", bound=BaseModel)
+RUN_AUTHORIZER = RunAuthorizer()
 
 
 def to_jsonable(value: Any) -> Any:
@@ -39,11 +59,23 @@ def to_jsonable(value: Any) -> Any:
 
 
 class OrchHandler(APIHandler):
-    """Base of every route: `Authorization: token|Bearer <t>` or cookie + XSRF."""
+    """Base of every route: `Authorization: token|Bearer <t>` or cookie + XSRF, then the
+    Authorizer; `run_scope` is set when the caller is a task run."""
+
+    auth_resource = AUTH_RESOURCE
+    run_scope: RunScope | None = None
 
     @property
     def engine(self) -> Engine:
         return self.settings["orch_engine"]
+
+    @cached_property
+    def identity_provider(self) -> Any:
+        return RunTokenIdentity(self.settings["identity_provider"], self.engine.tasks.credentials)
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return RUN_AUTHORIZER if isinstance(self.current_user, RunUser) else super().authorizer
 
     @property
     def owner_id(self) -> str:
@@ -52,6 +84,12 @@ class OrchHandler(APIHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
+        route = route_of(self.request.path)
+        await (self._may_read() if action_of(self.request.method or "", route) == READ else self._may_write())
+        user = self.current_user
+        if isinstance(user, RunUser) and user.grant is not None:
+            self.run_scope = RunScope(user.grant, route)
+            self._scope_query()
         # The server may answer before the extension has started: never serve state that
         # start-up recovery (runs left by a crash, interrupted packaging) has yet to mend.
         try:
@@ -62,12 +100,28 @@ class OrchHandler(APIHandler):
             raise self.engine.refusal
 
     def check_xsrf_cookie(self) -> None:
-        # Token-authenticated API calls (the reference platform's scripts) carry no XSRF cookie.
-        if self.request.headers.get("Authorization"):
-            return None
-        if not self.request.cookies:
+        # jupyter_server's own check (a cookie needs the XSRF token, a token does not); a caller
+        # with neither cookie nor token learns what to send instead of "'_xsrf' missing".
+        if hasattr(self, "_jupyter_current_user") and not self.current_user:
             raise web.HTTPError(403, "authentication required: send 'Authorization: Bearer <token>'")
-        return super().check_xsrf_cookie()
+        super().check_xsrf_cookie()
+
+    @authorized_to(READ)
+    async def _may_read(self) -> None:
+        """Returns when the Authorizer lets the caller read jupyter-orch (else a 403)."""
+
+    @authorized_to(WRITE)
+    async def _may_write(self) -> None:
+        """Returns when the Authorizer lets the caller change jupyter-orch (else a 403)."""
+
+    def scoped(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A request's fields, confined to the run's workspace when the caller is a run."""
+        return fields if self.run_scope is None else self.run_scope.fields(fields)
+
+    def _scope_query(self) -> None:
+        given = self.get_query_argument("workspace_id", None)
+        workspace_id = self.scoped({"workspace_id": given} if given else {})["workspace_id"]
+        self.request.query_arguments["workspace_id"] = [str(workspace_id).encode()]
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -127,11 +181,11 @@ def json_object(raw: bytes, what: str) -> dict[str, Any]:
     return body
 
 
-def json_body(handler: web.RequestHandler) -> dict[str, Any]:
+def json_body(handler: OrchHandler) -> dict[str, Any]:
     raw = handler.request.body
     if not raw or not raw.strip():
-        return {}
-    return json_object(raw, "the request body")
+        return handler.scoped({})
+    return handler.scoped(json_object(raw, "the request body"))
 
 
 class JsonRoute(OrchHandler, Generic[Request]):
@@ -144,7 +198,11 @@ class JsonRoute(OrchHandler, Generic[Request]):
     @web.authenticated
     async def post(self, *args: str) -> None:
         request = parse(self.request_model, json_body(self))
+        if self.run_scope is not None:
+            await self.run_scope.check_target(self.engine, request)
         answer = await self.handle(request, *args)  # type: ignore[arg-type]
+        if self.run_scope is not None:
+            answer = await self.run_scope.answer(self.engine, to_jsonable(answer))
         self.reply(answer, self.status)
 
     async def handle(self, request: Request, *args: str) -> Any:
@@ -161,8 +219,6 @@ class MultipartUpload(OrchHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
-        if not self.current_user:
-            raise web.HTTPError(403, "authentication required")
         self._chunks: list[bytes] = []
         self._size = 0
         limit = self.engine.config.max_upload_bytes
@@ -193,5 +249,5 @@ class MultipartUpload(OrchHandler):
         raw_meta = files["metadata"][0].body if files.get("metadata") else (args.get("metadata") or [b""])[0]
         if not raw_meta.strip():
             raise web.HTTPError(400, "the upload has no 'metadata' part (JSON with 'workspace_id')")
-        metadata = parse(metadata_model, json_object(raw_meta, "the 'metadata' part"))
+        metadata = parse(metadata_model, self.scoped(json_object(raw_meta, "the 'metadata' part")))
         return upload.body, upload.filename or None, metadata

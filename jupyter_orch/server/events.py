@@ -1,4 +1,5 @@
-"""The push channel: one authenticated WebSocket at v1/api/events.
+"""The push channel: one authenticated WebSocket at v1/api/events, authorized as a read of
+`orch` by the server's Authorizer. A task run's credential is not accepted here (runs poll).
 
 Query filters: `kinds=task,run` and `ids=<id>,<id>`. Each engine event is sent as one JSON
 message.
@@ -13,6 +14,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from tornado import web, websocket
 
 from ..engine.events.bus import Event
+from .auth import AUTH_RESOURCE, READ, authorized_to
 from .base import to_jsonable
 
 # An `ids=` filter matches an event's own id or the ids it belongs to (a run's task, ...).
@@ -20,10 +22,16 @@ ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")
 
 
 class EventsSocket(websocket.WebSocketHandler, JupyterHandler):
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        user = self.current_user
-        if not user:
+    auth_resource = AUTH_RESOURCE
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        # A socket is not a page: refuse (403) rather than redirect to the login page.
+        await JupyterHandler.prepare(self, _redirect_to_login=False)
+        if not self.current_user:
             raise web.HTTPError(403, "authentication required")
+
+    @authorized_to(READ)
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         self._kinds = _csv(self.get_argument("kinds", ""))
         self._ids = _csv(self.get_argument("ids", ""))
         await super().get(*args, **kwargs)

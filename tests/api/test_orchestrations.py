@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.security.broken_zips import corrupt_stream, with_flag_bits, with_method
 from tests.support.databases import sql
 from tests.support.multipart import upload_body
 from tests.support.zips import make_zip
@@ -75,6 +76,10 @@ async def test_upload_without_requirements_is_ready_at_once(api: Api, upload: An
         (HELLO, {"name": "no workspace"}, 400, "workspace_id"),
         (HELLO, {"workspace_id": 999}, 404, "999"),
         (HELLO, {"workspace_id": "abc"}, 400, "integer"),
+        (with_flag_bits(HELLO, 0x1), {"workspace_id": 1}, 400, "encrypted"),
+        (with_method(HELLO, 97), {"workspace_id": 1}, 400, "compression method"),
+        (corrupt_stream(make_zip({"main.py": "print('hello')\n" * 200})), {"workspace_id": 1}, 400, "corrupt"),
+        (make_zip({"main.py": "", "zeros.bin": b"\0" * 5_000_000}), {"workspace_id": 1}, 413, "compressed size"),
     ],
 )
 async def test_bad_uploads_are_4xx_and_store_nothing(

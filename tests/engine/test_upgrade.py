@@ -32,7 +32,7 @@ def old_data_dir(tmp_path: Path) -> Path:
 async def test_a_release_0_1_data_dir_opens_with_everything_intact(tmp_path: Path) -> None:
     data = old_data_dir(tmp_path)
     async with running_engine(data) as engine:
-        assert engine.store.revision() == "0002"
+        assert engine.store.revision() == "0003"
         assert [w.name for w in await engine.workspaces.list()] == ["legacy-ws", "second"]
         orchs = {o.id: o for o in await engine.orchestrations.list()}
         assert set(orchs) == {PLAIN, WITH_REQS} and {o.status for o in orchs.values()} == {"ready"}
@@ -60,6 +60,9 @@ async def test_a_release_0_1_data_dir_opens_with_everything_intact(tmp_path: Pat
         (connection,) = await engine.connections.list(1)
         assert connection.name == "house-data" and connection.details["password"] == "s3cret"
         assert connection.workspace_names == ["legacy-ws"]
+        # 0.1.0 kept details in clear text; the first start sealed them and emptied the clear column.
+        stored = sql(engine.store.url, "SELECT details, sealed_details FROM connections")
+        assert all(clear == "{}" and sealed and "s3cret" not in sealed for clear, sealed in stored)
         assert len(await engine.connections.list()) == 2
 
         (model,) = await engine.models.list(1)
@@ -90,5 +93,5 @@ async def test_a_release_0_1_data_dir_opens_with_everything_intact(tmp_path: Pat
                                                             ARROW_STREAM_CODEC))
         assert result.column("out.scaled").to_pylist() == [[10.0]]
     async with running_engine(data) as engine:  # and it opens again as it is now
-        assert engine.store.revision() == "0002"
+        assert engine.store.revision() == "0003"
         assert len(await engine.tasks.runs(TASKS["once"])) == 1

@@ -3,11 +3,13 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+from typing import Any
 
 import pytest
 
 from jupyter_orch.engine.errors import Invalid, TooLarge
 from jupyter_orch.engine.orchestrations.zips import ZipLimits, find_entrypoint, inspect_zip
+from tests.security.broken_zips import corrupt_stream, with_flag_bits, with_method
 from tests.support.zips import make_zip
 
 NO_DATABASE = True  # pure logic: nothing here touches the store
@@ -71,3 +73,24 @@ def test_zip_bomb_limits() -> None:
     many = make_zip({"main.py": "", **{f"f{i}.txt": "" for i in range(200)}})
     with pytest.raises(TooLarge, match="files"):
         inspect_zip(many, LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (lambda zip_bytes: with_flag_bits(zip_bytes, 0x1), "encrypted"),
+        (lambda zip_bytes: with_method(zip_bytes, 97), "compression method that is not supported"),
+        (corrupt_stream, "corrupt"),
+    ],
+    ids=["encrypted", "unknown-method", "corrupt-stream"],
+)
+def test_every_read_failure_is_invalid_with_a_clear_message(broken: Any, message: str) -> None:
+    with pytest.raises(Invalid, match=message):
+        inspect_zip(broken(make_zip({"main.py": "print('hello')\n" * 200})), LIMITS)
+
+
+def test_a_zip_bomb_is_refused_by_its_compression_ratio() -> None:
+    bomb = make_zip({"main.py": "", "zeros.bin": b"\0" * 5_000_000})
+    with pytest.raises(TooLarge, match="times its compressed size"):
+        inspect_zip(bomb, LIMITS)
+    assert inspect_zip(bomb, ZipLimits(10_000_000, 100, max_compression_ratio=10_000)).files == 2

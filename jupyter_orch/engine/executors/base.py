@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .sandbox import Sandbox
+
 LineSink = Callable[[str, str, datetime, bool], None]  # stream, text, time read, partial
 
 
@@ -41,8 +43,9 @@ class Execution(ABC):
 
 
 class Executor(ABC):
-    def __init__(self, runs_root: Path):
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
         self.runs_root = runs_root  # where this executor may keep each run's private folder
+        self.sandbox = sandbox
 
     @abstractmethod
     async def start(self, spec: RunSpec, sink: LineSink) -> Execution:

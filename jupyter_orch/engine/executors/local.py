@@ -1,8 +1,10 @@
 """The local executor: each run a subprocess of this machine.
 
 A local run is `python -u bootstrap.py <entrypoint>` in its own process group (so stopping it
-stops its children too), with cwd a private copy of the unpacked orchestration and its JSON
-arguments in a file named by JUPYTER_ORCH_TASK_ARGS_FILE.
+stops its children too), with cwd a private working copy of the unpacked orchestration and its
+JSON arguments in a file named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
+files and hard-links large ones to the shared read-only tree, so a large data file costs no
+copy per run. With a sandbox the command runs inside bubblewrap (sandbox.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec
 
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "compat" / "bootstrap.py"
+HARD_LINK_MIN_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
 # After a run's main process exits, how long its output pipes may stay open (held by a
 # descendant that left the process group) before they are closed on it.
@@ -32,12 +36,12 @@ class LocalExecutor(Executor):
     async def start(self, spec: RunSpec, sink: LineSink) -> Execution:
         run_dir = self.runs_root / spec.run_id
         workdir, args_file = run_dir / "work", run_dir / "args.json"
-        await asyncio.to_thread(_prepare, spec, workdir, args_file)
         loop = asyncio.get_running_loop()
         try:
+            argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
             transport, protocol = await loop.subprocess_exec(
                 lambda: _RunProtocol(sink),
-                spec.python, "-u", str(BOOTSTRAP), spec.entrypoint,
+                *argv,
                 cwd=workdir,
                 env={**spec.env, ARGS_ENV: str(args_file)},
                 stdin=asyncio.subprocess.DEVNULL,
@@ -49,6 +53,17 @@ class LocalExecutor(Executor):
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise
         return LocalExecution(transport, protocol, run_dir)
+
+    def _prepare(self, spec: RunSpec, run_dir: Path, workdir: Path, args_file: Path) -> list[str]:
+        self.runs_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        run_dir.mkdir(mode=0o700)
+        working_copy(spec.source, workdir)
+        write_private(args_file, json.dumps(spec.args).encode())
+        argv = [spec.python, "-u", str(BOOTSTRAP), spec.entrypoint]
+        if self.sandbox is None:
+            return argv
+        readable = [spec.source, Path(spec.python).parent.parent]
+        return self.sandbox.wrap(argv, run_dir, readable, workdir)
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
         if pid is not None and await asyncio.to_thread(_group_belongs_to_run, pid, run_id):
@@ -149,9 +164,27 @@ def signal_group(pgid: int | None, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _prepare(spec: RunSpec, workdir: Path, args_file: Path) -> None:
-    shutil.copytree(spec.source, workdir, symlinks=True)
-    args_file.write_text(json.dumps(spec.args))
+def working_copy(source: Path, workdir: Path) -> None:
+    """A writable tree like `source`: small files copied, large ones hard-linked (a run that
+    replaces a large file gets its own; the shared tree's files are read-only)."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        if os.path.getsize(src) >= HARD_LINK_MIN_BYTES:
+            try:
+                os.link(src, dst)
+                return
+            except OSError:  # another file system, or links not allowed: a copy still works
+                pass
+        shutil.copy2(src, dst)
+        os.chmod(dst, os.stat(dst).st_mode | stat.S_IWUSR)
+
+    shutil.copytree(source, workdir, symlinks=True, copy_function=link_or_copy)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def _group_belongs_to_run(pgid: int, run_id: str) -> bool:

@@ -4,14 +4,20 @@ An empty requirement set runs in the server's own environment. Any other set get
 layered on the server's environment through a .pth file (so pandas, pyarrow and
 jupyter_orch stay importable while the requirements win on conflict), installed with uv
 when available, pip otherwise, and shared by every orchestration with the same set.
+
+Installer commands run in their own process group with an allow-listed environment, under a
+time limit (`packaging_timeout`); a timeout, a cancel or a shutdown kills the whole group, so a
+build lock is never held by an installer that hangs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import site
 import sys
 import sysconfig
@@ -22,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from ... import __version__
+from ..childenv import installer_environ
 from ..store import schema as t
 from ..store.database import Duplicate, Store
 from ..timeutil import utcnow
@@ -75,10 +82,11 @@ def find_uv() -> str | None:
 
 
 class Environments:
-    def __init__(self, store: Store, root: Path, installer: str = "auto"):
+    def __init__(self, store: Store, root: Path, installer: str = "auto", timeout: float = 600.0):
         self.store = store
         self.root = root
         self.installer = installer
+        self.timeout = timeout
         self._locks: dict[str, asyncio.Lock] = {}
         root.mkdir(parents=True, exist_ok=True)
 
@@ -104,7 +112,11 @@ class Environments:
                 log.append(line)
                 progress(line)
 
-            ok = await self._build(path, normalized, emit)
+            try:
+                ok = await asyncio.wait_for(self._build(path, normalized, emit), self.timeout)
+            except TimeoutError:
+                emit(f"packaging timed out after {self.timeout:g} s (c.OrchApp.packaging_timeout)\n")
+                ok = False
             text = "".join(log)
             await self.store.call(self._record, key, normalized, path, READY if ok else FAILED, text)
             if not ok:
@@ -167,16 +179,21 @@ class Environments:
 
 
 async def _run(cmd: list[str], emit: Callable[[str], None]) -> bool:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "UV_NO_PROGRESS": "1"}
-    env.pop("VIRTUAL_ENV", None)
+    env = {**installer_environ(os.environ), "PYTHONUNBUFFERED": "1", "UV_NO_PROGRESS": "1"}
     proc = await asyncio.create_subprocess_exec(
         *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        stdin=asyncio.subprocess.DEVNULL, env=env,
+        stdin=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
     )
     assert proc.stdout is not None
-    async for line in proc.stdout:
-        emit(line.decode("utf-8", "replace"))
-    code = await proc.wait()
+    try:
+        async for line in proc.stdout:
+            emit(line.decode("utf-8", "replace"))
+        code = await proc.wait()
+    except BaseException:  # timed out, cancelled or shutting down: end the installer and its children
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await asyncio.shield(proc.wait())
+        raise
     if code != 0:
         emit(f"installer exited with code {code}\n")
     return code == 0

@@ -1,7 +1,8 @@
 """Validation and safe unpacking of orchestration zips.
 
-Everything a caller can get wrong is found here, before anything is stored: not a zip,
-a truncated zip, no main.py, two requirements.txt, unsafe paths or symlinks, and zip bombs.
+Everything a caller can get wrong is found here, before anything is stored: not a zip, a
+truncated or corrupt zip, encrypted entries, compression methods Python cannot read, no main.py,
+two requirements.txt, unsafe paths or symlinks, and zip bombs (size, count and ratio limits).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +24,14 @@ from ..errors import Invalid, TooLarge
 class ZipLimits:
     max_unpacked_bytes: int
     max_files: int
+    max_compression_ratio: float = 200.0  # unpacked size / compressed size, whole archive
+
+
+# What reading a member can raise besides BadZipFile: an encrypted member (RuntimeError), a
+# compression method this Python lacks (NotImplementedError), a corrupt stream (zlib.error,
+# EOFError, lzma/bz2 errors are OSError or ValueError).
+READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, zlib.error,
+               EOFError, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -34,10 +44,15 @@ class ZipManifest:
 
 def inspect_zip(data: bytes, limits: ZipLimits) -> ZipManifest:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise Invalid("the uploaded file is not a valid zip archive") from None
-    with archive:
+        return _inspect(data, limits)
+    except (Invalid, TooLarge):
+        raise
+    except READ_ERRORS as e:
+        raise Invalid(f"the zip archive cannot be read: {_describe(e)}") from None
+
+
+def _inspect(data: bytes, limits: ZipLimits) -> ZipManifest:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         _check_entries(archive.infolist())
         if len(infos) > limits.max_files:
@@ -46,6 +61,12 @@ def inspect_zip(data: bytes, limits: ZipLimits) -> ZipManifest:
         if total > limits.max_unpacked_bytes:
             raise TooLarge(
                 f"the zip unpacks to {total} bytes; the limit is {limits.max_unpacked_bytes}"
+            )
+        compressed = sum(i.compress_size for i in infos)
+        if total > limits.max_compression_ratio * max(compressed, 1):
+            raise TooLarge(
+                f"the zip unpacks to {total / max(compressed, 1):.0f} times its compressed size; "
+                f"the limit is {limits.max_compression_ratio:g}"
             )
         if archive.testzip() is not None:
             raise Invalid("the zip archive is corrupt (a member fails its CRC check)")
@@ -63,6 +84,16 @@ def inspect_zip(data: bytes, limits: ZipLimits) -> ZipManifest:
             except UnicodeDecodeError:
                 raise Invalid("requirements.txt is not UTF-8 text") from None
     return ZipManifest(entrypoint, requirements, len(infos), total)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, RuntimeError) and "encrypted" in str(error):
+        return "it holds encrypted (password-protected) entries, which are not supported"
+    if isinstance(error, NotImplementedError):
+        return f"it uses a compression method that is not supported ({error}); use deflate"
+    if isinstance(error, zipfile.BadZipFile) and str(error).startswith("File is not a zip"):
+        return "it is not a valid zip archive"
+    return f"it is corrupt or truncated ({error or type(error).__name__})"
 
 
 def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
@@ -104,6 +135,7 @@ def unpack(data: bytes, target: Path) -> None:
                 if _is_metadata(info.filename):
                     continue
                 archive.extract(info, staging)
+        _make_read_only(staging)
         os.rename(staging, target)
     except FileExistsError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -111,3 +143,11 @@ def unpack(data: bytes, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
         if not target.exists():
             raise Invalid(f"the zip could not be unpacked: {e}") from None
+
+
+def _make_read_only(tree: Path) -> None:
+    """Files of a shared tree are read-only: runs' working copies hard-link the large ones."""
+    for folder, _dirs, files in os.walk(tree):
+        for name in files:
+            path = os.path.join(folder, name)
+            os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) & ~0o222)

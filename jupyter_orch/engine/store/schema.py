@@ -166,7 +166,8 @@ connections = Table(
     Column("id", Text, primary_key=True),
     Column("name", Text, nullable=False, unique=True),
     Column("type", Text, nullable=False),
-    Column("details", Json, nullable=False),
+    Column("details", Json, nullable=False),  # {} once sealed; release 0.1.0 kept clear text here
+    Column("sealed_details", Text),  # Fernet token of the details (workspaces/secrets.py)
     Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -25,7 +25,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...constants import RUN_ID_ENV, TASK_ACTIVE, TASK_ARGS_FILE_ENV, TOKEN_ENV, URL_ENV, RunFilter, RunType
+from ...constants import REFERENCE_TASK_ID_ENV, RUN_ID_ENV, TASK_ACTIVE, TOKEN_ENV, URL_ENV, RunFilter, RunType
+from ..childenv import run_environ
 from ..errors import Conflict, Invalid
 from ..events.bus import EventBus
 from ..executors.base import Executor, RunSpec
@@ -34,6 +35,7 @@ from ..orchestrations.orchestrations import READY, Orchestrations
 from ..store.database import Store
 from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
+from .credentials import RunCredentials, RunGrant
 from .records import (
     CRONJOB,
     FAILED,
@@ -88,6 +90,7 @@ class Tasks:
         self.orchestrations = orchestrations
         self.environments = environments
         self.config = config
+        self.credentials = RunCredentials()
         self.records = TaskRecords(store, bus)
         self.logs = RunLogs(store, bus, config.max_log_lines_per_run)
         self.runner = Runner(
@@ -210,21 +213,18 @@ class Tasks:
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
         task, orch = await self.store.call(self._run_context, run_id)
+        # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
-            **os.environ,
+            **run_environ(os.environ),
+            **self.config.run_env,
             **task.extra_env_vars,
             RUN_ID_ENV: run_id,
-            "WALLAROO_TASK_ID": task.id,
+            REFERENCE_TASK_ID_ENV: task.id,
             "PYTHONUNBUFFERED": "1",
+            TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id)),
         }
-        env.pop(TASK_ARGS_FILE_ENV, None)
-        if orch.env_key is not None:
-            # PYTHONPATH goes before site-packages: it would shadow the requirements' packages.
-            env.pop("PYTHONPATH", None)
         if self.config.server_url:
             env[URL_ENV] = self.config.server_url
-        if self.config.server_token is not None:
-            env[TOKEN_ENV] = self.config.server_token
         python = self.environments.python_for(orch.env_key)
         if not Path(python).exists():  # made by an older release or on another machine: rebuilt
             python = (await self.environments.ensure(orch.requirements, lambda _line: None)).python
@@ -244,6 +244,7 @@ class Tasks:
         return task, self.orchestrations.get_now(task.orch_id)
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
+        self.credentials.revoke(run_id)
         task = await self.get(task_id, 0)
         if task.killed:
             if not await self.store.call(self.records.active_runs, task_id):

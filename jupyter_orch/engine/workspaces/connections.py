@@ -1,7 +1,8 @@
 """Connections: named, typed details (URLs, credentials) that orchestrations look up by name.
 
-Details are stored as given and returned to the authenticated API caller; they are never
-logged. A connection may be attached to any number of workspaces.
+Details are sealed at rest (`secrets.SecretBox`) and returned to the authorized API caller;
+they are never logged. A connection may be attached to any number of workspaces. Rows written
+in clear text by release 0.1.0 are sealed on start (`seal_clear_rows`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection as Db
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, delete, insert, select, update
 
 from ..errors import Conflict, NotFound
 from ..store import schema as t
 from ..store.database import Duplicate, Store
 from ..timeutil import utcnow
+from .secrets import SecretBox
 from .workspaces import Workspaces
 
 
@@ -34,9 +36,20 @@ class Connection:
 
 
 class Connections:
-    def __init__(self, store: Store, workspaces: Workspaces):
+    def __init__(self, store: Store, workspaces: Workspaces, box: SecretBox):
         self.store = store
         self.workspaces = workspaces
+        self.box = box
+
+    def seal_clear_rows(self) -> int:
+        """Seal the details of rows that hold them in clear text; return how many."""
+        conns = t.connections
+        with self.store.write() as db:
+            clear = db.execute(select(conns.c.id, conns.c.details).where(conns.c.sealed_details.is_(None))).all()
+            for row in clear:
+                db.execute(update(conns).where(conns.c.id == row.id)
+                           .values(sealed_details=self.box.seal(row.details), details={}))
+        return len(clear)
 
     async def create(self, name: str, type: str, details: dict[str, Any]) -> Connection:
         return await self.store.call(self._create, name, type, details)
@@ -64,7 +77,8 @@ class Connections:
         try:
             with self.store.write() as db:
                 db.execute(insert(t.connections).values(
-                    id=connection_id, name=name, type=type, details=details, created_at=utcnow()
+                    id=connection_id, name=name, type=type, details={}, sealed_details=self.box.seal(details),
+                    created_at=utcnow(),
                 ))
         except Duplicate:
             raise Conflict(f"connection '{name}' already exists") from None
@@ -72,11 +86,11 @@ class Connections:
 
     def _get(self, connection_id: str) -> Connection:
         with self.store.read() as db:
-            return _one(db, t.connections.c.id == connection_id, f"connection {connection_id} does not exist")
+            return self._one(db, t.connections.c.id == connection_id, f"connection {connection_id} does not exist")
 
     def _by_name(self, name: str) -> Connection:
         with self.store.read() as db:
-            return _one(db, t.connections.c.name == name, f"connection '{name}' does not exist")
+            return self._one(db, t.connections.c.name == name, f"connection '{name}' does not exist")
 
     def _list(self, workspace_id: int | None) -> builtins.list[Connection]:
         query = select(t.connections).order_by(t.connections.c.created_at, t.connections.c.name)
@@ -84,7 +98,7 @@ class Connections:
             wid = self.workspaces.get_now(workspace_id).id
             query = query.join(t.connection_workspaces).where(t.connection_workspaces.c.workspace_id == wid)
         with self.store.read() as db:
-            return _hydrate(db, db.execute(query).all())
+            return self._hydrate(db, db.execute(query).all())
 
     def _delete(self, name: str) -> None:
         connection = self._by_name(name)
@@ -104,27 +118,25 @@ class Connections:
                 db.execute(insert(links).values(connection_id=connection.id, workspace_id=workspace.id))
         return self._get(connection.id)
 
+    def _one(self, db: Db, where: Any, missing: str) -> Connection:
+        row = db.execute(select(t.connections).where(where)).first()
+        if row is None:
+            raise NotFound(missing)
+        return self._hydrate(db, [row])[0]
 
-def _one(db: Db, where: Any, missing: str) -> Connection:
-    row = db.execute(select(t.connections).where(where)).first()
-    if row is None:
-        raise NotFound(missing)
-    return _hydrate(db, [row])[0]
-
-
-def _hydrate(db: Db, rows: Sequence[Row[Any]]) -> list[Connection]:
-    links = t.connection_workspaces
-    names: dict[str, list[str]] = {}
-    query = (
-        select(links.c.connection_id, t.workspaces.c.name)
-        .join(t.workspaces, t.workspaces.c.id == links.c.workspace_id)
-        .where(links.c.connection_id.in_([r.id for r in rows]))
-        .order_by(t.workspaces.c.name)
-    )
-    for connection_id, workspace_name in db.execute(query):
-        names.setdefault(connection_id, []).append(workspace_name)
-    return [
-        Connection(id=r.id, name=r.name, type=r.type, details=r.details, created_at=r.created_at,
-                   workspace_names=names.get(r.id, []))
-        for r in rows
-    ]
+    def _hydrate(self, db: Db, rows: Sequence[Row[Any]]) -> builtins.list[Connection]:
+        links = t.connection_workspaces
+        names: dict[str, builtins.list[str]] = {}
+        query = (
+            select(links.c.connection_id, t.workspaces.c.name)
+            .join(t.workspaces, t.workspaces.c.id == links.c.workspace_id)
+            .where(links.c.connection_id.in_([r.id for r in rows]))
+            .order_by(t.workspaces.c.name)
+        )
+        for connection_id, workspace_name in db.execute(query):
+            names.setdefault(connection_id, []).append(workspace_name)
+        return [
+            Connection(id=r.id, name=r.name, type=r.type, details=self.box.open(r.sealed_details),
+                       created_at=r.created_at, workspace_names=names.get(r.id, []))
+            for r in rows
+        ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.server import ServerProcess
 from tests.ui.helpers import (
@@ -243,8 +245,14 @@ def test_tasks_sort_newest_first_and_filter(page: Any, panel: Any, lab: ServerPr
     expect(names).to_have_count(3, timeout=30_000)
     shot(page, "08-tasks-filtered")
 
-    # The chosen workspace is remembered (IStateDB) across a reload.
+    # The chosen workspace is remembered (IStateDB) across a reload. Lab writes its state to the
+    # server's workspace file on a debounce: reload only once it is written.
     chosen = panel.locator("select.jp-orch-workspace option:checked").inner_text()
+    saved = re.compile(rf'"jupyter-orch:sidebar:workspace": {workspace}\b')
+    deadline = time.monotonic() + 15
+    while not saved.search(requests.get(lab.url + "lab/api/workspaces", headers=lab.headers, timeout=10).text):
+        assert time.monotonic() < deadline, "Lab did not save the chosen workspace"
+        time.sleep(0.2)
     page.reload()
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     if not panel.is_visible():

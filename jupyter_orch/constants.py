@@ -14,6 +14,9 @@ RUN_ID_ENV = "RUN_ID"
 TASK_ID_ENV = "TASK_ID"
 REFERENCE_TASK_ID_ENV = "WALLAROO_TASK_ID"
 
+# A display that tells the JupyterLab sidebar which workspace the kernel now uses.
+WORKSPACE_MIME = "application/vnd.jupyter-orch.workspace+json"
+
 # Media types of inference frames.
 ARROW_FILE = "application/vnd.apache.arrow.file"
 ARROW_STREAM = "application/vnd.apache.arrow.stream"

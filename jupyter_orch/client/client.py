@@ -14,6 +14,7 @@ from .base import Listing
 from .connection import Connection
 from .discovery import find_server
 from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, WorkspaceNotFound
+from .frontend import announce_workspace
 from .http import Http
 from .model import ModelVersion
 from .orchestration import Orchestration
@@ -81,10 +82,14 @@ class Client:
             self.list_workspaces()
         return self._workspace_names.get(workspace_id, "")
 
-    def set_current_workspace(self, workspace: Workspace) -> Workspace:
+    def set_current_workspace(self, workspace: Workspace, *, announce: bool = True) -> Workspace:
+        """Make `workspace` the one calls default to; in a notebook the JupyterLab sidebar
+        follows it (unless `announce=False`)."""
         if not isinstance(workspace, Workspace):
             raise TypeError(f"set_current_workspace takes a Workspace, not {workspace!r}")
         self._current_workspace = workspace
+        if announce:
+            announce_workspace(workspace.id(), workspace.name())
         return workspace
 
     def get_current_workspace(self) -> Workspace:

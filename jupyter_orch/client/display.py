@@ -56,16 +56,26 @@ def record_html(fields: Mapping[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
-def table_html(records: Iterable[Mapping[str, Any]]) -> str:
-    """Many objects as one table; columns are the union of their fields, in first-seen order."""
+LOG_TABLE = "jp-orch-log-table"
+# Inline too, for frontends without the labextension's stylesheet: log text reads left to right.
+LOG_CELL_STYLE = (
+    "text-align:left;vertical-align:top;font-family:var(--jp-code-font-family,monospace);white-space:pre-wrap"
+)
+
+
+def table_html(records: Iterable[Mapping[str, Any]], log: bool = False) -> str:
+    """Many objects as one table; columns are the union of their fields, in first-seen order.
+    A `log` table is left-aligned and monospace, so tracebacks stay readable."""
     records = list(records)
     if not records:
         return "<p>(no items)</p>"
     columns: dict[str, None] = {}
     for record in records:
         columns.update(dict.fromkeys(record))
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    cell = f' style="{LOG_CELL_STYLE}"' if log else ""
+    head = "".join(f"<th{cell}>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in records
+        "<tr>" + "".join(f"<td{cell}>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in records
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f'<table class="{LOG_TABLE}">' if log else "<table>"
+    return f"{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

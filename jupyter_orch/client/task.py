@@ -160,7 +160,7 @@ class RunLogs(list[str]):
         if not self:
             return record_html({"logs": "(no lines)"})
         rows = (dict(zip(("time", "stream", "text"), _split(line), strict=True)) for line in self)
-        return table_html({**r, "time": local_time(r["time"]) or r["time"]} for r in rows)
+        return table_html(({**r, "time": local_time(r["time"]) or r["time"]} for r in rows), log=True)
 
 
 def _split(line: str) -> tuple[str, str, str]:

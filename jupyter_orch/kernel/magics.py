@@ -26,9 +26,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 
 from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspace
 from ..client.errors import ApiNotFound
+from ..client.frontend import workspace_bundle
 from .widgets import OrchestrationWidget, TaskWidget
-
-WORKSPACE_MIME = "application/vnd.jupyter-orch.workspace+json"
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -193,8 +192,7 @@ class CurrentWorkspace:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         ws = self.workspace
-        return {"text/plain": repr(ws), "text/html": ws._repr_html_(),
-                WORKSPACE_MIME: {"id": ws.id(), "name": ws.name()}}
+        return {"text/plain": repr(ws), "text/html": ws._repr_html_(), **workspace_bundle(ws.id(), ws.name())}
 
 
 @magics_class
@@ -331,7 +329,9 @@ class OrchMagics(Magics):
     def _workspace(self, args: argparse.Namespace) -> CurrentWorkspace:
         if args.name is None:
             return CurrentWorkspace(self.client.get_current_workspace())
-        return CurrentWorkspace(self.client.set_current_workspace(self._find_workspace(args.name, args.create)))
+        # Its own display announces the workspace: the client need not announce it as well.
+        workspace = self._find_workspace(args.name, args.create)
+        return CurrentWorkspace(self.client.set_current_workspace(workspace, announce=False))
 
     # -- names or ids ---------------------------------------------------------------------------
     def _json_args(self, args: argparse.Namespace) -> dict[str, Any]:

@@ -352,3 +352,4 @@ class InferenceLogRequest(Body):
     order: Literal["asc", "desc"] = "desc"
     page_size: Annotated[Limit, Field(ge=1, le=MAX_PAGE_SIZE)] | None = None
     cursor: str | None = None
+    count: StrictBool = False  # also answer x-total-count: the rows in the time range

@@ -89,6 +89,8 @@ export interface IInferencePage {
   cursor: string | null;
   /** `x-iteration-status`; `All` when there is nothing more. */
   status: string | null;
+  /** `x-total-count`: the rows in the asked time range. */
+  total: number | null;
 }
 
 /** An API failure with a message fit to show to a person. */
@@ -382,7 +384,7 @@ function toRecords(data: unknown): Record<string, unknown>[] {
 }
 
 export async function getInferenceLogs(query: IInferenceQuery): Promise<IInferencePage> {
-  const body: Record<string, unknown> = {};
+  const body: Record<string, unknown> = { count: true };
   for (const [k, v] of Object.entries(query)) {
     if (v !== undefined && v !== '') {
       body[k] = v;
@@ -405,7 +407,8 @@ export async function getInferenceLogs(query: IInferenceQuery): Promise<IInferen
   return {
     records: toRecords(data),
     cursor: response.headers.get('x-iteration-cursor') || null,
-    status: response.headers.get('x-iteration-status') || null
+    status: response.headers.get('x-iteration-status') || null,
+    total: response.headers.has('x-total-count') ? Number(response.headers.get('x-total-count')) : null
   };
 }
 

@@ -1,6 +1,8 @@
 // Statuses and run types the server answers with: a copy of jupyter_orch/constants.py, which
 // tests/ui/test_constants.py checks this file against.
 
+export const WORKSPACE_MIME = 'application/vnd.jupyter-orch.workspace+json';
+
 export const ONESHOT = 'Oneshot';
 export const CRONJOB = 'CronJob';
 export const SERVICE = 'NetworkService';

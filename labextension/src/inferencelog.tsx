@@ -196,10 +196,11 @@ function InferenceLog(props: IInferenceLogOptions & { live: { poke: number } }):
         <span className="jp-orch-page-info">
           {records.length
             ? trans.__(
-                'page %1 · rows %2–%3%4',
+                'page %1 · rows %2–%3%4%5',
                 index + 1,
                 first,
                 first + records.length - 1,
+                page?.total !== null && page?.total !== undefined ? trans.__(' of %1', page.total) : '',
                 more ? '' : trans.__(' · end')
               )
             : ''}

@@ -1,14 +1,16 @@
 /**
- * Follow the workspace the kernel switched to: `%orch workspace NAME` displays a bundle with
- * WORKSPACE_MIME; the notebook or console on show passes its iopub messages here.
+ * Follow the workspace the kernel switched to: `%orch workspace NAME` and the client's
+ * `set_current_workspace` display a bundle with WORKSPACE_MIME; the notebook or console on
+ * show passes its iopub messages here.
  * Duck-typed on `sessionContext`, so it needs neither the notebook nor the console package.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { KernelMessage } from '@jupyterlab/services';
 import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
+import { WORKSPACE_MIME } from './constants';
 
-export const WORKSPACE_MIME = 'application/vnd.jupyter-orch.workspace+json';
+export { WORKSPACE_MIME };
 
 interface IHasSession {
   sessionContext?: { iopubMessage?: ISignal<unknown, KernelMessage.IIOPubMessage> };

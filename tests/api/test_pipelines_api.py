@@ -238,6 +238,11 @@ async def test_logs_range_paging_order_and_arrow(api: Api, fetch: Any) -> None:
     old = {**query, "start_time": "2001-01-01T00:00:00+00:00", "end_time": "2001-01-02T00:00:00Z"}
     response = await fetch("pipelines/get_logs", json.dumps(old).encode())
     assert json.loads(response.body) == [] and response.headers["x-iteration-status"] == "All"
+    assert "x-total-count" not in response.headers  # counted only when asked
+    counted = await fetch("pipelines/get_logs", json.dumps({**query, "count": True}).encode())
+    assert counted.headers["x-total-count"] == "1003" and len(json.loads(counted.body)) == 100
+    counted = await fetch("pipelines/get_logs", json.dumps({**old, "count": True}).encode())
+    assert counted.headers["x-total-count"] == "0"
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,9 @@ def test_task_run_and_logs_display(wl: Client) -> None:
     logs = RunLogs(["2026-01-01T00:00:01.5Z stdout F hello <world>", "2026-01-01T00:00:02Z stderr F oops", "odd"])
     assert logs.texts() == ["hello <world>", "oops", "odd"]
     html = logs._repr_html_()
-    assert "<th>stream</th>" in html and "hello &lt;world&gt;" in html and "stderr" in html
+    assert ">stream</th>" in html and "hello &lt;world&gt;" in html and "stderr" in html
+    # Left-aligned and monospace, in Lab (the class) and in any other frontend (inline): tracebacks read.
+    assert 'class="jp-orch-log-table"' in html and html.count("text-align:left") == 3 * 4
     assert str(logs).splitlines()[1].endswith("stderr F oops")
     assert "(no lines)" in RunLogs()._repr_html_()
 

@@ -162,3 +162,17 @@ def test_bad_queries_say_what_is_wrong(
 ) -> None:
     with pytest.raises(Invalid, match=words):
         make_query(start, end, order, size, cursor)
+
+
+def test_the_count_covers_flushed_and_buffered_rows_in_the_asked_range(log: InferenceLog) -> None:
+    log.append(1, frame(T0, 90, step_ms=60_000), "v1", "sha1")  # 10:00 to 11:29, two hours
+    log.flush()
+    log.append(1, frame(T0 + timedelta(hours=2), 10), "v1", "sha1")  # 12:00, still in memory
+    log.append(2, frame(T0, 5), "v1", "sha1")  # another pipeline's rows never count
+    assert log.count(1, make_query(None, None, None, None, None)) == 100
+    hour = make_query(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90), "asc", 10, None)
+    assert log.count(1, hour) == 60
+    first_page = log.query(1, hour)
+    after = make_query(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90), "asc", 10, first_page.cursor)
+    assert log.count(1, after) == 60  # the cursor pages; the total stays the range's
+    assert log.count(1, make_query(T0 + timedelta(hours=2), T0 + timedelta(hours=3), None, None, None)) == 10

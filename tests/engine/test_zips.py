@@ -94,3 +94,5 @@ def test_a_zip_bomb_is_refused_by_its_compression_ratio() -> None:
     with pytest.raises(TooLarge, match="times its compressed size"):
         inspect_zip(bomb, LIMITS)
     assert inspect_zip(bomb, ZipLimits(10_000_000, 100, max_compression_ratio=10_000)).files == 2
+    small = make_zip({"main.py": "", "zeros.bin": b"\0" * 500_000})  # as compressible, but small
+    assert inspect_zip(small, LIMITS).files == 2

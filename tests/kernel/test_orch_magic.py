@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from jupyter_orch.client import Client
+from jupyter_orch.constants import WORKSPACE_MIME
 from tests.kernel.driver import Kernel
 from tests.support.onnx_models import scale_model
 from tests.support.server import ServerProcess
@@ -195,3 +196,20 @@ def test_help(kernel: Kernel) -> None:
 )
 def test_wrong_usage_is_a_one_line_usage_error(kernel: Kernel, hello: str, line: str, message: str) -> None:
     assert message in kernel.execute(line).usage_error()
+
+
+def test_the_sidebar_hears_the_workspace_the_kernel_switched_to(kernel: Kernel) -> None:
+    """`%orch workspace` and the client's `set_current_workspace` both display WORKSPACE_MIME,
+    which the JupyterLab sidebar follows; the magic announces once, in its own result."""
+    switched = kernel.execute(
+        "from jupyter_orch import Client\n"
+        "wl = Client()\n"
+        "ws = wl.get_workspace('announced', create_if_not_exist=True)\n"
+        "wl.set_current_workspace(ws)\n"
+        "ws.id()"
+    )
+    (shown,) = [m["content"]["data"] for m in switched.outputs if m["msg_type"] == "display_data"]
+    assert shown == {WORKSPACE_MIME: {"id": int(switched.result["text/plain"]), "name": "announced"}}
+    by_magic = kernel.execute("%orch workspace announced")
+    assert [m for m in by_magic.outputs if m["msg_type"] == "display_data"] == []
+    assert by_magic.result[WORKSPACE_MIME]["name"] == "announced"

@@ -76,12 +76,12 @@ def test_pipeline_states_and_its_inference_log(
     # Times are local, with the zone named, like everywhere else (not raw UTC ISO strings).
     first_time = view.locator('[data-column="time"]').first.inner_text()
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC([+-][\d:]+)?", first_time), first_time
-    expect(view.locator(".jp-orch-page-info")).to_have_text("page 1 · rows 1\u2013100")
+    expect(view.locator(".jp-orch-page-info")).to_have_text("page 1 · rows 1\u2013100 of 150")
     shot(page, f"11-inference-log-{theme}")
 
     view.locator('[data-action="next-page"]').click()
     expect(body).to_have_count(50, timeout=15_000)
-    expect(view.locator(".jp-orch-page-info")).to_have_text("page 2 · rows 101\u2013150 · end")
+    expect(view.locator(".jp-orch-page-info")).to_have_text("page 2 · rows 101\u2013150 of 150 · end")
     expect(view.locator('[data-action="next-page"]')).to_be_disabled()
     view.locator('[data-action="prev-page"]').click()
     expect(body).to_have_count(100, timeout=15_000)

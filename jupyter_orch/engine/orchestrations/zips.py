@@ -19,6 +19,10 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import Invalid, TooLarge
 
+# A small archive cannot be a bomb whatever its ratio (a CSV of zeros compresses a thousandfold):
+# the ratio limit only guards archives that unpack to more than this.
+RATIO_CHECKED_ABOVE = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class ZipLimits:
@@ -63,7 +67,7 @@ def _inspect(data: bytes, limits: ZipLimits) -> ZipManifest:
                 f"the zip unpacks to {total} bytes; the limit is {limits.max_unpacked_bytes}"
             )
         compressed = sum(i.compress_size for i in infos)
-        if total > limits.max_compression_ratio * max(compressed, 1):
+        if total > RATIO_CHECKED_ABOVE and total > limits.max_compression_ratio * max(compressed, 1):
             raise TooLarge(
                 f"the zip unpacks to {total / max(compressed, 1):.0f} times its compressed size; "
                 f"the limit is {limits.max_compression_ratio:g}"

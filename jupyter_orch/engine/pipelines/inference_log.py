@@ -75,6 +75,7 @@ class LogPage:
     table: pa.Table
     cursor: str | None  # None when nothing remains
     remaining: bool
+    total: int | None = None  # rows in the asked time range, when counted
 
 
 @dataclass
@@ -223,6 +224,20 @@ class InferenceLog:
         same = pc.sum(pc.equal(times, last)).as_py()
         return LogPage(page, _encode_cursor(last.value, same, query.order), True)
 
+    def count(self, pipeline_id: int, query: Query) -> int:
+        """Rows in the query's time range, whatever its cursor: a pager's total. Reads only the
+        parts' footers when every row counts, else only their `time` column."""
+        whole = Query(query.start_ms, query.end_ms, query.order, query.page_size)
+        total = 0
+        for files, batches in self._sources(pipeline_id, whole):
+            for path in files:
+                if whole.start_ms is None and whole.end_ms is None:
+                    total += pq.ParquetFile(path).metadata.num_rows
+                else:
+                    total += _count_in(pq.read_table(path, columns=["time"]).column("time"), whole)
+            total += sum(_count_in(b.frame.column("time"), whole) for b in batches)
+        return total
+
     def _sources(self, pipeline_id: int, query: Query) -> list[tuple[list[Path], list[Batch]]]:
         """Per overlapping hour, in query order: its part files and its buffered tables."""
         folder = self.root / str(pipeline_id)
@@ -297,6 +312,11 @@ def _read_partition(files: list[Path], batches: list[Batch], query: Query) -> pa
     if mask is not None:
         table = table.filter(mask)
     return table.sort_by([("time", "descending" if query.order == "desc" else "ascending")])
+
+
+def _count_in(times: pa.ChunkedArray | pa.Array, query: Query) -> int:
+    mask = query.mask(times)
+    return len(times) if mask is None else int(pc.sum(mask).as_py() or 0)
 
 
 @functools.lru_cache(maxsize=64)

@@ -280,12 +280,15 @@ class Pipelines:
         return answer
 
     async def logs(
-        self, name: str, workspace_id: int | None, query: Query, codec: Codec
+        self, name: str, workspace_id: int | None, query: Query, codec: Codec, count: bool = False
     ) -> tuple[bytes, LogPage]:
+        """A page of the pipeline's inference log; with `count`, also the rows in its time range."""
         row = await self.store.call(self._row, name, workspace_id)
 
         def read() -> tuple[bytes, LogPage]:
             page = self.inference_log.query(row.id, query)
+            if count:
+                page.total = self.inference_log.count(row.id, query)
             return codec.encode(with_check_failures(page.table)), page
 
         return await asyncio.to_thread(read)

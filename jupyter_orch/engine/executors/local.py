@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import stat
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +25,8 @@ from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec
 
-BOOTSTRAP = Path(__file__).resolve().parents[2] / "compat" / "bootstrap.py"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
 HARD_LINK_MIN_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
 # After a run's main process exits, how long its output pipes may stay open (held by a
@@ -62,7 +64,10 @@ class LocalExecutor(Executor):
         argv = [spec.python, "-u", str(BOOTSTRAP), spec.entrypoint]
         if self.sandbox is None:
             return argv
-        readable = [spec.source, Path(spec.python).parent.parent]
+        # Beside the orchestration and its environment, the launcher's package and the server's
+        # environment (a requirements environment layers on it): either may live in a folder the
+        # sandbox hides, such as /tmp.
+        readable = [spec.source, Path(spec.python).parent.parent, PACKAGE_ROOT, Path(sys.prefix)]
         return self.sandbox.wrap(argv, run_dir, readable, workdir)
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:

@@ -150,23 +150,31 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Wait(Body):
-    """`wait_for` (a status, a list of statuses, or "terminal") turns a get into a held answer;
-    `wait_timeout` in seconds, default 30, at most 300."""
+class HeldAnswer(Body):
+    """A request whose answer may be held: `wait_timeout` in seconds, default 30, at most 300."""
+
+    wait_timeout: Annotated[float, BeforeValidator(_no_bool)] = DEFAULT_WAIT_S
+
+    def timeout(self) -> float:
+        if not 0 <= self.wait_timeout < math.inf:
+            raise Invalid("'wait_timeout' must be a non-negative number of seconds")
+        return min(self.wait_timeout, MAX_WAIT_S)
+
+
+class Wait(HeldAnswer):
+    """`wait_for` (a status, a list of statuses, or "terminal") turns a get into a held answer."""
 
     wait_for: str | list[Text] | None = None
-    wait_timeout: Annotated[float, BeforeValidator(_no_bool)] = DEFAULT_WAIT_S
 
     def wait(self, terminal: tuple[str, ...]) -> tuple[tuple[str, ...], float] | None:
         if self.wait_for is None:
             return None
-        if not 0 <= self.wait_timeout < math.inf:
-            raise Invalid("'wait_timeout' must be a non-negative number of seconds")
+        timeout = self.timeout()
         wanted = self.wait_for
         if isinstance(wanted, list) and not wanted:
             raise Invalid("'wait_for' must be a status, a list of statuses or \"terminal\"")
         statuses = terminal if wanted == "terminal" else (wanted,) if isinstance(wanted, str) else tuple(wanted)
-        return statuses, min(self.wait_timeout, MAX_WAIT_S)
+        return statuses, timeout
 
 
 # --- workspaces and connections --------------------------------------------------------------
@@ -248,17 +256,11 @@ class TasksBySha(Body):
     sha: Text
 
 
-class TaskRuns(Body):
+class TaskRuns(HeldAnswer):
     task_id: Uuid
     status: RunFilter = "all"
     limit: Annotated[Limit, _not_negative()] | None = None
     wait_for_count: Annotated[Limit, _not_negative()] | None = None
-    wait_timeout: Annotated[float, BeforeValidator(_no_bool)] = DEFAULT_WAIT_S
-
-    def timeout(self) -> float:
-        if not 0 <= self.wait_timeout < math.inf:
-            raise Invalid("'wait_timeout' must be a non-negative number of seconds")
-        return min(self.wait_timeout, MAX_WAIT_S)
 
 
 class RunLogRequest(Body):

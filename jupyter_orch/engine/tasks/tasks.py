@@ -212,7 +212,7 @@ class Tasks:
     # --- the runner's hooks ---
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        task, orch = await self.store.call(self._run_context, run_id)
+        task, orch, python = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
             **run_environ(os.environ),
@@ -225,8 +225,7 @@ class Tasks:
         }
         if self.config.server_url:
             env[URL_ENV] = self.config.server_url
-        python = self.environments.python_for(orch.env_key)
-        if not Path(python).exists():  # made by an older release or on another machine: rebuilt
+        if python is None:  # made by an older release or on another machine: rebuilt
             python = (await self.environments.ensure(orch.requirements, lambda _line: None)).python
         spec = RunSpec(
             run_id=run_id,
@@ -238,10 +237,13 @@ class Tasks:
         )
         return spec, task.timeout
 
-    def _run_context(self, run_id: str) -> tuple[Task, Orchestration]:
-        """The task and orchestration of a run, in one trip to the store's thread pool."""
+    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None]:
+        """The task and orchestration of a run, and its environment's interpreter if that exists,
+        in one trip to the store's thread pool (the look for the interpreter is file work too)."""
         task = self.records.get_task(self.records.get_run(run_id).task, 0)
-        return task, self.orchestrations.get_now(task.orch_id)
+        orch = self.orchestrations.get_now(task.orch_id)
+        python = self.environments.python_for(orch.env_key)
+        return task, orch, python if Path(python).exists() else None
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)

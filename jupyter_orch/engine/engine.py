@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from .errors import Unavailable
 from .events.bus import EventBus
+from .events.relay import PostgresRelay
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .executors.sandbox import Sandbox
@@ -21,7 +23,9 @@ from .pipelines.inference_log import InferenceLog
 from .pipelines.onnx_models import Models
 from .pipelines.pipelines import InferenceSettings, Pipelines
 from .store.database import Store, sqlite_url
+from .store.leases import Leases
 from .store.ownership import Ownership
+from .tasks.coordinator import Coordinator
 from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
 from .workspaces.secrets import SecretBox, load_keys
@@ -58,10 +62,13 @@ class EngineConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+    lease_seconds: float = 10.0  # an engine silent this long is dead; a dead leader's schedules resume within it
 
     def __post_init__(self) -> None:
         if self.max_concurrent_runs < 1:
             raise ValueError(f"max_concurrent_runs must be at least 1, got {self.max_concurrent_runs}")
+        if not 0.5 <= self.lease_seconds <= 300:
+            raise ValueError(f"lease_seconds must be between 0.5 and 300, got {self.lease_seconds}")
 
     @property
     def database_url(self) -> str:
@@ -77,7 +84,12 @@ class Engine:
         if config.db_url is None:
             _create_private(data_dir / DB_FILE_NAME)  # SQLite makes its -wal and -shm with this mode
         self.store = config.store_class(config.database_url)
-        self.bus = EventBus()
+        self.id = str(uuid.uuid4())  # this engine, in the runs, fires and log lines it makes
+        self.bus = EventBus(self.id)
+        self.leases = Leases(self.store, self.id, config.lease_seconds)
+        # SQLite: one engine per data dir (its lock); PostgreSQL: many, who hear each other.
+        self.alone = self.store.dialect == "sqlite"
+        self.relay = None if self.alone else PostgresRelay(config.database_url, self.bus)
         self.blobs = BlobStore(data_dir / "blobs")
         self.workspaces = Workspaces(self.store)
         box = SecretBox(load_keys(config.secret_key, data_dir))
@@ -96,8 +108,9 @@ class Engine:
         )
         self.tasks = Tasks(
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
-            config.executor_class(data_dir / "runs", config.run_sandbox), config,
+            config.executor_class(data_dir / "runs", config.run_sandbox), config, self.leases,
         )
+        self.coordinator = Coordinator(self.leases, self.tasks, self.alone, config.server_url)
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
             data_dir / "inference_logs", config.log_flush_rows, config.log_flush_seconds
@@ -106,7 +119,7 @@ class Engine:
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
             config.inference,
         )
-        self.ownership = Ownership(self.store, data_dir)
+        self.ownership = Ownership(data_dir)
         self._started = False
         self.ready = asyncio.Event()  # set once start-up recovery is done (or refused)
         self.refusal: Unavailable | None = None  # why this engine does not run, if it does not
@@ -117,17 +130,21 @@ class Engine:
         if self._started:
             return
         self._started = True
-        try:
-            await self.store.call(self.ownership.acquire, self.config.server_url)
-        except Unavailable as refused:
-            self.refusal = refused
-            self.ready.set()
-            raise
+        if self.alone:
+            try:
+                await self.store.call(self.ownership.acquire, self.config.server_url)
+            except Unavailable as refused:
+                self.refusal = refused
+                self.ready.set()
+                raise
         self.bus.bind(asyncio.get_running_loop())
         await self.store.call(self.store.migrate)
+        if self.relay is not None:
+            await asyncio.to_thread(self.relay.start)
         await self.store.call(self.connections.seal_clear_rows)
         await self.orchestrations.resume_interrupted()
-        await self.tasks.start()
+        self.coordinator.url = self.config.server_url
+        await self.coordinator.start()
         await asyncio.to_thread(self.inference_log.start)
         await self.pipelines.resume()
         self.ready.set()
@@ -139,9 +156,13 @@ class Engine:
             await asyncio.to_thread(self.store.close)
             return
         await self.orchestrations.stop()
+        await self.coordinator.stop()
         await self.tasks.stop()
+        await self.coordinator.retire()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
+        if self.relay is not None:
+            await asyncio.to_thread(self.relay.stop)
         await asyncio.to_thread(self.ownership.release)
         await asyncio.to_thread(self.store.close)
 

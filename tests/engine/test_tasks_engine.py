@@ -332,8 +332,8 @@ async def test_continuous_task_restarts_with_backoff_until_killed(tmp_path: Path
         assert task.run_type == "NetworkService" and task.status == "started"
         await eventually(lambda: _at_least(run_count(engine, task.id, "failure"), 3), 20)
         runs = list(reversed(await engine.tasks.runs(task.id)))
-        gaps = [(parse_time(b.created_at) - parse_time(a.ended_at)).total_seconds()
-                for a, b in itertools.pairwise(runs) if a.ended_at]
+        gaps = [(parse_time(b.started_at) - parse_time(a.ended_at)).total_seconds()
+                for a, b in itertools.pairwise(runs) if a.ended_at and b.started_at]
         assert gaps[0] >= 0.4 and gaps[1] >= 0.9  # 0.5 s, then 1 s, ...
         assert runs[0].error == "boom"
         await engine.tasks.kill(task.id)

@@ -24,8 +24,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
+
 from ..timeutil import utcnow
-from .records import TaskRecords
+from .records import NOT_LEADER, SKIPPED_OVERLAP, Fire, TaskRecords
 from .schedules import Schedule
 
 MISSED_FIRE_POLICIES = ("run_once", "skip", "run_all")
@@ -52,6 +54,9 @@ class Scheduler:
         ended: Callable[[str], Awaitable[None]],
         missed_fire_policy: str = "run_once",
         overlap_policy: str = "skip",
+        *,
+        leader: Callable[[Connection], bool],
+        engine_id: str,
     ):
         if missed_fire_policy not in MISSED_FIRE_POLICIES:
             raise ValueError(f"missed_fire_policy must be one of {MISSED_FIRE_POLICIES}")
@@ -63,6 +68,8 @@ class Scheduler:
         self._ended = ended  # (task_id): the task's schedule has no further fire
         self.missed_fire_policy = missed_fire_policy
         self.overlap_policy = overlap_policy
+        self._leader = leader  # inside a fire's transaction: whether this engine still leads
+        self.engine_id = engine_id
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[datetime, int, str]] = []
         self._seq = itertools.count()
@@ -80,6 +87,9 @@ class Scheduler:
         self._entries[task_id] = entry
         heapq.heappush(self._heap, (due, entry.seq, task_id))
         self._rearm()
+
+    def has(self, task_id: str) -> bool:
+        return task_id in self._entries
 
     def remove(self, task_id: str) -> None:
         if self._entries.pop(task_id, None) is not None:
@@ -112,8 +122,11 @@ class Scheduler:
         self.add(task_id, schedule, next_due)
 
     def stop(self) -> None:
+        """Stop firing (server stop, or the leadership went to another engine); `add` and
+        `resume` start again."""
         if self._firing is not None:
             self._firing.cancel()
+            self._firing = None
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._armed_for = None
@@ -169,13 +182,15 @@ class Scheduler:
         self._rearm()
 
     async def _fire(self, task_id: str, at: datetime, next_due: datetime | None, check_overlap: bool) -> None:
-        queue_behind = self.overlap_policy == "queue"
-        run_id = await self.store.call(self.records.record_fire, task_id, at, next_due, check_overlap, queue_behind)
+        fire = Fire(task_id, at, next_due, check_overlap, self.overlap_policy == "queue")
+        outcome, run_id = await self.store.call(self.records.record_fire, fire, self._leader, self.engine_id)
         if run_id is not None:
             self._launch(run_id, task_id)
-        elif check_overlap:
+        elif outcome == SKIPPED_OVERLAP:
             log.warning("task %s: skipped the fire of %s, its previous run is still running",
                         task_id, at.isoformat())
+        elif outcome == NOT_LEADER:
+            log.warning("task %s: the fire of %s is left to the engine that now leads", task_id, at.isoformat())
 
     def _end_later(self, task_id: str) -> None:
         job: asyncio.Task[None] = asyncio.ensure_future(self._ended(task_id))

@@ -121,6 +121,10 @@ class TaskRun(Entity):
     def exit_code(self) -> int | None:
         return self._data.get("exit_code")
 
+    def engine_id(self) -> str | None:
+        """The engine (server) that ran it: with several servers on one database, any of them."""
+        return self._data.get("engine_id")
+
     def error(self) -> str | None:
         """Why a run failed, in one line (the last line of its traceback, or the timeout/kill)."""
         return self._data.get("error")

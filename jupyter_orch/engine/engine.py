@@ -7,11 +7,10 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import Unavailable
 from .events.bus import EventBus
-from .events.relay import PostgresRelay
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .executors.sandbox import Sandbox
@@ -30,6 +29,9 @@ from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
 from .workspaces.secrets import SecretBox, load_keys
 from .workspaces.workspaces import Workspaces
+
+if TYPE_CHECKING:
+    from .events.relay import PostgresRelay
 
 Installer = Literal["auto", "uv", "pip"]
 MissedFirePolicy = Literal["run_once", "skip", "run_all"]
@@ -62,6 +64,7 @@ class EngineConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+    blob_url: str | None = None  # a store every team server reaches (fsspec URL); None: the data dir only
     lease_seconds: float = 10.0  # an engine silent this long is dead; a dead leader's schedules resume within it
 
     def __post_init__(self) -> None:
@@ -89,8 +92,12 @@ class Engine:
         self.leases = Leases(self.store, self.id, config.lease_seconds)
         # SQLite: one engine per data dir (its lock); PostgreSQL: many, who hear each other.
         self.alone = self.store.dialect == "sqlite"
-        self.relay = None if self.alone else PostgresRelay(config.database_url, self.bus)
-        self.blobs = BlobStore(data_dir / "blobs")
+        self.relay: PostgresRelay | None = None
+        if not self.alone:
+            from .events.relay import PostgresRelay  # psycopg: only a PostgreSQL install has it
+
+            self.relay = PostgresRelay(config.database_url, self.bus)
+        self.blobs = BlobStore(data_dir / "blobs", config.blob_url)
         self.workspaces = Workspaces(self.store)
         box = SecretBox(load_keys(config.secret_key, data_dir))
         self.connections = Connections(self.store, self.workspaces, box)

@@ -131,6 +131,17 @@ class OrchApp(ExtensionApp):
         ["skip", "queue"], "skip",
         help="A fire while the task's previous run still runs: skip it (and log it) or queue one run behind.",
     ).tag(config=True)
+    blob_url = Unicode(
+        "",
+        help="Team servers on several machines: a store every server reaches, as an fsspec URL (a shared "
+        "folder file:///…, S3-compatible s3://…), where orchestration zips and model files are kept too. "
+        "Empty: the data dir only.",
+    ).tag(config=True)
+    lease_seconds = Float(
+        10.0,
+        help="Team servers on one PostgreSQL: an engine silent this long is taken for dead (its runs are "
+        "recovered by another), and a dead leader's schedules resume within it. Between 0.5 and 300.",
+    ).tag(config=True)
     inference_threads = Int(
         1, help="onnxruntime intra-op threads per model session (1 is fastest here; see bench/inference.py)."
     ).tag(config=True)
@@ -176,6 +187,8 @@ class OrchApp(ExtensionApp):
             kill_grace_seconds=self.kill_grace_seconds,
             missed_fire_policy=cast(MissedFirePolicy, self.missed_fire_policy),
             overlap_policy=cast(OverlapPolicy, self.overlap_policy),
+            lease_seconds=self.lease_seconds,
+            blob_url=self.blob_url or None,
             inference=InferenceSettings(
                 threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
             ),

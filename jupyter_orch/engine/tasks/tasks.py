@@ -229,7 +229,7 @@ class Tasks:
     # --- the runner's hooks ---
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        task, orch, python = await self.store.call(self._run_context, run_id)
+        task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
             **run_environ(os.environ),
@@ -244,6 +244,8 @@ class Tasks:
             env[URL_ENV] = self.config.server_url
         if python is None:  # made by an older release or on another machine: rebuilt
             python = (await self.environments.ensure(orch.requirements, lambda _line: None)).python
+        if not unpacked:  # packaged by another engine, on another machine
+            await self.orchestrations.unpack_here(orch.sha)
         spec = RunSpec(
             run_id=run_id,
             python=python,
@@ -254,13 +256,15 @@ class Tasks:
         )
         return spec, task.timeout
 
-    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None]:
-        """The task and orchestration of a run, and its environment's interpreter if that exists,
-        in one trip to the store's thread pool (the look for the interpreter is file work too)."""
+    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None, bool]:
+        """The task and orchestration of a run, its environment's interpreter if that exists,
+        and whether its tree is unpacked here, in one trip to the store's thread pool (the looks
+        at the files are file work too)."""
         task = self.records.get_task(self.records.get_run(run_id).task, 0)
         orch = self.orchestrations.get_now(task.orch_id)
         python = self.environments.python_for(orch.env_key)
-        return task, orch, python if Path(python).exists() else None
+        unpacked = self.orchestrations.unpacked_path(orch.sha).exists()
+        return task, orch, python if Path(python).exists() else None, unpacked
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)

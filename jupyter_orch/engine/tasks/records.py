@@ -27,6 +27,7 @@ from ...constants import (
     PENDING_KILL,
     RUN_ACTIVE,
     RUN_ENDED,
+    RUN_SKIPPED,
     RUNNING,
     SERVICE,
     STARTED,
@@ -47,7 +48,9 @@ __all__ = [
     "Task", "TaskRecords",
 ]
 
-RAN, SKIPPED_OVERLAP = "run", "skipped_overlap"  # what a fire did, as recorded in `fires`
+# What a fire did, as recorded in `fires`: made a run, made a skipped run (overlap), or none (missed).
+RAN, SKIPPED_OVERLAP, MISSED = "run", "skipped_overlap", "missed"
+OVERLAP_NOTE = "skipped: the previous run was still running (overlap_policy)"
 DUPLICATE, NOT_LEADER = "duplicate", "not_leader"  # fires not recorded: already were, or not ours
 
 
@@ -115,6 +118,7 @@ class Fire:
     next_run_at: datetime | None
     skip_if_busy: bool
     queue_behind: bool
+    missed: bool = False  # fell while no engine could fire, and the policy does not run it
 
 
 @dataclass(frozen=True)
@@ -358,18 +362,23 @@ class TaskRecords:
                 t.fires.c.task_id == task_id, t.fires.c.scheduled_at == fire.scheduled_at
             )):
                 return DUPLICATE, None
-            run_id: str | None = str(uuid.uuid4())
-            if fire.skip_if_busy and _busy(db, task_id, fire.queue_behind):
-                run_id = None
-            outcome = RAN if run_id else SKIPPED_OVERLAP
+            run_id: str | None = None if fire.missed else str(uuid.uuid4())
+            outcome = MISSED if fire.missed else RAN
+            if run_id is not None and fire.skip_if_busy and _busy(db, task_id, fire.queue_behind):
+                outcome = SKIPPED_OVERLAP
             db.execute(insert(t.fires).values(
                 task_id=task_id, scheduled_at=fire.scheduled_at, run_id=run_id, outcome=outcome, recorded_at=now,
                 engine_id=engine_id,
             ))
             if run_id is not None:
                 _insert_run(db, run_id, task_id, fire.scheduled_at, now)
+            if outcome == SKIPPED_OVERLAP:  # a run of its own, so the run list shows the skip
+                db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
+                    status=RUN_SKIPPED, error=OVERLAP_NOTE, ended_at=now, engine_id=engine_id,
+                ))
         if run_id is not None:
-            self._announce_run(run_id, task_id, PENDING, scheduled_for=fire.scheduled_at)
+            status = RUN_SKIPPED if outcome == SKIPPED_OVERLAP else PENDING
+            self._announce_run(run_id, task_id, status, scheduled_for=fire.scheduled_at)
         return outcome, run_id
 
     # --- events ---

@@ -7,7 +7,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import Unavailable
 from .events.bus import EventBus
@@ -64,6 +64,8 @@ class EngineConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+    public_url: str | None = None  # where runs reach the server (cluster workers); None: server_url
+    executor_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of executor_class
     blob_url: str | None = None  # a store every team server reaches (fsspec URL); None: the data dir only
     lease_seconds: float = 10.0  # an engine silent this long is dead; a dead leader's schedules resume within it
 
@@ -115,7 +117,8 @@ class Engine:
         )
         self.tasks = Tasks(
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
-            config.executor_class(data_dir / "runs", config.run_sandbox), config, self.leases,
+            config.executor_class(data_dir / "runs", config.run_sandbox, **config.executor_options), config,
+            self.leases,
         )
         self.coordinator = Coordinator(self.leases, self.tasks, self.alone, config.server_url)
         self.models = Models(self.store, self.blobs, self.workspaces)
@@ -151,6 +154,7 @@ class Engine:
         await self.store.call(self.connections.seal_clear_rows)
         await self.orchestrations.resume_interrupted()
         self.coordinator.url = self.config.server_url
+        await self.tasks.runner.executor.open()
         await self.coordinator.start()
         await asyncio.to_thread(self.inference_log.start)
         await self.pipelines.resume()
@@ -166,6 +170,7 @@ class Engine:
         await self.coordinator.stop()
         await self.tasks.stop()
         await self.coordinator.retire()
+        await self.tasks.runner.executor.close()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
         if self.relay is not None:

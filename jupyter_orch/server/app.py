@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 from typing import Any, cast
@@ -10,6 +11,7 @@ from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_run
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 from traitlets import Dict, Enum, Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets.config.loader import DeferredConfigString
 
 from ..constants import TOKEN_ENV, URL_ENV
 from ..engine import Engine, EngineConfig, Unavailable
@@ -131,6 +133,11 @@ class OrchApp(ExtensionApp):
         ["skip", "queue"], "skip",
         help="A fire while the task's previous run still runs: skip it (and log it) or queue one run behind.",
     ).tag(config=True)
+    public_url = Unicode(
+        "",
+        help="The URL at which task runs reach this server's API; runs on a cluster's workers need one "
+        "they can reach. Empty: the server's own URL.",
+    ).tag(config=True)
     blob_url = Unicode(
         "",
         help="Team servers on several machines: a store every server reaches, as an fsspec URL (a shared "
@@ -189,11 +196,29 @@ class OrchApp(ExtensionApp):
             overlap_policy=cast(OverlapPolicy, self.overlap_policy),
             lease_seconds=self.lease_seconds,
             blob_url=self.blob_url or None,
+            public_url=self.public_url or None,
+            executor_options=self._executor_options(),
             inference=InferenceSettings(
                 threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
             ),
             log_flush_seconds=self.inference_log_flush_seconds,
         )
+
+    def _executor_options(self) -> dict[str, Any]:
+        """The executor's own settings: `c.<ExecutorClass>.<name>` (e.g. `c.DaskExecutor.
+        scheduler_address`), passed to its constructor. The engine knows no traitlets, so a
+        value given on the command line arrives as text and is read as a Python literal."""
+        name = self.executor_class.__name__
+        section = self.config.get(name, {})
+        options: dict[str, Any] = {}
+        for key, value in section.items():
+            if isinstance(value, DeferredConfigString):
+                try:
+                    value = ast.literal_eval(value)
+                except (ValueError, SyntaxError):
+                    value = str(value)
+            options[key] = value
+        return options
 
     def _sandbox(self) -> Sandbox | None:
         if self.run_sandbox == "none":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,12 +24,6 @@ from .database import Duplicate, Store
 from .types import UTCDateTime
 
 SCHEDULER = "scheduler"  # the lease of the engine that fires schedules
-
-
-@dataclass(frozen=True)
-class DeadEngine:
-    id: str
-    host: str
 
 
 class Leases:
@@ -107,21 +100,21 @@ class Leases:
 
     # --- dead engines ---
 
-    def take_dead(self, everyone_else: bool) -> DeadEngine | None:
+    def take_dead(self, everyone_else: bool) -> str | None:
         """Take the recovery of one dead engine: its row's lease is renewed in this engine's
         name, so no other engine recovers it at the same time, and if this one dies mid-way the
         row expires again and another finishes the job. With `everyone_else` (an engine that holds
         the data dir alone) every other row is dead."""
         engines = t.engines
         with self.store.write() as db:
-            query = select(engines.c.id, engines.c.host).where(engines.c.id != self.engine_id)
+            query = select(engines.c.id).where(engines.c.id != self.engine_id)
             if not everyone_else:
                 query = query.where(engines.c.expires_at < self._now())
             row = db.execute(query.order_by(engines.c.started_at).limit(1).with_for_update(skip_locked=True)).first()
             if row is None:
                 return None
             db.execute(update(engines).where(engines.c.id == row.id).values(expires_at=self._until()))
-        return DeadEngine(row.id, row.host)
+        return str(row.id)
 
     def forget(self, engine_id: str) -> None:
         with self.store.write() as db:

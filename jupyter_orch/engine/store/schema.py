@@ -104,6 +104,7 @@ runs = Table(
     Column("ended_at", UTCDateTime),
     Column("engine_id", Text),  # the engine that claimed the run and drives it
     Column("not_before", UTCDateTime),  # a continuous task's restart waits out its back-off
+    Column("worker", Text),  # the cluster worker it ran on (executors/dask.py); None: its engine's machine
     UniqueConstraint("task_id", "number", name="runs_task_number"),
     Index("runs_task", "task_id", "created_at"),
     Index("runs_status", "status"),

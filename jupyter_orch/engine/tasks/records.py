@@ -96,6 +96,7 @@ class Run:
     log_truncated: bool
     scheduled_for: datetime | None
     engine_id: str | None
+    worker: str | None  # the cluster worker it ran on; None: its engine's machine
 
 
 @dataclass(frozen=True)
@@ -309,17 +310,17 @@ class TaskRecords:
     def active_runs(self, task_id: str) -> list[Run]:
         return self.list_runs(task_id, RUN_ACTIVE, None)
 
-    def run_started(self, run_id: str, task_id: str, pid: int | None) -> None:
+    def run_started(self, run_id: str, task_id: str, pid: int | None, worker: str | None = None) -> None:
         """The run is running; its task, if it was waiting for its first run, is `started`."""
         now = utcnow()
         with self.store.write() as db:
             db.execute(update(t.runs).where(t.runs.c.id == run_id)
-                       .values(status=RUNNING, pid=pid, started_at=now, updated_at=now))
+                       .values(status=RUNNING, pid=pid, worker=worker, started_at=now, updated_at=now))
             workspace_id = db.scalar(
                 update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status == PENDING)
                 .values(status=STARTED, updated_at=now).returning(t.tasks.c.workspace_id)
             )
-        self._announce_run(run_id, task_id, RUNNING)
+        self._announce_run(run_id, task_id, RUNNING, engine_id=self.bus.engine_id, worker=worker)
         if workspace_id is not None:
             self._announce_task(task_id, STARTED, workspace_id)
 
@@ -471,4 +472,5 @@ def _run(row: Row[Any]) -> Run:
         log_truncated=row.log_truncated,
         scheduled_for=row.scheduled_for,
         engine_id=row.engine_id,
+        worker=row.worker,
     )

@@ -126,10 +126,10 @@ class Runner:
     async def _claim(self) -> None:
         while True:
             self._claim_again = False
-            free = self.max_concurrent - len(self._active)
-            if free <= 0 or self._stopping:
-                return
             try:
+                free = await self.executor.capacity(self.max_concurrent) - len(self._active)
+                if free <= 0 or self._stopping:
+                    return
                 claimed = await self.store.call(self.records.claim_runs, self.engine_id, free)
             except Exception:  # e.g. the database is briefly unreachable: the next wake retries
                 log.exception("could not claim pending runs")
@@ -161,7 +161,7 @@ class Runner:
             await self.hooks.run_ended(task_id, run_id)
             return
         active.execution = execution
-        await self.store.call(self.records.run_started, run_id, task_id, execution.pid)
+        await self.store.call(self.records.run_started, run_id, task_id, execution.pid, execution.worker)
         if active.stop_reason:  # killed or shut down while it was starting
             self._stop(active)
         try:

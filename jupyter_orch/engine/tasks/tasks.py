@@ -35,7 +35,7 @@ from ..childenv import run_environ
 from ..errors import Conflict, Invalid
 from ..events.bus import Event, EventBus
 from ..executors.base import Executor, RunSpec
-from ..orchestrations.environments import Environments
+from ..orchestrations.environments import Environments, normalize_requirements
 from ..orchestrations.orchestrations import READY, Orchestrations
 from ..store.database import Store
 from ..store.leases import SCHEDULER, Leases
@@ -238,21 +238,27 @@ class Tasks:
             RUN_ID_ENV: run_id,
             REFERENCE_TASK_ID_ENV: task.id,
             "PYTHONUNBUFFERED": "1",
-            TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id)),
+            TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id, orch.id)),
         }
-        if self.config.server_url:
-            env[URL_ENV] = self.config.server_url
-        if python is None:  # made by an older release or on another machine: rebuilt
+        url = self.config.public_url or self.config.server_url
+        if url:
+            env[URL_ENV] = url
+        local = self.runner.executor.local_files
+        if python is None and local:  # made by an older release or on another machine: rebuilt
             python = (await self.environments.ensure(orch.requirements, lambda _line: None)).python
-        if not unpacked:  # packaged by another engine, on another machine
+        if not unpacked and local:  # packaged by another engine, on another machine
             await self.orchestrations.unpack_here(orch.sha)
         spec = RunSpec(
             run_id=run_id,
-            python=python,
+            python=python or self.environments.python_for(orch.env_key),
             source=self.orchestrations.unpacked_path(orch.sha),
             entrypoint=orch.entrypoint,
             env=env,
             args=task.input_data,
+            orch_id=orch.id,
+            orch_sha=orch.sha,
+            requirements=normalize_requirements(orch.requirements),
+            env_key=orch.env_key,
         )
         return spec, task.timeout
 
@@ -327,13 +333,13 @@ class Tasks:
     async def recover_dead(self, everyone_else: bool = False) -> None:
         seen: set[str] = set()
         while (dead := await self.store.call(self.leases.take_dead, everyone_else)) is not None:
-            if dead.id in seen:
+            if dead in seen:
                 return
-            seen.add(dead.id)
-            await self._recover(dead.id, dead.host)
-            await self.store.call(self.leases.forget, dead.id)
+            seen.add(dead)
+            await self._recover(dead)
+            await self.store.call(self.leases.forget, dead)
 
-    async def _recover(self, engine_id: str | None, host: str | None) -> None:
+    async def _recover(self, engine_id: str | None) -> None:
         """End or free the runs of an engine that is gone (None: runs of a release before
         engines), then resume the tasks they belonged to."""
         refs = await self.store.call(self.records.live_runs_of_engine, engine_id)
@@ -341,8 +347,9 @@ class Tasks:
             if ref.status == PENDING:
                 await self.store.call(self.records.release_claim, ref.run_id)
                 continue
-            if host is None or host == self.leases.host:
-                await self.runner.executor.end_orphan(ref.run_id, ref.pid)
+            # A local executor ends only processes that carry the run's marker (none on another
+            # machine); a cluster executor ends the run wherever it executes.
+            await self.runner.executor.end_orphan(ref.run_id, ref.pid)
             await self.logs.note(ref.run_id, ref.task_id, RESTART_NOTE)
             await self.store.call(self.records.run_ended, ref.run_id, ref.task_id, FAILURE, None,
                                   "the server restarted while the run was running")
@@ -356,7 +363,7 @@ class Tasks:
         """This engine has become the leader: take over what has no engine, and the schedules
         (fires missed meanwhile follow the missed-fire policy)."""
         self.leading = True
-        await self._recover(None, None)
+        await self._recover(None)
         for task in await self.store.call(self.records.list_tasks, None, None, None, 0):
             if task.status in TASK_ACTIVE:
                 await self._resume(task)

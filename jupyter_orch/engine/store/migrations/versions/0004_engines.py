@@ -1,6 +1,7 @@
 """Several engines on one database: the engines and their leases, the engine that drives each
 run, recorded each fire and wrote each log line, at most one claimed live run per task, and
-the time before which a continuous task's restart may not start.
+the time before which a continuous task's restart may not start, and the cluster worker a
+run executed on.
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +25,7 @@ def upgrade() -> None:
     for table in ("runs", "run_logs", "fires"):
         op.add_column(table, sa.Column("engine_id", sa.Text(), nullable=True))
     op.add_column("runs", sa.Column("not_before", UTCDateTime(), nullable=True))
+    op.add_column("runs", sa.Column("worker", sa.Text(), nullable=True))
     op.create_index("runs_one_claimed", "runs", ["task_id"], unique=True,
                     sqlite_where=ONE_CLAIMED, postgresql_where=ONE_CLAIMED)
     op.create_table(
@@ -52,3 +54,4 @@ def downgrade() -> None:
             batch.drop_column("engine_id")
             if table == "runs":
                 batch.drop_column("not_before")
+                batch.drop_column("worker")

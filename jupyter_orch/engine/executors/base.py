@@ -37,6 +37,7 @@ class RunSpec:
     orch_sha: str = ""
     requirements: str = ""  # normalized; empty: the executing interpreter's own environment
     env_key: str | None = None
+    kill_grace: float = 5.0  # SIGTERM -> SIGKILL, for an executor that stops runs where they execute
 
 
 class Execution(ABC):
@@ -58,6 +59,7 @@ class Executor(ABC):
     def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
         self.runs_root = runs_root  # where this executor may keep each run's private folder
         self.sandbox = sandbox
+        self.capacity_changed: Callable[[], None] = lambda: None  # the runner listens: slots came or went
 
     async def open(self) -> None:  # noqa: B027 (most executors have nothing to open)
         """Before the first run (e.g. connect to a cluster)."""

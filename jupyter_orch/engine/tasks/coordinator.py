@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 
+from ..errors import Unavailable
 from ..store.leases import SCHEDULER, Leases
 from .tasks import Tasks
 
@@ -34,10 +35,12 @@ class Coordinator:
         self._renewed_at = 0.0
         self._led_at = 0.0
         self._loop_task: asyncio.Task[None] | None = None
+        self._registered = False
 
     async def start(self) -> None:
         """Register, recover, and take the lead if it is free, before answering any request."""
         await self.store.call(self.leases.register, self.url)
+        self._registered = True
         self._renewed_at = asyncio.get_running_loop().time()
         await self.tasks.start(self.alone)
         await self._lead()
@@ -52,7 +55,12 @@ class Coordinator:
 
     async def retire(self) -> None:
         """After the tasks stopped: the engine's row and leases go, so another leads at once."""
-        await self.store.call(self.leases.retire)
+        if self._registered:
+            self._registered = False
+            try:
+                await self.store.call(self.leases.retire)
+            except Unavailable as e:  # its lease expires instead: the others wait out lease_seconds
+                log.warning("engine %s could not sign off: %s", self.leases.engine_id, e)
 
     async def _run(self) -> None:
         while True:

@@ -56,6 +56,7 @@ class Runner:
         self.store = records.store
         self.logs = logs
         self.executor = executor
+        executor.capacity_changed = self.wake
         self.hooks = hooks
         self.max_concurrent = max_concurrent
         self.kill_grace = kill_grace

@@ -259,6 +259,7 @@ class Tasks:
             orch_sha=orch.sha,
             requirements=normalize_requirements(orch.requirements),
             env_key=orch.env_key,
+            kill_grace=self.config.kill_grace_seconds,
         )
         return spec, task.timeout
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository root in place of bench/ itself: bench/packaging.py would shadow `packaging`.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.tasks import upload
 from tests.support.databases import postgres_cluster, sql

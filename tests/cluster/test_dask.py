@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_orch.client import Client
+from jupyter_orch.kernel.widget_html import runs_table
 from tests.conftest import DASK_EXECUTOR
 from tests.support.dask_cluster import DaskCluster, dask_cluster
 from tests.support.server import ServerProcess
@@ -103,6 +105,11 @@ def test_a_run_on_a_worker_streams_its_lines_with_their_print_times(on_dask: Ser
     assert first.endswith("stdout F first 42") and second.endswith("stdout F jupyter_orch.compat.wallaroo")
     gap = datetime.fromisoformat(second.split()[0]) - datetime.fromisoformat(first.split()[0])
     assert 0.9 < gap.total_seconds() < 3  # the time each line was printed, not when it arrived
+    # Where it ran shows in the client's run object and in the task widget's runs table.
+    (client_run,) = Client(url=on_dask.url, token=on_dask.token).get_task_by_id(task).last_runs()
+    assert client_run.worker() == run["worker"] and client_run.engine_id() == run["engine_id"]
+    table = runs_table([run])
+    assert ">worker</th>" in table and run["worker"].split("://")[1] in table
 
 
 @pytest.mark.slow

@@ -45,9 +45,9 @@ def latencies(proc: ServerProcess, runs: int) -> list[float]:
     return [run_once_latency(proc, session, wid, orch_id) for _ in range(runs)]
 
 
-def throughput(proc: ServerProcess, runs: int) -> float:
+def throughput(proc: ServerProcess, runs: int, name: str) -> float:
     """Runs per second: `runs` one-second jobs, from the first request to the last end."""
-    wid = proc.post("workspaces/create", {"workspace_name": "load"}).json()["workspace_id"]
+    wid = proc.post("workspaces/create", {"workspace_name": name}).json()["workspace_id"]
     orch_id = upload(proc, wid, SLEEP_1S)
     session = requests.Session()
     session.headers.update(proc.headers)
@@ -77,11 +77,11 @@ def main() -> None:
                              f"--DaskExecutor.scheduler_address={cluster.address}")
             try:
                 dask_latency = latencies(on_dask, args.latency_runs)
-                one_worker = throughput(on_dask, args.runs)
+                one_worker = throughput(on_dask, args.runs, "one-worker")
                 cluster.add_worker()
                 cluster.wait_for_workers(2)
                 time.sleep(1.5)  # the engine looks at the cluster's slots at most once a second
-                two_workers = throughput(on_dask, args.runs)
+                two_workers = throughput(on_dask, args.runs, "two-workers")
             finally:
                 on_dask.stop()
     print("run_once request -> first line of user code")

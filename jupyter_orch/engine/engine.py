@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -58,6 +60,8 @@ class EngineConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+    inference_log_url: str | None = None  # None: <data_dir>/inference_logs; else a folder or fsspec URL
+    engine_id: str = field(default_factory=lambda: re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:64])
 
     def __post_init__(self) -> None:
         if self.max_concurrent_runs < 1:
@@ -100,7 +104,8 @@ class Engine:
         )
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
-            data_dir / "inference_logs", config.log_flush_rows, config.log_flush_seconds
+            config.inference_log_url or data_dir / "inference_logs", config.log_flush_rows,
+            config.log_flush_seconds, writer_id=config.engine_id,
         )
         self.pipelines = Pipelines(
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,

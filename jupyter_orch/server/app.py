@@ -140,6 +140,12 @@ class OrchApp(ExtensionApp):
     inference_log_flush_seconds = Float(
         5.0, help="Longest time an inference row stays in memory before it is written to Parquet."
     ).tag(config=True)
+    inference_log_url = Unicode(
+        "",
+        help="Where inference logs live: a folder, a file:// URL of a shared folder or any fsspec URL "
+        "(s3://bucket/prefix). Several servers may share one; each writes and compacts its own parts. "
+        "Empty: <data_dir>/inference_logs.",
+    ).tag(config=True)
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -180,6 +186,7 @@ class OrchApp(ExtensionApp):
                 threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
             ),
             log_flush_seconds=self.inference_log_flush_seconds,
+            inference_log_url=self.inference_log_url or None,
         )
 
     def _sandbox(self) -> Sandbox | None:

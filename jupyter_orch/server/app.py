@@ -22,6 +22,7 @@ from ..engine.pipelines.pipelines import InferenceSettings
 from ..engine.store.database import Store
 from . import connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
 from .events import EventsSocket
+from .state_events import StateEvents
 
 # Every route, in one list: `v1/api/<path>` -> handler.
 API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
@@ -215,12 +216,14 @@ class OrchApp(ExtensionApp):
         # through their launch environment. Never os.environ: terminals would inherit the token.
         self.engine.config.server_url = serverapp.connection_url
         _share_server_with_kernels(serverapp)
+        self.state_events = StateEvents(serverapp.event_logger, self.engine.bus)
         try:
             await self.engine.start()
         except Unavailable as refused:  # the server itself goes on: only jupyter-orch's API is off
             self.log.error("jupyter-orch: %s", refused.msg)
 
     async def stop_extension(self) -> None:
+        self.state_events.close()
         await self.engine.stop()
 
 

@@ -86,7 +86,8 @@ export class OrchModel {
     }
     this._active = value;
     if (value) {
-      this.channel.acquire(this);
+      // The sidebar shows states, never log lines or inference batches.
+      this.channel.acquire(this, { kinds: ['orchestration', 'task', 'run', 'pipeline'] });
       this.refresh();
     } else {
       this.channel.release(this);
@@ -258,6 +259,11 @@ export class OrchModel {
   private _onEvent(event: IOrchEvent): void {
     const status = event.status;
     switch (event.kind) {
+      case 'resync':
+        if (this._active) {
+          this.refresh();
+        }
+        break;
       case 'orchestration':
         if (this._inScope(event)) {
           if (status) {

@@ -195,7 +195,10 @@ class PushChannel:
                     return
                 query = urlencode({"token": self._token, "ids": ",".join(self._wanted_ids())})
             try:
-                ws = websocket.create_connection(f"{self._endpoint}?{query}", timeout=CONNECT_TIMEOUT_S)
+                # The server sends valid UTF-8; websocket-client checks it in pure Python, slowly.
+                ws = websocket.create_connection(
+                    f"{self._endpoint}?{query}", timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
+                )
             except (OSError, websocket.WebSocketException):
                 time.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)

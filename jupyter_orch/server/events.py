@@ -37,7 +37,6 @@ from .base import to_jsonable
 ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")
 LOG_BATCHES_PER_S = 10
 OUTBOX_LINES = 20_000
-LINE_FIELDS = ("seq", "at", "stream", "text", "partial")
 
 
 class Outbox:
@@ -55,10 +54,11 @@ class Outbox:
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def put(self, event: Event) -> None:
-        if self._size >= self.capacity:
+        lines = (event.get("lines") or []) if event["kind"] == "log" else []
+        if self._size + max(len(lines), 1) > self.capacity:
             self._overflow()
             return
-        self._size += 1
+        self._size += max(len(lines), 1)
         if event["kind"] != "log":
             if event["kind"] == "run":  # a run's lines go out before the news that it ended
                 self._release(str(event["id"]))
@@ -72,7 +72,7 @@ class Outbox:
                 "kind": "log", "id": run_id, "run_id": run_id, "task_id": event.get("task_id"), "lines": [],
             }
             asyncio.get_running_loop().call_later(1 / LOG_BATCHES_PER_S, self._release, run_id)
-        batch["lines"].append({k: event.get(k) for k in LINE_FIELDS})
+        batch["lines"].extend(lines)
 
     def close(self) -> None:
         self._writer.cancel()
@@ -98,10 +98,11 @@ class Outbox:
             self._wake.clear()
             while self._ready:
                 message = self._ready.popleft()
-                self._size -= len(message["lines"]) if message["kind"] == "log" else 1
+                self._size -= max(len(message["lines"]), 1) if message["kind"] == "log" else 1
                 if message["kind"] == "resync":
                     self._dropped = 0
-                await self._send(json.dumps(to_jsonable(message), default=str))
+                # Log lines are plain JSON already; walking thousands of them costs the loop dearly.
+                await self._send(json.dumps(message if message["kind"] == "log" else to_jsonable(message), default=str))
 
 
 class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):

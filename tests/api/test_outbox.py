@@ -13,8 +13,9 @@ NO_DATABASE = True
 
 
 def line(seq: int, run_id: str = "r1") -> dict[str, Any]:
-    return {"kind": "log", "id": run_id, "run_id": run_id, "task_id": "t1", "seq": seq, "at": f"t{seq}",
-            "stream": "stdout", "text": str(seq), "partial": False}
+    return {"kind": "log", "id": run_id, "run_id": run_id, "task_id": "t1", "lines": [
+        {"seq": seq, "at": f"t{seq}", "stream": "stdout", "text": str(seq), "partial": False}
+    ]}
 
 
 async def test_lines_of_a_run_go_out_in_one_batch_and_before_the_run_ends() -> None:

@@ -206,6 +206,8 @@ class OrchApp(ExtensionApp):
     def initialize_settings(self) -> None:
         self.engine = Engine(self.engine_config())
         self.settings["orch_engine"] = self.engine
+        assert self.serverapp is not None  # initialize_settings runs only once linked to a server
+        self.state_events = StateEvents(self.serverapp.event_logger, self.engine.bus)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(ROUTES)
@@ -216,7 +218,6 @@ class OrchApp(ExtensionApp):
         # through their launch environment. Never os.environ: terminals would inherit the token.
         self.engine.config.server_url = serverapp.connection_url
         _share_server_with_kernels(serverapp)
-        self.state_events = StateEvents(serverapp.event_logger, self.engine.bus)
         try:
             await self.engine.start()
         except Unavailable as refused:  # the server itself goes on: only jupyter-orch's API is off

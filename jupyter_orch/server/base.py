@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from tornado import httputil, web
 
 from ..engine import Engine, EngineError
+from ..engine.paging import Page
 from ..engine.timeutil import iso
 from .auth import (
     AUTH_RESOURCE,
@@ -207,6 +208,14 @@ class JsonRoute(OrchHandler, Generic[Request]):
 
     async def handle(self, request: Request, *args: str) -> Any:
         raise NotImplementedError
+
+    def page_answer(self, page: Page[Any]) -> list[Any]:
+        """A page's items; the cursor to the next page goes in `x-iteration-cursor` (absent on
+        the last page) and `x-iteration-status` says `SomeRemaining` or `All`, as get_logs does."""
+        if page.cursor is not None:
+            self.set_header("x-iteration-cursor", page.cursor)
+        self.set_header("x-iteration-status", "SomeRemaining" if page.cursor else "All")
+        return page.items
 
 
 @web.stream_request_body

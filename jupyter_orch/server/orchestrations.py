@@ -27,12 +27,14 @@ class ListOrchestrations(JsonRoute[r.OrchestrationList]):
     async def handle(self, request: r.OrchestrationList, *args: str) -> Any:
         if request.workspace_id is None:
             raise web.HTTPError(400, "'workspace_id' is required (orchestration/list_all lists every workspace)")
-        return await self.engine.orchestrations.list(request.workspace_id)
+        return self.page_answer(await self.engine.orchestrations.list_page(request.workspace_id, request.page()))
 
 
-class ListAllOrchestrations(JsonRoute[r.Body]):
-    async def handle(self, request: r.Body, *args: str) -> Any:
-        return await self.engine.orchestrations.list()
+class ListAllOrchestrations(JsonRoute[r.Paging]):
+    request_model = r.Paging
+
+    async def handle(self, request: r.Paging, *args: str) -> Any:
+        return self.page_answer(await self.engine.orchestrations.list_page(None, request.page()))
 
 
 class GetOrchestration(JsonRoute[r.GetOrchestration]):

@@ -23,6 +23,7 @@ from ...constants import ORCH_READY as READY
 from ...constants import ORCH_TERMINAL as TERMINAL
 from ..errors import NotFound
 from ..events.bus import EventBus
+from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
@@ -175,11 +176,23 @@ class Orchestrations:
         return await self.store.call(self._list, workspace_id)
 
     def _list(self, workspace_id: int | None) -> builtins.list[Orchestration]:
-        query = select(t.orchestrations).order_by(t.orchestrations.c.created_at)
+        with self.store.read() as db:
+            return [_hydrate(r) for r in db.execute(self._in(workspace_id).order_by(t.orchestrations.c.created_at))]
+
+    async def list_page(self, workspace_id: int | None, page: PageRequest) -> Page[Orchestration]:
+        """A page of `list`, oldest first."""
+        return await self.store.call(self._list_page, workspace_id, page)
+
+    def _list_page(self, workspace_id: int | None, page: PageRequest) -> Page[Orchestration]:
+        with self.store.read() as db:
+            rows = db.execute(paged(self._in(workspace_id), ORCH_KEYS, page)).all()
+        return page_of(rows, ORCH_KEYS, page, _hydrate)
+
+    def _in(self, workspace_id: int | None) -> Any:
+        query = select(t.orchestrations)
         if workspace_id is not None:
             query = query.where(t.orchestrations.c.workspace_id == self.workspaces.get_now(workspace_id).id)
-        with self.store.read() as db:
-            return [_hydrate(r) for r in db.execute(query)]
+        return query
 
     async def wait_for(self, orch_id: str, statuses: tuple[str, ...], timeout: float) -> Orchestration:
         orch = await self.get(orch_id)
@@ -189,6 +202,9 @@ class Orchestrations:
 
         await self.bus.wait_for("orchestration", orch.id, statuses, status, timeout)
         return await self.get(orch.id)
+
+
+ORCH_KEYS = ((t.orchestrations.c.created_at, False), (t.orchestrations.c.id, False))
 
 
 def _hydrate(row: Row[Any]) -> Orchestration:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
 from ..events.bus import EventBus
+from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import iso, utcnow
@@ -163,16 +165,32 @@ class RunLogs:
             ))
 
     def tail(self, run_id: str, lines: int | None) -> list[str]:
-        logs = t.run_logs
-        query = select(logs.c.seq, logs.c.at, logs.c.stream, logs.c.partial, logs.c.text).where(logs.c.run_id == run_id)
+        query = _lines(run_id)
         with self.store.read() as db:
             if lines is None:
-                rows = list(db.execute(query.order_by(logs.c.seq)))
+                rows = list(db.execute(query.order_by(t.run_logs.c.seq)))
             else:
-                rows = list(db.execute(query.order_by(logs.c.seq.desc()).limit(lines)))[::-1]
-        return [f"{iso(r.at)} {r.stream} {'P' if r.partial else 'F'} {r.text}" for r in rows]
+                rows = list(db.execute(query.order_by(t.run_logs.c.seq.desc()).limit(lines)))[::-1]
+        return [_cri(r) for r in rows]
+
+    def page(self, run_id: str, page: PageRequest) -> Page[str]:
+        """The lines after the cursor, oldest first."""
+        with self.store.read() as db:
+            return page_of(db.execute(paged(_lines(run_id), LINE_KEYS, page)).all(), LINE_KEYS, page, _cri)
 
     def _next_seq(self, run_id: str) -> int:
         with self.store.read() as db:
             last = db.scalar(select(func.max(t.run_logs.c.seq)).where(t.run_logs.c.run_id == run_id))
         return 0 if last is None else last + 1
+
+
+LINE_KEYS = ((t.run_logs.c.seq, False),)
+
+
+def _lines(run_id: str) -> Any:
+    logs = t.run_logs
+    return select(logs.c.seq, logs.c.at, logs.c.stream, logs.c.partial, logs.c.text).where(logs.c.run_id == run_id)
+
+
+def _cri(row: Any) -> str:
+    return f"{iso(row.at)} {row.stream} {'P' if row.partial else 'F'} {row.text}"

@@ -13,7 +13,7 @@ from .base import JsonRoute, MultipartUpload
 class UploadModel(MultipartUpload):
     @web.authenticated
     async def post(self) -> None:
-        data, file_name, metadata = self.parts(r.ModelMetadata)
+        data, file_name, metadata = await self.parts(r.ModelMetadata)
         self.reply(await self.engine.models.upload(metadata.workspace_id, metadata.name, data, file_name))
 
 

@@ -14,7 +14,7 @@ from .base import JsonRoute, MultipartUpload
 class UploadOrchestration(MultipartUpload):
     @web.authenticated
     async def post(self) -> None:
-        data, file_name, metadata = self.parts(r.UploadMetadata)
+        data, file_name, metadata = await self.parts(r.UploadMetadata)
         orch = await self.engine.orchestrations.upload(
             metadata.workspace_id, data, file_name, metadata.name, self.owner_id
         )

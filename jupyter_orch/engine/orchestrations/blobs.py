@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..uploads import Upload
+
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -15,6 +17,7 @@ def sha256_bytes(data: bytes) -> str:
 class BlobStore:
     def __init__(self, root: Path):
         self.root = root
+        self.incoming = root / ".incoming"  # uploads spool here: adopting one is a rename
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha: str) -> Path:
@@ -38,6 +41,16 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return sha
+
+    def adopt(self, upload: Upload) -> str:
+        """Store a spooled upload (already synced) under its sha256, moving the file."""
+        target = self.path(upload.sha)
+        if target.exists():
+            upload.discard()
+            return upload.sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(upload.path, target)
+        return upload.sha
 
     def read(self, sha: str) -> bytes:
         return self.path(sha).read_bytes()

@@ -27,6 +27,7 @@ from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
+from ..uploads import Upload, spool_bytes
 from ..workspaces.workspaces import Workspaces
 from .blobs import BlobStore
 from .environments import EnvironmentBuildFailed, Environments
@@ -76,15 +77,21 @@ class Orchestrations:
         self._packaging: set[asyncio.Task[None]] = set()
 
     async def upload(
-        self, workspace_id: int, data: bytes, file_name: str | None, name: str | None, owner_id: str
+        self, workspace_id: int, data: bytes | Upload, file_name: str | None, name: str | None, owner_id: str
     ) -> Orchestration:
-        workspace = await self.workspaces.get(workspace_id)
-        manifest = await asyncio.to_thread(inspect_zip, data, self.limits)
-        sha = await asyncio.to_thread(self.blobs.put, data)
+        """Store a zip (bytes, or an upload spooled to disk, which this takes over) and start
+        packaging it."""
+        upload = data if isinstance(data, Upload) else await asyncio.to_thread(spool_bytes, self.blobs.incoming, data)
+        try:
+            workspace = await self.workspaces.get(workspace_id)
+            manifest = await asyncio.to_thread(inspect_zip, upload.path, self.limits)
+            sha = await asyncio.to_thread(self.blobs.adopt, upload)
+        finally:
+            upload.discard()  # gone already once adopted
         orch_id, now = str(uuid.uuid4()), utcnow()
         row = dict(
             id=orch_id, workspace_id=workspace.id, sha=sha, name=name or None,
-            file_name=file_name or f"{name or 'orchestration'}.zip", file_size=len(data), task_id=str(uuid.uuid4()),
+            file_name=file_name or f"{name or 'orchestration'}.zip", file_size=upload.size, task_id=str(uuid.uuid4()),
             owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint, requirements=manifest.requirements,
             env_key=None, packaging_log="", error=None, created_at=now, updated_at=now,
         )
@@ -113,8 +120,7 @@ class Orchestrations:
                              workspace_id=orch.workspace_id)
 
         try:
-            data = await asyncio.to_thread(self.blobs.read, orch.sha)
-            await asyncio.to_thread(unpack, data, self.unpacked_path(orch.sha))
+            await asyncio.to_thread(unpack, self.blobs.path(orch.sha), self.unpacked_path(orch.sha))
             env = await self.environments.ensure(orch.requirements, progress)
         except EnvironmentBuildFailed as failure:
             await self._set(orch_id, status=ERROR, packaging_log="".join(log) or failure.log,

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from ..uploads import Upload
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class BlobStore:
@@ -22,25 +16,6 @@ class BlobStore:
 
     def path(self, sha: str) -> Path:
         return self.root / sha[:2] / sha
-
-    def put(self, data: bytes) -> str:
-        """Store bytes durably (write, fsync, atomic rename) and return their sha256."""
-        sha = sha256_bytes(data)
-        target = self.path(sha)
-        if target.exists():
-            return sha
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return sha
 
     def adopt(self, upload: Upload) -> str:
         """Store a spooled upload (already synced) under its sha256, moving the file."""

@@ -22,6 +22,7 @@ from .orchestrations.zips import ZipLimits
 from .pipelines.inference_log import InferenceLog
 from .pipelines.onnx_models import Models
 from .pipelines.pipelines import InferenceSettings, Pipelines
+from .retention import Retention, RetentionSettings
 from .store.database import Store, sqlite_url
 from .store.ownership import Ownership
 from .tasks.tasks import Tasks
@@ -61,6 +62,7 @@ class EngineConfig:
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
     inference_log_url: str | None = None  # None: <data_dir>/inference_logs; else a folder or fsspec URL
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     engine_id: str = field(default_factory=lambda: re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:64])
 
     def __post_init__(self) -> None:
@@ -111,6 +113,7 @@ class Engine:
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
             config.inference,
         )
+        self.retention = Retention(self.store, self.blobs, self.orchestrations, self.tasks, config.retention)
         self.ownership = Ownership(self.store, data_dir)
         self._started = False
         self.ready = asyncio.Event()  # set once start-up recovery is done (or refused)
@@ -135,6 +138,7 @@ class Engine:
         await self.tasks.start()
         await asyncio.to_thread(self.inference_log.start)
         await self.pipelines.resume()
+        self.retention.start()
         self.ready.set()
 
     async def stop(self) -> None:
@@ -143,6 +147,7 @@ class Engine:
         if self.refusal is not None:
             await asyncio.to_thread(self.store.close)
             return
+        await self.retention.stop()
         await self.orchestrations.stop()
         await self.tasks.stop()
         await self.pipelines.stop()

@@ -19,6 +19,7 @@ from ..engine.executors.local import LocalExecutor
 from ..engine.executors.sandbox import Sandbox
 from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
+from ..engine.retention import RetentionSettings
 from ..engine.store.database import Store
 from . import connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
 from .events import EventsSocket
@@ -32,6 +33,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("orchestration/list", orchestrations.ListOrchestrations),
     ("orchestration/list_all", orchestrations.ListAllOrchestrations),
     ("orchestration/get_by_id", orchestrations.GetOrchestration),
+    ("orchestration/delete_orchestrations", orchestrations.DeleteOrchestrations),
     ("orchestration/files", files.ListFiles),
     (r"orchestration/file/([^/]+)", files.GetFile),
     (r"orchestration/zip/([^/]+)", files.GetZip),
@@ -42,6 +44,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("task/list", tasks.ListTasks),
     ("task/get_tasks_by_orch_sha", tasks.TasksByOrchSha),
     ("task/kill", tasks.KillTask),
+    ("task/delete", tasks.DeleteTask),
     ("task/list_task_runs", tasks.ListTaskRuns),
     ("task/get_logs_for_run", tasks.RunLogs),
     ("connections/create", connections.CreateConnection),
@@ -141,6 +144,12 @@ class OrchApp(ExtensionApp):
     inference_log_flush_seconds = Float(
         5.0, help="Longest time an inference row stays in memory before it is written to Parquet."
     ).tag(config=True)
+    keep_runs_per_task = Int(
+        0, help="Ended runs kept per task (with their logs); older ones are removed hourly. 0: keep every run."
+    ).tag(config=True)
+    run_retention_days = Float(
+        0.0, help="Ended runs older than this many days are removed hourly (with their logs). 0: keep them."
+    ).tag(config=True)
     inference_log_url = Unicode(
         "",
         help="Where inference logs live: a folder, a file:// URL of a shared folder or any fsspec URL "
@@ -188,6 +197,7 @@ class OrchApp(ExtensionApp):
             ),
             log_flush_seconds=self.inference_log_flush_seconds,
             inference_log_url=self.inference_log_url or None,
+            retention=RetentionSettings(self.keep_runs_per_task or None, self.run_retention_days or None),
         )
 
     def _sandbox(self) -> Sandbox | None:

@@ -1,4 +1,4 @@
-"""Routes: orchestration/upload, list, list_all, get_by_id."""
+"""Routes: orchestration/upload, list, list_all, get_by_id, delete_orchestrations."""
 
 from __future__ import annotations
 
@@ -35,6 +35,16 @@ class ListAllOrchestrations(JsonRoute[r.Paging]):
 
     async def handle(self, request: r.Paging, *args: str) -> Any:
         return self.page_answer(await self.engine.orchestrations.list_page(None, request.page()))
+
+
+class DeleteOrchestrations(JsonRoute[r.DeleteOrchestrations]):
+    """The reference's delete: `{"orchestrations": [ids], "confirm_delete"?}` -> `{"bytes": freed}`."""
+
+    request_model = r.DeleteOrchestrations
+
+    async def handle(self, request: r.DeleteOrchestrations, *args: str) -> Any:
+        return {"bytes": await self.engine.retention.delete_orchestrations(request.orchestrations,
+                                                                           request.confirm_delete)}
 
 
 class GetOrchestration(JsonRoute[r.GetOrchestration]):

@@ -241,6 +241,11 @@ class GetOrchestration(Wait):
     id: Uuid
 
 
+class DeleteOrchestrations(Body):
+    orchestrations: Annotated[list[Uuid], Field(min_length=1, max_length=1000)]
+    confirm_delete: StrictBool = False
+
+
 # --- tasks ------------------------------------------------------------------------------------
 
 

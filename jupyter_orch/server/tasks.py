@@ -1,5 +1,5 @@
 """Routes: task/run_once, run_scheduled, run_continuously, get_by_id, list,
-get_tasks_by_orch_sha, kill, list_task_runs, get_logs_for_run."""
+get_tasks_by_orch_sha, kill, delete, list_task_runs, get_logs_for_run."""
 
 from __future__ import annotations
 
@@ -74,6 +74,16 @@ class KillTask(JsonRoute[r.ById]):
 
     async def handle(self, request: r.ById, *args: str) -> Any:
         return await self.engine.tasks.kill(request.id)
+
+
+class DeleteTask(JsonRoute[r.ById]):
+    """`{"id"}`: the task with its runs and logs (an active task is killed first) -> `{}`."""
+
+    request_model = r.ById
+
+    async def handle(self, request: r.ById, *args: str) -> Any:
+        await self.engine.retention.delete_task(request.id)
+        return {}
 
 
 class ListTaskRuns(JsonRoute[r.TaskRuns]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ class BlobStore:
     def __init__(self, root: Path):
         self.root = root
         self.incoming = root / ".incoming"  # uploads spool here: adopting one is a rename
+        self.lock = asyncio.Lock()  # held from adopting a blob to recording it, and while deleting
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha: str) -> Path:

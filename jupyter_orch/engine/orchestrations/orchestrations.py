@@ -85,17 +85,19 @@ class Orchestrations:
         try:
             workspace = await self.workspaces.get(workspace_id)
             manifest = await asyncio.to_thread(inspect_zip, upload.path, self.limits)
-            sha = await asyncio.to_thread(self.blobs.adopt, upload)
+            orch_id, now = str(uuid.uuid4()), utcnow()
+            row = dict(
+                id=orch_id, workspace_id=workspace.id, sha=upload.sha, name=name or None,
+                file_name=file_name or f"{name or 'orchestration'}.zip", file_size=upload.size,
+                task_id=str(uuid.uuid4()), owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint,
+                requirements=manifest.requirements, env_key=None, packaging_log="", error=None,
+                created_at=now, updated_at=now,
+            )
+            async with self.blobs.lock:
+                await asyncio.to_thread(self.blobs.adopt, upload)
+                await self.store.call(self._insert, row)
         finally:
             upload.discard()  # gone already once adopted
-        orch_id, now = str(uuid.uuid4()), utcnow()
-        row = dict(
-            id=orch_id, workspace_id=workspace.id, sha=sha, name=name or None,
-            file_name=file_name or f"{name or 'orchestration'}.zip", file_size=upload.size, task_id=str(uuid.uuid4()),
-            owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint, requirements=manifest.requirements,
-            env_key=None, packaging_log="", error=None, created_at=now, updated_at=now,
-        )
-        await self.store.call(self._insert, row)
         self._announce(orch_id, PENDING, workspace.id)
         self.start_packaging(orch_id)
         return await self.get(orch_id)

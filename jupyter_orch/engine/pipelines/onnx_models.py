@@ -85,15 +85,16 @@ class Models:
             if not upload.size:
                 raise Invalid("the model file is empty")
             inputs, outputs = await asyncio.to_thread(read_signature, upload.path)
-            sha = await asyncio.to_thread(self.blobs.adopt, upload)
+            row = dict(
+                workspace_id=workspace.id, name=name, version=str(uuid.uuid4()), sha=upload.sha,
+                file_name=file_name or f"{name}.onnx", inputs=_specs_json(inputs), outputs=_specs_json(outputs),
+                config={}, created_at=utcnow(),
+            )
+            async with self.blobs.lock:
+                await asyncio.to_thread(self.blobs.adopt, upload)
+                return await self.store.call(self._insert, row)
         finally:
             upload.discard()  # gone already once adopted
-        row = dict(
-            workspace_id=workspace.id, name=name, version=str(uuid.uuid4()), sha=sha,
-            file_name=file_name or f"{name}.onnx", inputs=_specs_json(inputs), outputs=_specs_json(outputs),
-            config={}, created_at=utcnow(),
-        )
-        return await self.store.call(self._insert, row)
 
     async def list(self, workspace_id: int) -> list[ModelVersion]:
         workspace = await self.workspaces.get(workspace_id)

@@ -113,7 +113,9 @@ class Engine:
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
             config.inference,
         )
-        self.retention = Retention(self.store, self.blobs, self.orchestrations, self.tasks, config.retention)
+        self.retention = Retention(
+            self.store, self.blobs, self.orchestrations, self.tasks, self.models, config.retention
+        )
         self.ownership = Ownership(self.store, data_dir)
         self._started = False
         self.ready = asyncio.Event()  # set once start-up recovery is done (or refused)

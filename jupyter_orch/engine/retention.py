@@ -6,7 +6,8 @@ nothing references any more (blobs, unpacked trees, environments).
   and the environment once no other orchestration uses them; it answers the bytes freed. An
   orchestration whose tasks are still active is refused (409) unless `confirm_delete`, which
   kills them first.
-- `delete_task` removes a finished task (an active one is killed first) with its runs.
+- `delete_task` removes a finished task (an active one is killed first) with its runs;
+  `delete_model` a model version no pipeline's current version uses, and its file.
 - `sweep` (every `every_s` in the background) removes ended runs past `keep_runs_per_task`
   per task or older than `run_retention_days`, with their logs and fires, then blobs, trees
   and environments nothing references that are older than `ORPHAN_GRACE_S` (an upload or a
@@ -35,6 +36,7 @@ from ..constants import ORCH_PACKAGING, ORCH_PENDING, RUN_ACTIVE, TASK_ACTIVE, T
 from .errors import Conflict, NotFound
 from .orchestrations.blobs import BlobStore
 from .orchestrations.orchestrations import Orchestrations
+from .pipelines.onnx_models import Models
 from .store import schema as t
 from .store.database import Store
 from .tasks.records import RUN_ORDER
@@ -62,10 +64,11 @@ class Swept:
 
 class Retention:
     def __init__(self, store: Store, blobs: BlobStore, orchestrations: Orchestrations, tasks: Tasks,
-                 settings: RetentionSettings):
+                 models: Models, settings: RetentionSettings):
         self.store = store
         self.blobs = blobs
         self.orchestrations = orchestrations
+        self.models = models
         self.tasks = tasks
         self.settings = settings
         self._loop: asyncio.Task[None] | None = None
@@ -94,6 +97,14 @@ class Retention:
         async with self.blobs.lock:
             shas = await self.store.call(self._delete_orchestration_rows, wanted, [task_id for task_id, _ in tasks])
             return await asyncio.to_thread(self._free, shas, 0.0)
+
+    async def delete_model(self, ref: int | str) -> int:
+        """Delete a model version no pipeline uses; the bytes freed (its file, if no other
+        version has the same one)."""
+        model = await self.models.get(ref)
+        async with self.blobs.lock:
+            await self.store.call(self._delete_model_row, model.id)
+            return await asyncio.to_thread(self._free, {model.sha}, 0.0)
 
     async def delete_task(self, task_id: str) -> None:
         task = await self.tasks.get(task_id, 0)
@@ -140,6 +151,17 @@ class Retention:
             _delete_tasks(db, task_ids)
             db.execute(delete(t.orchestrations).where(t.orchestrations.c.id.in_(orch_ids)))
         return shas
+
+    def _delete_model_row(self, model_id: int) -> None:
+        versions = t.pipeline_versions
+        latest = select(func.max(versions.c.id)).group_by(versions.c.pipeline_id)
+        with self.store.write() as db:
+            for steps, name in db.execute(
+                select(versions.c.steps, t.pipelines.c.name).join(t.pipelines).where(versions.c.id.in_(latest))
+            ):
+                if model_id in steps:
+                    raise Conflict(f"model version {model_id} is a step of pipeline '{name}'; clear or delete it first")
+            db.execute(delete(t.models).where(t.models.c.id == model_id))
 
     def _delete_task_rows(self, task_ids: list[str]) -> None:
         with self.store.write() as db:

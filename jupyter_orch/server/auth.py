@@ -138,6 +138,7 @@ OWNED_BY_ID: dict[str, tuple[str, Resolver]] = {
     "task/get_logs_for_run": ("id", _run_workspace),
     "models/get": ("id", _model_workspace),
     "models/configure": ("model_version_id", _model_workspace),
+    "models/delete": ("id", _model_workspace),
 }
 
 

@@ -312,6 +312,10 @@ class GetModel(Body):
     workspace_id: Id | None = None
 
 
+class DeleteModel(Body):
+    id: Id | Uuid
+
+
 class ConfigureModel(Body):
     model_version_id: Id | Uuid
     tensor_fields: list[Text] | None = None

@@ -9,6 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tornado.httpclient import HTTPClientError
+
+from tests.api.test_pipelines_api import RECORDS, SMOKE, deployed_pipeline
 from tests.api.test_tasks_api import ready_orchestration, wait_task
 from tests.conftest import Api
 from tests.support.multipart import upload_body
@@ -106,3 +109,30 @@ async def test_the_sweep_keeps_the_newest_runs_and_removes_what_nothing_uses(
     assert (await api("task/get_logs_for_run", {"id": runs[-1]["run_id"]}))[0] == 404
     assert not orphan.exists() and fresh.exists()  # a blob just written may be an upload in progress
     assert (orch_data_dir / "blobs" / orch["sha"][:2] / orch["sha"]).exists()
+
+
+async def infer(jp_fetch: Any) -> int:
+    try:
+        response = await jp_fetch("v1", "api", "pipelines", "infer", "pipe", method="POST", body=SMOKE,
+                                  headers={"Content-Type": RECORDS})
+    except HTTPClientError as refused:
+        return refused.code
+    return int(response.code)
+
+
+async def test_a_pipeline_and_then_its_model_are_deleted(api: Api, jp_fetch: Any, orch_data_dir: Path) -> None:
+    workspace_id = await deployed_pipeline(api)
+    assert await infer(jp_fetch) == 200
+    engine_log = orch_data_dir / "inference_logs"
+    model = (await api("models/list", {"workspace_id": workspace_id}))[1]["models"][0]
+    status, refused = await api("models/delete", {"id": model["id"]})
+    assert status == 409 and "pipe" in refused["msg"]
+
+    assert await api("pipelines/delete", {"pipeline_id": "pipe"}) == (200, {})
+    assert (await api("pipelines/get", {"pipeline_id": "pipe"}))[0] == 404
+    assert await infer(jp_fetch) == 404
+    assert not list(engine_log.glob("*/*/*.parquet"))
+    status, answer = await api("models/delete", {"id": model["id"]})
+    assert status == 200 and answer["bytes"] > 0
+    assert not (orch_data_dir / "blobs" / model["sha"][:2] / model["sha"]).exists()
+    assert (await api("models/get", {"id": model["id"]}))[0] == 404

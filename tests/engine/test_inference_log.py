@@ -244,3 +244,22 @@ def test_an_fsspec_url_is_a_root_too() -> None:
 def test_a_bad_writer_id_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="writer id"):
         InferenceLog(tmp_path, writer_id="a/b")
+
+
+def test_a_full_disk_refuses_new_rows_and_keeps_what_was_written(tmp_path: Path) -> None:
+    from jupyter_orch.engine.errors import DiskFull
+    from tests.support.disks import small_disk
+
+    with small_disk(tmp_path / "disk") as disk:
+        log = InferenceLog(disk / "logs", flush_rows=10**9, flush_seconds=3600)
+        log.append(1, frame(T0, 10), "v1", "s")
+        log.flush()
+        written = parts(log.root)
+        log.append(1, frame(T0 + timedelta(seconds=10), 200_000, step_ms=1), "v1", "s")  # far more than 256k
+        log.flush()
+        assert log.disk_full and parts(log.root) == written  # no half-written part
+        with pytest.raises(DiskFull) as full:
+            log.append(1, frame(T0, 1), "v1", "s")
+        assert full.value.status == 507
+        assert log.count(1, make_query(None, None, None, None, None)) == 200_010  # nothing lost
+        assert values(log.query(1, make_query(None, None, "asc", 10, None)).table) == list(range(10))

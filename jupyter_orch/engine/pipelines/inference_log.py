@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import functools
 import itertools
 import json
@@ -46,7 +47,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ..errors import Invalid
+from ..errors import DiskFull, Invalid
 
 TIME_TYPE = pa.timestamp("ms", tz="UTC")
 METADATA_COLUMNS = ("metadata.pipeline_version", "metadata.model_sha")
@@ -188,6 +189,7 @@ class InferenceLog:
         self._schemas: dict[str, pa.Schema] = {}  # parts never change: their schemas are cached
         self._thread: threading.Thread | None = None
         self._closing = False
+        self.disk_full = False  # the last flush found no space: new rows are refused until one succeeds
 
     def start(self) -> None:
         self.fs.create_dir(self.root, recursive=True)
@@ -212,7 +214,10 @@ class InferenceLog:
         self.flush()
 
     def append(self, pipeline_id: int, frame: pa.Table, pipeline_version: str, model_sha: str) -> None:
-        """Log a result frame (with a `time` column) under the pipeline version and model sha."""
+        """Log a result frame (with a `time` column) under the pipeline version and model sha.
+        While the disk is full, DiskFull: the rows already taken stay buffered until they fit."""
+        if self.disk_full:
+            raise DiskFull("the disk is full: the inference log cannot take more rows; free some space")
         parts = _split_by_hour(frame)
         with self._lock:
             for hour, part in parts:
@@ -235,7 +240,8 @@ class InferenceLog:
                 stamp, batches = self._flushing[key]
                 try:
                     self._write(key, materialize(batches), stamp, stamp)
-                except Exception:
+                except Exception as e:
+                    self.disk_full = isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
                     log.exception("could not flush %d inference batches of pipeline %s", len(batches), key[0])
                     with self._lock:
                         self._pending[key][:0] = self._flushing.pop(key)[1]
@@ -244,6 +250,7 @@ class InferenceLog:
                 with self._lock:
                     self._flushing.pop(key, None)
                     self._dirty.add(key)
+                self.disk_full = False
 
     def compact(self) -> int:
         """Merge this writer's parts of an hour into one: an open hour's once `compact_parts`

@@ -35,9 +35,11 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -56,6 +58,7 @@ ORDERS = ("asc", "desc")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1_000_000
 HOUR_MS = 3_600_000
+T = TypeVar("T")
 ROW_GROUP_ROWS = 64 * 1024  # row groups small enough for the time filter to skip most of a big part
 COMPACT_EVERY_S = 60.0  # the background thread looks for parts to merge at least this often
 SCHEMA_CACHE_SIZE = 10_000
@@ -291,17 +294,14 @@ class InferenceLog:
         """A page of rows, newest or oldest first. Only the hours that overlap the range are
         listed; the `time` column alone is read to find where the page ends, then every
         column of just those rows, with the time filter pushed down to the Parquet row groups."""
-        for attempt in itertools.count():
-            try:
-                return self._page(pipeline_id, query)
-            except FileNotFoundError:  # a compaction replaced parts between listing and reading
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return _relisting(lambda: self._page(pipeline_id, query))
 
     def count(self, pipeline_id: int, query: Query) -> int:
         """Rows in the query's time range, whatever its cursor: a pager's total. Reads only the
         parts' footers when every row counts, else only their `time` column."""
+        return _relisting(lambda: self._count(pipeline_id, query))
+
+    def _count(self, pipeline_id: int, query: Query) -> int:
         whole = Query(query.start_ms, query.end_ms, query.order, query.page_size)
         expression = whole.expression()
         total = 0
@@ -456,6 +456,17 @@ class InferenceLog:
         if self._pending_rows >= self.flush_rows:
             return True
         return self._oldest is not None and time.monotonic() - self._oldest >= self.flush_seconds
+
+
+def _relisting(read: Callable[[], T]) -> T:
+    """`read()`, listed and read again if a compaction replaced parts between its listing and
+    its reading (the merged part holds the same rows)."""
+    for _ in range(2):
+        try:
+            return read()
+        except FileNotFoundError:
+            continue
+    return read()
 
 
 @dataclass(frozen=True)

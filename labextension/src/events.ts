@@ -28,6 +28,25 @@ export interface ISubscription {
   ids?: string[];
 }
 
+/** The jupyter_events schemas jupyter-orch emits its state changes under (`<base><kind>/v1`). */
+export const SCHEMA_BASE = 'https://events.jupyter.org/jupyter_orch/';
+
+/**
+ * A state change read from jupyter_server's event stream (`serviceManager.events`) as the
+ * event the sidebar handles; null for another extension's event.
+ */
+export function stateEvent(emission: { schema_id: string; [key: string]: unknown }): IOrchEvent | null {
+  if (!emission.schema_id.startsWith(SCHEMA_BASE)) {
+    return null;
+  }
+  const kind = emission.schema_id.slice(SCHEMA_BASE.length).split('/')[0];
+  const { id } = emission;
+  if (!kind || (typeof id !== 'string' && typeof id !== 'number')) {
+    return null;
+  }
+  return { ...emission, kind, id };
+}
+
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30000;
 

@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/packaging.py
 	$(PY) bench/tasks.py
 	$(PY) bench/inference.py
+	$(PY) bench/loop.py
 
 $(PY):
 	python3 -m venv $(VENV)

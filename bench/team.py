@@ -24,7 +24,8 @@ from pathlib import Path
 import requests
 
 # The repository root in place of bench/ itself: bench/packaging.py would shadow `packaging`.
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+sys.path.remove(str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.tasks import upload
 from tests.support.databases import postgres_cluster, sql

@@ -49,3 +49,4 @@ RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", 
 # Pipelines.
 PIPELINE_RUNNING, PIPELINE_STARTING, PIPELINE_ERROR, PIPELINE_UNDEPLOYED = "Running", "Starting", "Error", "Undeployed"
 PIPELINE_SETTLED = (PIPELINE_RUNNING, PIPELINE_ERROR, PIPELINE_UNDEPLOYED)
+PIPELINE_DELETED = "Deleted"  # only ever in the event that says so

@@ -188,9 +188,9 @@ class Client:
         """Orchestrations of the workspace named by id or name, else of the current workspace."""
         scope = self._listing_scope(workspace_id, workspace_name)
         answer = (
-            self._http.post("orchestration/list_all")
+            self._http.post_all("orchestration/list_all")
             if scope is None
-            else self._http.post("orchestration/list", {"workspace_id": scope})
+            else self._http.post_all("orchestration/list", {"workspace_id": scope})
         )
         return Listing(Orchestration(self, o) for o in answer)
 
@@ -203,7 +203,7 @@ class Client:
         body: dict[str, Any] = {} if scope is None else {"workspace_id": scope}
         if not killed:
             body["killed"] = False
-        return Listing(self._task_class(self, t) for t in self._http.post("task/list", body))
+        return Listing(self._task_class(self, t) for t in self._http.post_all("task/list", body))
 
     def _listing_scope(self, workspace_id: int | None, workspace_name: str | None) -> int | None:
         """The workspace id a listing is limited to; None for every workspace."""
@@ -257,7 +257,7 @@ class Client:
 
     def _connections(self, workspace_id: int | None) -> Listing[Connection]:
         body = {} if workspace_id is None else {"workspace_id": workspace_id}
-        return Listing(Connection(self, c) for c in self._http.post("connections/list", body)["connections"])
+        return Listing(Connection(self, c) for c in self._http.post_all("connections/list", body, "connections"))
 
     def delete_connection(self, name: str) -> None:
         self._http.post("connections/delete", {"name": name})

@@ -33,6 +33,19 @@ class Http:
         response = self.send(route, json=body or {}, timeout=timeout)
         return response.json() if response.content else None
 
+    def post_all(self, route: str, body: dict[str, Any] | None = None, key: str | None = None) -> list[Any]:
+        """POST to a paged list route and follow its `x-iteration-cursor` to the last page; the
+        items of every page (the answer itself, or its `key` member)."""
+        body, items = dict(body or {}), []
+        while True:
+            response = self.send(route, json=body)
+            answer = response.json()
+            items += answer[key] if key else answer
+            cursor = response.headers.get("x-iteration-cursor")
+            if not cursor:
+                return items
+            body["cursor"] = cursor
+
     def send(self, route: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
         """POST anything (`json=`, `data=`, `files=`, `headers=`); raise `ApiError` on 4xx/5xx."""
         response = self.session.post(self.api + route, timeout=timeout or self.timeout, **kwargs)

@@ -70,9 +70,10 @@ class Task(Entity):
     def last_runs(self, limit: int | None = None, status: str = "all") -> Listing[TaskRun]:
         """The task's runs, newest first; `status` is all/running/success/failure/timed_out/killed."""
         body: dict[str, Any] = {"task_id": self.id(), "status": status}
-        if limit is not None:
-            body["limit"] = limit
-        runs = self._client._http.post("task/list_task_runs", body)
+        if limit is None:
+            runs = self._client._http.post_all("task/list_task_runs", body)
+        else:
+            runs = self._client._http.post("task/list_task_runs", {**body, "limit": limit})
         return Listing(TaskRun(self._client, run) for run in runs)
 
     def wait_for_runs(self, count: int = 1, status: str = "ended", timeout: float | None = None) -> Listing[TaskRun]:
@@ -138,7 +139,8 @@ class TaskRun(Entity):
         body: dict[str, Any] = {"id": self.id()}
         if limit is not None:
             body["lines"] = limit
-        return RunLogs(self._client._http.post("task/get_logs_for_run", body)["logs"])
+            return RunLogs(self._client._http.post("task/get_logs_for_run", body)["logs"])
+        return RunLogs(self._client._http.post_all("task/get_logs_for_run", body, "logs"))
 
     def _fields(self) -> dict[str, Any]:
         """The reference SDK's columns (a run is one process here: its "pod" is the run), then

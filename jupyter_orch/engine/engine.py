@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import re
+import socket
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,7 @@ from .orchestrations.zips import ZipLimits
 from .pipelines.inference_log import InferenceLog
 from .pipelines.onnx_models import Models
 from .pipelines.pipelines import InferenceSettings, Pipelines
+from .retention import Retention, RetentionSettings
 from .store.database import Store, sqlite_url
 from .store.leases import Leases
 from .store.ownership import Ownership
@@ -68,6 +72,8 @@ class EngineConfig:
     executor_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of executor_class
     blob_url: str | None = None  # a store every team server reaches (fsspec URL); None: the data dir only
     lease_seconds: float = 10.0  # an engine silent this long is dead; a dead leader's schedules resume within it
+    inference_log_url: str | None = None  # None: <data_dir>/inference_logs; else a folder or fsspec URL
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def __post_init__(self) -> None:
         if self.max_concurrent_runs < 1:
@@ -123,11 +129,15 @@ class Engine:
         self.coordinator = Coordinator(self.leases, self.tasks, self.alone, config.server_url)
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
-            data_dir / "inference_logs", config.log_flush_rows, config.log_flush_seconds
+            config.inference_log_url or data_dir / "inference_logs", config.log_flush_rows,
+            config.log_flush_seconds, writer_id=log_writer_id(data_dir),
         )
         self.pipelines = Pipelines(
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
             config.inference,
+        )
+        self.retention = Retention(
+            self.store, self.blobs, self.orchestrations, self.tasks, self.models, config.retention
         )
         self.ownership = Ownership(data_dir)
         self._started = False
@@ -158,6 +168,7 @@ class Engine:
         await self.coordinator.start()
         await asyncio.to_thread(self.inference_log.start)
         await self.pipelines.resume()
+        self.retention.start()
         self.ready.set()
 
     async def stop(self) -> None:
@@ -166,6 +177,7 @@ class Engine:
         if self.refusal is not None:
             await asyncio.to_thread(self.store.close)
             return
+        await self.retention.stop()
         await self.orchestrations.stop()
         await self.coordinator.stop()
         await self.tasks.stop()
@@ -177,6 +189,13 @@ class Engine:
             await asyncio.to_thread(self.relay.stop)
         await asyncio.to_thread(self.ownership.release)
         await asyncio.to_thread(self.store.close)
+
+
+def log_writer_id(data_dir: Path) -> str:
+    """Who writes an inference log's parts: this machine and data dir, the same across restarts
+    (each writer compacts only its own parts, so a restarted server must know its old ones)."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:48]
+    return f"{host}-{hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]}"
 
 
 def _create_private(path: Path) -> None:

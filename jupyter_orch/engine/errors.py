@@ -25,5 +25,9 @@ class TooLarge(EngineError):
     status = 413
 
 
+class DiskFull(EngineError):
+    status = 507
+
+
 class Unavailable(EngineError):
     status = 503

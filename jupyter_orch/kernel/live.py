@@ -2,7 +2,8 @@
 
 One WebSocket per server per kernel (`v1/api/events?token=..&ids=..`), read by a daemon
 thread that fans events out to subscribers by entity id and reconnects with back-off. After
-a reconnect each subscriber is asked to resynchronise, since events sent meanwhile are lost.
+a reconnect, and when the server says it dropped events this kernel read too slowly (`resync`),
+each subscriber is asked to resynchronise.
 A `Coalescer` turns bursts of events into at most a few widget updates per second, and a
 shared `Clock` thread runs deferred work (coalesced flushes, elapsed-time ticks).
 """
@@ -194,7 +195,10 @@ class PushChannel:
                     return
                 query = urlencode({"token": self._token, "ids": ",".join(self._wanted_ids())})
             try:
-                ws = websocket.create_connection(f"{self._endpoint}?{query}", timeout=CONNECT_TIMEOUT_S)
+                # The server sends valid UTF-8; websocket-client checks it in pure Python, slowly.
+                ws = websocket.create_connection(
+                    f"{self._endpoint}?{query}", timeout=CONNECT_TIMEOUT_S, skip_utf8_validation=True
+                )
             except (OSError, websocket.WebSocketException):
                 time.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -246,6 +250,12 @@ class PushChannel:
                 raise websocket.WebSocketConnectionClosedException("closed by the server")
 
     def _dispatch(self, event: Event) -> None:
+        if event.get("kind") == "resync":  # the server dropped events this kernel was too slow for
+            with self._lock:
+                subs = list(self._subs)
+            for sub in subs:
+                _guarded(sub.on_resync)
+            return
         keys = {str(event.get(k)) for k in ("id", "task_id", "run_id") if event.get(k) is not None}
         with self._lock:
             targets = [s for s in self._subs if s.ids & keys]

@@ -21,9 +21,11 @@ from ..engine.executors.local import LocalExecutor
 from ..engine.executors.sandbox import Sandbox
 from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
+from ..engine.retention import RetentionSettings
 from ..engine.store.database import Store
 from . import connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
 from .events import EventsSocket
+from .state_events import StateEvents
 
 # Every route, in one list: `v1/api/<path>` -> handler.
 API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
@@ -33,6 +35,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("orchestration/list", orchestrations.ListOrchestrations),
     ("orchestration/list_all", orchestrations.ListAllOrchestrations),
     ("orchestration/get_by_id", orchestrations.GetOrchestration),
+    ("orchestration/delete_orchestrations", orchestrations.DeleteOrchestrations),
     ("orchestration/files", files.ListFiles),
     (r"orchestration/file/([^/]+)", files.GetFile),
     (r"orchestration/zip/([^/]+)", files.GetZip),
@@ -43,6 +46,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("task/list", tasks.ListTasks),
     ("task/get_tasks_by_orch_sha", tasks.TasksByOrchSha),
     ("task/kill", tasks.KillTask),
+    ("task/delete", tasks.DeleteTask),
     ("task/list_task_runs", tasks.ListTaskRuns),
     ("task/get_logs_for_run", tasks.RunLogs),
     ("connections/create", connections.CreateConnection),
@@ -56,6 +60,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("models/list", models.ListModels),
     ("models/get", models.GetModel),
     ("models/configure", models.ConfigureModel),
+    ("models/delete", models.DeleteModel),
     ("pipelines/create", pipelines.CreatePipeline),
     ("pipelines/list", pipelines.ListPipelines),
     ("pipelines/get", pipelines.GetPipeline),
@@ -63,6 +68,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("pipelines/clear", pipelines.ClearPipeline),
     ("pipelines/deploy", pipelines.DeployPipeline),
     ("pipelines/undeploy", pipelines.UndeployPipeline),
+    ("pipelines/delete", pipelines.DeletePipeline),
     ("pipelines/status", pipelines.PipelineStatus),
     (r"pipelines/infer/([^/]+)", inference.Infer),
     ("pipelines/get_logs", inference.GetLogs),
@@ -158,6 +164,18 @@ class OrchApp(ExtensionApp):
     inference_log_flush_seconds = Float(
         5.0, help="Longest time an inference row stays in memory before it is written to Parquet."
     ).tag(config=True)
+    keep_runs_per_task = Int(
+        0, help="Ended runs kept per task (with their logs); older ones are removed hourly. 0: keep every run."
+    ).tag(config=True)
+    run_retention_days = Float(
+        0.0, help="Ended runs older than this many days are removed hourly (with their logs). 0: keep them."
+    ).tag(config=True)
+    inference_log_url = Unicode(
+        "",
+        help="Where inference logs live: a folder, a file:// URL of a shared folder or any fsspec URL "
+        "(s3://bucket/prefix). Several servers may share one; each writes and compacts its own parts. "
+        "Empty: <data_dir>/inference_logs.",
+    ).tag(config=True)
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -202,6 +220,8 @@ class OrchApp(ExtensionApp):
                 threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
             ),
             log_flush_seconds=self.inference_log_flush_seconds,
+            inference_log_url=self.inference_log_url or None,
+            retention=RetentionSettings(self.keep_runs_per_task or None, self.run_retention_days or None),
         )
 
     def _executor_options(self) -> dict[str, Any]:
@@ -236,6 +256,8 @@ class OrchApp(ExtensionApp):
     def initialize_settings(self) -> None:
         self.engine = Engine(self.engine_config())
         self.settings["orch_engine"] = self.engine
+        assert self.serverapp is not None  # initialize_settings runs only once linked to a server
+        self.state_events = StateEvents(self.serverapp.event_logger, self.engine.bus)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(ROUTES)
@@ -252,6 +274,7 @@ class OrchApp(ExtensionApp):
             self.log.error("jupyter-orch: %s", refused.msg)
 
     async def stop_extension(self) -> None:
+        self.state_events.close()
         await self.engine.stop()
 
 

@@ -44,6 +44,8 @@ CLOSED_TO_RUNS = frozenset({
     "connections/create", "connections/delete", "connections/add_to_workspace", "connections/remove_from_workspace",
     # an orchestration's files are for people in the sidebar, not for runs (and not scoped by workspace)
     "orchestration/files",
+    # a list of ids from any workspace: deleting orchestrations is for people
+    "orchestration/delete_orchestrations",
 })
 CLOSED_TO_RUNS_BELOW = ("orchestration/file/", "orchestration/zip/")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,10 +133,12 @@ OWNED_BY_ID: dict[str, tuple[str, Resolver]] = {
     "orchestration/get_by_id": ("id", _orchestration_workspace),
     "task/get_by_id": ("id", _task_workspace),
     "task/kill": ("id", _task_workspace),
+    "task/delete": ("id", _task_workspace),
     "task/list_task_runs": ("task_id", _task_workspace),
     "task/get_logs_for_run": ("id", _run_workspace),
     "models/get": ("id", _model_workspace),
     "models/configure": ("model_version_id", _model_workspace),
+    "models/delete": ("id", _model_workspace),
 }
 
 

@@ -23,10 +23,16 @@ from typing import Any, ClassVar, Generic, TypeVar
 from jupyter_server.auth import Authorizer
 from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel
-from tornado import httputil, web
+from streaming_form_data import StreamingFormDataParser
+from streaming_form_data.parser import ParseFailedException
+from streaming_form_data.targets import BaseTarget, ValueTarget
+from streaming_form_data.validators import MaxSizeValidator, ValidationError
+from tornado import web
 
 from ..engine import Engine, EngineError
+from ..engine.paging import Page
 from ..engine.timeutil import iso
+from ..engine.uploads import Spool, Upload
 from .auth import (
     AUTH_RESOURCE,
     READ,
@@ -208,46 +214,104 @@ class JsonRoute(OrchHandler, Generic[Request]):
     async def handle(self, request: Request, *args: str) -> Any:
         raise NotImplementedError
 
+    def page_answer(self, page: Page[Any]) -> list[Any]:
+        """A page's items; the cursor to the next page goes in `x-iteration-cursor` (absent on
+        the last page) and `x-iteration-status` says `SomeRemaining` or `All`, as get_logs does."""
+        if page.cursor is not None:
+            self.set_header("x-iteration-cursor", page.cursor)
+        self.set_header("x-iteration-status", "SomeRemaining" if page.cursor else "All")
+        return page.items
+
+
+METADATA_MAX_BYTES = 64 * 1024
+
+
+class _SpoolTarget(BaseTarget):  # type: ignore[misc]
+    """The parser's target for the `file` part: straight into a spool on disk."""
+
+    def __init__(self, spool: Spool):
+        super().__init__()
+        self.spool = spool
+        self.received = False
+
+    def on_start(self) -> None:
+        self.received = True
+
+    def on_data_received(self, chunk: bytes) -> None:
+        self.spool.write(chunk)
+
 
 @web.stream_request_body
 class MultipartUpload(OrchHandler):
     """Multipart upload of one `file` part plus a JSON `metadata` part (the reference's form).
 
-    The body is streamed so an upload over `max_upload_bytes` is refused with 413 before it is
-    read, instead of being buffered whole.
+    The body is parsed as it arrives (streaming-form-data, in a worker thread, chunk by chunk):
+    the file goes straight to a spool on disk, hashed on the way, so an upload is never held
+    in memory; one over `max_upload_bytes` is refused with 413, before it is read when its
+    Content-Length says so. A full disk is a 507 and leaves nothing behind.
     """
+
+    _spool: Spool | None = None
+    _refusal: Exception | None = None
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
-        self._chunks: list[bytes] = []
-        self._size = 0
         limit = self.engine.config.max_upload_bytes
         declared = self.request.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        if declared and declared.isdigit() and int(declared) > limit + METADATA_MAX_BYTES:
             raise web.HTTPError(413, f"the upload exceeds the limit of {limit} bytes")
-        self.request.connection.set_max_body_size(limit + 64 * 1024)  # type: ignore[union-attr]
-
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size > self.engine.config.max_upload_bytes + 64 * 1024:
-            raise web.HTTPError(413, f"the upload exceeds the limit of {self.engine.config.max_upload_bytes} bytes")
-        self._chunks.append(chunk)
-
-    def parts(self, metadata_model: type[Request]) -> tuple[bytes, str | None, Request]:
-        """Return (file bytes, file name, metadata) or raise a 4xx that says what is missing."""
-        args: dict[str, list[bytes]] = {}
-        files: dict[str, list[httputil.HTTPFile]] = {}
-        content_type = self.request.headers.get("Content-Type", "")
-        if not content_type.startswith("multipart/form-data"):
+        if not self.request.headers.get("Content-Type", "").startswith("multipart/form-data"):
             raise web.HTTPError(400, "the upload must be multipart/form-data with parts 'file' and 'metadata'")
-        httputil.parse_body_arguments(content_type, b"".join(self._chunks), args, files, self.request.headers)
-        if "file" not in files or not files["file"]:
+        self.request.connection.set_max_body_size(limit + METADATA_MAX_BYTES)  # type: ignore[union-attr]
+        try:
+            self._parser = StreamingFormDataParser(headers=dict(self.request.headers))
+        except ParseFailedException:
+            raise web.HTTPError(400, "the multipart body has no boundary in its Content-Type") from None
+        self._spool = await asyncio.to_thread(Spool, self.engine.blobs.incoming, limit)
+        self._file = _SpoolTarget(self._spool)
+        self._metadata = ValueTarget(validator=MaxSizeValidator(METADATA_MAX_BYTES))
+        self._parser.register("file", self._file)
+        self._parser.register("metadata", self._metadata)
+
+    async def data_received(self, chunk: bytes) -> None:
+        # An error raised here would only drop the connection: it is kept for `parts` to
+        # answer, and the rest of the body is read without parsing it.
+        if self._refusal is not None:
+            return
+        try:
+            await asyncio.to_thread(self._parser.data_received, chunk)
+        except ParseFailedException:
+            self._refusal = web.HTTPError(400, "the multipart body cannot be parsed")
+        except ValidationError:
+            self._refusal = web.HTTPError(413, f"the 'metadata' part exceeds {METADATA_MAX_BYTES} bytes")
+        except EngineError as refused:  # too large, disk full
+            self._refusal = refused
+
+    async def parts(self, metadata_model: type[Request]) -> tuple[Upload, str | None, Request]:
+        """Return (the spooled file, its name, metadata) or raise a 4xx that says what is missing.
+        The caller takes the upload over (it is discarded here only on failure)."""
+        if self._refusal is not None:
+            raise self._refusal
+        assert self._spool is not None
+        if not self._file.received:
             raise web.HTTPError(400, "the upload has no 'file' part")
-        upload = files["file"][0]
-        if len(upload.body) > self.engine.config.max_upload_bytes:
-            raise web.HTTPError(413, f"the upload exceeds the limit of {self.engine.config.max_upload_bytes} bytes")
-        raw_meta = files["metadata"][0].body if files.get("metadata") else (args.get("metadata") or [b""])[0]
+        raw_meta = self._metadata.value
         if not raw_meta.strip():
             raise web.HTTPError(400, "the upload has no 'metadata' part (JSON with 'workspace_id')")
         metadata = parse(metadata_model, self.scoped(json_object(raw_meta, "the 'metadata' part")))
-        return upload.body, upload.filename or None, metadata
+        upload = await asyncio.to_thread(self._spool.finish)
+        self._spool = None
+        return upload, self._file.multipart_filename or None, metadata
+
+    def on_finish(self) -> None:
+        self._discard()
+
+    def on_connection_close(self) -> None:
+        self._discard()
+        super().on_connection_close()
+
+    def _discard(self) -> None:
+        """A spool nobody took over (a refused or broken upload) is removed."""
+        if self._spool is not None:
+            self._spool.abort()
+            self._spool = None

@@ -39,7 +39,9 @@ class ListConnections(JsonRoute[r.ConnectionList]):
     request_model = r.ConnectionList
 
     async def handle(self, request: r.ConnectionList, *args: str) -> Any:
-        return {"connections": await self.engine.connections.list(request.workspace_id)}
+        return {"connections": self.page_answer(
+            await self.engine.connections.list_page(request.workspace_id, request.page())
+        )}
 
 
 class DeleteConnection(JsonRoute[r.ConnectionName]):

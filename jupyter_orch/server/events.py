@@ -1,27 +1,111 @@
-"""The push channel: one authenticated WebSocket at v1/api/events, authorized as a read of
-`orch` by the server's Authorizer. A task run's credential is not accepted here (runs poll).
+"""The live socket at v1/api/events: log tails (and the engine's events, for the widgets and
+the sidebar), authenticated, authorized as a read of `orch` by the server's Authorizer. A task
+run's credential is not accepted here (runs poll). State changes also go out through
+jupyter_server's event system (state_events.py); this socket is what carries log lines.
 
-Query filters: `kinds=task,run` and `ids=<id>,<id>`. Each engine event is sent as one JSON
-message.
+Query filters: `kinds=task,run` and `ids=<id>,<id>` (an event passes when it matches both); a
+client changes them by sending `{"kinds": [...], "ids": [...]}`, or several at once, each for
+one thing it shows, as `{"subscriptions": [{"kinds", "ids"}, ...]}` (an event passes when it
+matches any). Nothing a subscriber does can slow the server or the run:
+- log lines are batched per run: at most `LOG_BATCHES_PER_S` messages a second per run,
+  `{"kind": "log", "id": run_id, "run_id", "task_id", "lines": [{"seq", "at", "stream", "text",
+  "partial"}]}`;
+- each subscriber has a bounded outbox (`OUTBOX_LINES` lines and events); a subscriber that
+  cannot keep up has its outbox emptied and gets `{"kind": "resync", "dropped": n}`: re-read
+  what it shows through the REST API;
+- pings and the ping timeout are jupyter_server's (`WebSocketMixin`, `ws_ping_interval`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web, websocket
 
 from ..engine.events.bus import Event
+from ..engine.timeutil import now_iso
 from .auth import AUTH_RESOURCE, READ, authorized_to
 from .base import to_jsonable
 
 # An `ids=` filter matches an event's own id or the ids it belongs to (a run's task, ...).
 ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")
+LOG_BATCHES_PER_S = 10
+OUTBOX_LINES = 20_000
 
 
-class EventsSocket(websocket.WebSocketHandler, JupyterHandler):
+class Outbox:
+    """One subscriber's bounded queue, drained by one writer task that awaits each write, so
+    a slow client fills its own outbox and nothing else."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], capacity: int = OUTBOX_LINES):
+        self._send = send
+        self.capacity = capacity
+        self._ready: deque[dict[str, Any]] = deque()  # messages due now
+        self._runs: dict[str, dict[str, Any]] = {}  # per run: the batch still gathering lines
+        self._size = 0  # lines and events held
+        self._dropped = 0
+        self._wake = asyncio.Event()
+        self._writer = asyncio.get_running_loop().create_task(self._drain())
+
+    def put(self, event: Event) -> None:
+        lines = (event.get("lines") or []) if event["kind"] == "log" else []
+        if self._size + max(len(lines), 1) > self.capacity:
+            self._overflow()
+            return
+        self._size += max(len(lines), 1)
+        if event["kind"] != "log":
+            if event["kind"] == "run":  # a run's lines go out before the news that it ended
+                self._release(str(event["id"]))
+            self._ready.append(event)
+            self._wake.set()
+            return
+        run_id = str(event["run_id"])
+        batch = self._runs.get(run_id)
+        if batch is None:
+            batch = self._runs[run_id] = {
+                "kind": "log", "id": run_id, "run_id": run_id, "task_id": event.get("task_id"), "lines": [],
+            }
+            asyncio.get_running_loop().call_later(1 / LOG_BATCHES_PER_S, self._release, run_id)
+        batch["lines"].extend(lines)
+
+    def close(self) -> None:
+        self._writer.cancel()
+
+    def _release(self, run_id: str) -> None:
+        batch = self._runs.pop(run_id, None)
+        if batch is not None:
+            batch["at"] = batch["lines"][-1]["at"]
+            self._ready.append(batch)
+            self._wake.set()
+
+    def _overflow(self) -> None:
+        self._dropped += self._size
+        self._ready.clear()
+        self._runs.clear()
+        self._size = 1
+        self._ready.append({"kind": "resync", "id": None, "dropped": self._dropped, "at": now_iso()})
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._ready:
+                message = self._ready.popleft()
+                self._size -= max(len(message["lines"]), 1) if message["kind"] == "log" else 1
+                if message["kind"] == "resync":
+                    self._dropped = 0
+                # Log lines are plain JSON already; walking thousands of them costs the loop dearly.
+                await self._send(json.dumps(message if message["kind"] == "log" else to_jsonable(message), default=str))
+
+
+class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):
     auth_resource = AUTH_RESOURCE
 
     async def prepare(self) -> None:  # type: ignore[override]
@@ -32,41 +116,59 @@ class EventsSocket(websocket.WebSocketHandler, JupyterHandler):
 
     @authorized_to(READ)
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        self._kinds = _csv(self.get_argument("kinds", ""))
-        self._ids = _csv(self.get_argument("ids", ""))
+        self._filters = [(_csv(self.get_argument("kinds", "")), _csv(self.get_argument("ids", "")))]
         await super().get(*args, **kwargs)
 
     def check_origin(self, origin: str | None = None) -> bool:
         return JupyterHandler.check_origin(self, origin or "")
 
     def open(self, *args: str, **kwargs: str) -> None:
+        super().open(*args, **kwargs)  # WebSocketMixin: starts the pings
+        self._outbox = Outbox(self._send)
         self._unsubscribe = self.settings["orch_engine"].bus.subscribe(self._forward)
 
+    async def _send(self, text: str) -> None:
+        try:
+            await self.write_message(text)
+        except websocket.WebSocketClosedError:
+            self._stop()
+
     def _forward(self, event: Event) -> None:
-        if self._kinds and event["kind"] not in self._kinds:
-            return
-        if self._ids and self._ids.isdisjoint(str(event.get(k)) for k in ID_FIELDS):
+        if not any(_matches(event, kinds, ids) for kinds, ids in self._filters):
             return
         if self.ws_connection is None or self.ws_connection.is_closing():
-            self._unsubscribe()
+            self._stop()
             return
-        try:
-            self.write_message(json.dumps(to_jsonable(event), default=str))
-        except websocket.WebSocketClosedError:
-            self._unsubscribe()
+        self._outbox.put(event)
 
     def on_message(self, message: str | bytes) -> None:
-        """Clients may change their filter: {"kinds": [...], "ids": [...]}."""
+        """Clients may change their filter: {"kinds", "ids"} or {"subscriptions": [{"kinds", "ids"}]}."""
         try:
             wanted = json.loads(message)
         except ValueError:
             return
-        if isinstance(wanted, dict):
-            self._kinds = {str(k) for k in wanted.get("kinds") or []}
-            self._ids = {str(i) for i in wanted.get("ids") or []}
+        if not isinstance(wanted, dict):
+            return
+        each = wanted["subscriptions"] if isinstance(wanted.get("subscriptions"), list) else [wanted]
+        self._filters = [
+            ({str(k) for k in one.get("kinds") or []}, {str(i) for i in one.get("ids") or []})
+            for one in each if isinstance(one, dict)
+        ]
 
     def on_close(self) -> None:
-        self._unsubscribe()
+        super().on_close()
+        self._stop()
+
+    def _stop(self) -> None:
+        if hasattr(self, "_unsubscribe"):
+            self._unsubscribe()
+            self._outbox.close()
+
+
+def _matches(event: Event, kinds: set[str], ids: set[str]) -> bool:
+    if kinds and event["kind"] not in kinds:
+        return False
+    return not ids or not ids.isdisjoint(str(event.get(k)) for k in ID_FIELDS)
 
 
 def _csv(value: str) -> set[str]:

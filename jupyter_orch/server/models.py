@@ -1,4 +1,4 @@
-"""Routes: models/upload (multipart ONNX), models/list, models/get, models/configure."""
+"""Routes: models/upload (multipart ONNX), models/list, models/get, models/configure, models/delete."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .base import JsonRoute, MultipartUpload
 class UploadModel(MultipartUpload):
     @web.authenticated
     async def post(self) -> None:
-        data, file_name, metadata = self.parts(r.ModelMetadata)
+        data, file_name, metadata = await self.parts(r.ModelMetadata)
         self.reply(await self.engine.models.upload(metadata.workspace_id, metadata.name, data, file_name))
 
 
@@ -35,6 +35,15 @@ class GetModel(JsonRoute[r.GetModel]):
         if request.name is not None:
             return await self.engine.models.latest(request.name, request.workspace_id)
         raise web.HTTPError(400, "give the model's 'id' or its 'name'")
+
+
+class DeleteModel(JsonRoute[r.DeleteModel]):
+    """`{"id"}` (integer id or version UUID) of a version no pipeline uses -> `{"bytes": freed}`."""
+
+    request_model = r.DeleteModel
+
+    async def handle(self, request: r.DeleteModel, *args: str) -> Any:
+        return {"bytes": await self.engine.retention.delete_model(request.id)}
 
 
 class ConfigureModel(JsonRoute[r.ConfigureModel]):

@@ -1,4 +1,4 @@
-"""Routes: pipelines/create, list, get, add_model_step, clear, deploy, undeploy, status.
+"""Routes: pipelines/create, list, get, add_model_step, clear, deploy, undeploy, delete, status.
 
 `pipeline_id` is the pipeline's name (the reference's convention) or its integer id; give
 `workspace_id` too when several workspaces hold a pipeline of that name.
@@ -65,6 +65,16 @@ class UndeployPipeline(JsonRoute[r.PipelineRequest]):
 
     async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
         return await self.engine.pipelines.undeploy(request.pipeline_id, request.workspace_id)
+
+
+class DeletePipeline(JsonRoute[r.PipelineRequest]):
+    """`{"pipeline_id", "workspace_id"?}`: undeployed and forgotten with its inference log -> `{}`."""
+
+    request_model = r.PipelineRequest
+
+    async def handle(self, request: r.PipelineRequest, *args: str) -> Any:
+        await self.engine.pipelines.delete(request.pipeline_id, request.workspace_id)
+        return {}
 
 
 class PipelineStatus(JsonRoute[r.PipelineStatus]):

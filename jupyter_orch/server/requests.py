@@ -10,7 +10,7 @@ import math
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +25,7 @@ from pydantic_core import ErrorDetails
 
 from ..constants import RunFilter
 from ..engine import Invalid
+from ..engine.paging import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ..engine.timeutil import parse_time
 
 MAX_WAIT_S = 300.0
@@ -150,6 +151,21 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+PageLimit = Annotated[Limit, Field(ge=1, le=MAX_LIMIT)]
+
+
+class Paging(Body):
+    """A list that can grow: `limit` items (default `default_limit`), after `cursor` (the
+    `x-iteration-cursor` header of the previous page)."""
+
+    limit: PageLimit | None = None
+    cursor: str | None = None
+    default_limit: ClassVar[int] = DEFAULT_LIMIT
+
+    def page(self) -> PageRequest:
+        return PageRequest(self.default_limit if self.limit is None else self.limit, self.cursor or None)
+
+
 class HeldAnswer(Body):
     """A request whose answer may be held: `wait_timeout` in seconds, default 30, at most 300."""
 
@@ -198,7 +214,7 @@ class ById(Body):
     id: Uuid
 
 
-class ConnectionList(Body):
+class ConnectionList(Paging):
     workspace_id: Id | None = None
 
 
@@ -215,7 +231,7 @@ class UploadMetadata(Body):
     name: str | None = None
 
 
-class OrchestrationList(Body):
+class OrchestrationList(Paging):
     workspace_id: Annotated[
         Id | None, Field(description="required: orchestration/list_all lists every workspace")
     ] = None
@@ -223,6 +239,11 @@ class OrchestrationList(Body):
 
 class GetOrchestration(Wait):
     id: Uuid
+
+
+class DeleteOrchestrations(Body):
+    orchestrations: Annotated[list[Uuid], Field(min_length=1, max_length=1000)]
+    confirm_delete: StrictBool = False
 
 
 # --- tasks ------------------------------------------------------------------------------------
@@ -245,7 +266,7 @@ class GetTask(Wait):
     run_limit: Annotated[Limit, _not_negative()] | None = None
 
 
-class TaskList(Body):
+class TaskList(Paging):
     workspace_id: Id | None = None
     orch_id: Uuid | None = None
     killed: StrictBool | None = None
@@ -256,16 +277,19 @@ class TasksBySha(Body):
     sha: Text
 
 
-class TaskRuns(HeldAnswer):
+class TaskRuns(HeldAnswer, Paging):
     task_id: Uuid
     status: RunFilter = "all"
-    limit: Annotated[Limit, _not_negative()] | None = None
     wait_for_count: Annotated[Limit, _not_negative()] | None = None
+    default_limit: ClassVar[int] = 100
 
 
-class RunLogRequest(Body):
+class RunLogRequest(Paging):
+    """`lines`: the last n lines (the reference's form); else a page of lines, oldest first."""
+
     id: Uuid
     lines: Annotated[Limit, _not_negative()] | None = None
+    default_limit: ClassVar[int] = MAX_LIMIT
 
 
 # --- models and pipelines --------------------------------------------------------------------
@@ -286,6 +310,10 @@ class GetModel(Body):
     id: Id | Uuid | None = None
     name: Text | None = None
     workspace_id: Id | None = None
+
+
+class DeleteModel(Body):
+    id: Id | Uuid
 
 
 class ConfigureModel(Body):

@@ -1,5 +1,5 @@
 """Routes: task/run_once, run_scheduled, run_continuously, get_by_id, list,
-get_tasks_by_orch_sha, kill, list_task_runs, get_logs_for_run."""
+get_tasks_by_orch_sha, kill, delete, list_task_runs, get_logs_for_run."""
 
 from __future__ import annotations
 
@@ -55,7 +55,10 @@ class ListTasks(JsonRoute[r.TaskList]):
     request_model = r.TaskList
 
     async def handle(self, request: r.TaskList, *args: str) -> Any:
-        return await self.engine.tasks.list(request.workspace_id, request.orch_id, request.killed, request.run_limit)
+        page = await self.engine.tasks.list_page(
+            request.workspace_id, request.orch_id, request.killed, request.run_limit, request.page()
+        )
+        return self.page_answer(page)
 
 
 class TasksByOrchSha(JsonRoute[r.TasksBySha]):
@@ -73,15 +76,26 @@ class KillTask(JsonRoute[r.ById]):
         return await self.engine.tasks.kill(request.id)
 
 
+class DeleteTask(JsonRoute[r.ById]):
+    """`{"id"}`: the task with its runs and logs (an active task is killed first) -> `{}`."""
+
+    request_model = r.ById
+
+    async def handle(self, request: r.ById, *args: str) -> Any:
+        await self.engine.retention.delete_task(request.id)
+        return {}
+
+
 class ListTaskRuns(JsonRoute[r.TaskRuns]):
     request_model = r.TaskRuns
 
     async def handle(self, request: r.TaskRuns, *args: str) -> Any:
         """With `wait_for_count`, hold the answer until that many runs match (or `wait_timeout`)."""
         if request.wait_for_count is None:
-            return await self.engine.tasks.runs(request.task_id, request.status, request.limit)
+            return self.page_answer(await self.engine.tasks.runs_page(request.task_id, request.status, request.page()))
+        limit = max(request.page().limit, request.wait_for_count) if request.limit is None else request.limit
         return await self.engine.tasks.wait_for_runs(
-            request.task_id, request.status, request.limit, request.wait_for_count, request.timeout()
+            request.task_id, request.status, limit, request.wait_for_count, request.timeout()
         )
 
 
@@ -89,4 +103,6 @@ class RunLogs(JsonRoute[r.RunLogRequest]):
     request_model = r.RunLogRequest
 
     async def handle(self, request: r.RunLogRequest, *args: str) -> Any:
-        return {"logs": await self.engine.tasks.run_logs(request.id, request.lines)}
+        if request.lines is not None:
+            return {"logs": await self.engine.tasks.run_logs(request.id, request.lines)}
+        return {"logs": self.page_answer(await self.engine.tasks.run_logs_page(request.id, request.page()))}

@@ -1,9 +1,12 @@
 /**
  * The push channel: one WebSocket on `<ws_url>v1/api/events`.
  *
- * Views that need events `acquire()` the channel and `release()` it when
- * they are hidden or closed; the socket is open only while someone holds
- * it. A dropped socket reconnects with exponential back-off (capped at
+ * Views that need events `acquire()` the channel with what they show (an
+ * `ISubscription`: kinds and ids) and `release()` it when they are hidden or
+ * closed; the socket is open only while someone holds it, and the server
+ * sends only what some holder subscribed to. Log lines come batched per run
+ * (`lines`); a `resync` event says the server dropped events this tab read
+ * too slowly: holders re-read what they show. A dropped socket reconnects with exponential back-off (capped at
  * 30 s); `connectionChanged` tells holders when to refresh what they may
  * have missed.
  */
@@ -17,6 +20,31 @@ export interface IOrchEvent {
   status?: string;
   at?: string;
   [key: string]: unknown;
+}
+
+/** What a holder shows: events of these kinds (all when empty) about these ids (all when empty). */
+export interface ISubscription {
+  kinds?: string[];
+  ids?: string[];
+}
+
+/** The jupyter_events schemas jupyter-orch emits its state changes under (`<base><kind>/v1`). */
+export const SCHEMA_BASE = 'https://events.jupyter.org/jupyter_orch/';
+
+/**
+ * A state change read from jupyter_server's event stream (`serviceManager.events`) as the
+ * event the sidebar handles; null for another extension's event.
+ */
+export function stateEvent(emission: { schema_id: string; [key: string]: unknown }): IOrchEvent | null {
+  if (!emission.schema_id.startsWith(SCHEMA_BASE)) {
+    return null;
+  }
+  const kind = emission.schema_id.slice(SCHEMA_BASE.length).split('/')[0];
+  const { id } = emission;
+  if (!kind || (typeof id !== 'string' && typeof id !== 'number')) {
+    return null;
+  }
+  return { ...emission, kind, id };
 }
 
 const MIN_DELAY = 1000;
@@ -37,11 +65,13 @@ export class EventChannel {
     return this._connected;
   }
 
-  /** Start needing the channel; opens the socket for the first holder. */
-  acquire(holder: object): void {
-    this._holders.add(holder);
+  /** Start needing the channel for `interest`; opens the socket for the first holder. */
+  acquire(holder: object, interest: ISubscription = {}): void {
+    this._holders.set(holder, interest);
     if (!this._socket && this._timer === null) {
       this._open();
+    } else {
+      this._sendSubscriptions();
     }
   }
 
@@ -50,6 +80,19 @@ export class EventChannel {
     this._holders.delete(holder);
     if (this._holders.size === 0) {
       this._close();
+    } else {
+      this._sendSubscriptions();
+    }
+  }
+
+  /** The server's filter: the union of what every holder shows. */
+  subscriptions(): ISubscription[] {
+    return [...this._holders.values()];
+  }
+
+  private _sendSubscriptions(): void {
+    if (this._socket && this._socket.readyState === WebSocket.OPEN) {
+      this._socket.send(JSON.stringify({ subscriptions: this.subscriptions() }));
     }
   }
 
@@ -61,9 +104,10 @@ export class EventChannel {
 
   private _url(): string {
     const settings = serverSettings();
-    let url = URLExt.join(settings.wsUrl, 'v1/api/events');
+    // Nothing until the socket is open and the holders' subscriptions are sent.
+    let url = `${URLExt.join(settings.wsUrl, 'v1/api/events')}?kinds=none`;
     if (settings.token) {
-      url += `?token=${encodeURIComponent(settings.token)}`;
+      url += `&token=${encodeURIComponent(settings.token)}`;
     }
     return url;
   }
@@ -84,6 +128,7 @@ export class EventChannel {
     this._socket = socket;
     socket.onopen = () => {
       this._attempt = 0;
+      this._sendSubscriptions();
       this._setConnected(true);
     };
     socket.onmessage = (msg: MessageEvent) => {
@@ -142,7 +187,7 @@ export class EventChannel {
     }
   }
 
-  private _holders = new Set<object>();
+  private _holders = new Map<object, ISubscription>();
   private _socket: WebSocket | null = null;
   private _timer: number | null = null;
   private _attempt = 0;

@@ -96,6 +96,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     const model = new OrchModel({
       channel,
+      stateEvents: app.serviceManager.events.stream,
       onRunFailed: ({ task, event, where }) => {
         if (!settings.failureNotifications) {
           return;

@@ -9,7 +9,7 @@ import { ReactWidget, Table } from '@jupyterlab/ui-components';
 import { Message } from '@lumino/messaging';
 import React, { useCallback, useEffect, useState } from 'react';
 import * as api from './api';
-import { EventChannel, IOrchEvent } from './events';
+import { EventChannel, IOrchEvent, ISubscription } from './events';
 import { fullTime, toCsv, zoneName, Zone } from './format';
 import { saveText } from './download';
 
@@ -253,19 +253,23 @@ export class InferenceLogView extends ReactWidget {
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this._options.channel.acquire(this);
+    this._options.channel.acquire(this, this._interest());
   }
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     if (this.isVisible) {
-      this._options.channel.acquire(this);
+      this._options.channel.acquire(this, this._interest());
     }
   }
 
   protected onBeforeHide(msg: Message): void {
     super.onBeforeHide(msg);
     this._options.channel.release(this);
+  }
+
+  private _interest(): ISubscription {
+    return { kinds: ['inference'], ids: [this.pipelineName] };
   }
 
   private _onEvent(_: EventChannel, event: IOrchEvent): void {

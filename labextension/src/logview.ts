@@ -10,7 +10,7 @@
  */
 import * as api from './api';
 import { h, showError, statusBadge } from './dom';
-import { EventChannel, IOrchEvent } from './events';
+import { EventChannel, IOrchEvent, ISubscription } from './events';
 import { durationBetween, exitWords, fullTime, shortId, shortTime, Zone } from './format';
 import { VisibleWorkWidget } from './visible';
 import { RUN_ENDED, RUN_SKIPPED } from './constants';
@@ -110,6 +110,10 @@ export class RunLogView extends VisibleWorkWidget {
   protected onStartWork(): void {
     void this._reload();
     this._ticker = window.setInterval(() => this._renderInfo(), 1000);
+  }
+
+  protected channelInterest(): ISubscription {
+    return { kinds: ['log', 'run'], ids: [this.runId] };
   }
 
   protected onStopWork(): void {
@@ -213,18 +217,22 @@ export class RunLogView extends VisibleWorkWidget {
   }
 
   protected onChannelEvent(event: IOrchEvent): void {
-    if (event.kind === 'log' && String(event.run_id) === this.runId) {
-      const line: IHeldLine = {
-        time: String(event.at ?? ''),
-        stream: event.stream === 'stderr' ? 'stderr' : 'stdout',
-        text: String(event.text ?? '').replace(/\r?\n$/, ''),
-        partial: Boolean(event.partial),
-        seq: typeof event.seq === 'number' ? event.seq : undefined
-      };
+    if (event.kind === 'resync' && this.isActive) {
+      void this._reload();
+    } else if (event.kind === 'log' && String(event.run_id) === this.runId) {
+      const lines = (Array.isArray(event.lines) ? event.lines : []).map(
+        (pushed: Record<string, unknown>): IHeldLine => ({
+          time: String(pushed.at ?? ''),
+          stream: pushed.stream === 'stderr' ? 'stderr' : 'stdout',
+          text: String(pushed.text ?? '').replace(/\r?\n$/, ''),
+          partial: Boolean(pushed.partial),
+          seq: typeof pushed.seq === 'number' ? pushed.seq : undefined
+        })
+      );
       if (this._loading) {
-        this._held.push(line);
+        this._held.push(...lines);
       } else {
-        this._appendLive([line]);
+        this._appendLive(lines);
       }
     } else if (event.kind === 'run' && String(event.id) === this.runId && event.status) {
       const wasFinished = FINISHED_RUN.has(this._runStatus);

@@ -7,7 +7,7 @@
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import * as api from './api';
-import { EventChannel, IOrchEvent } from './events';
+import { EventChannel, IOrchEvent, ISubscription, stateEvent } from './events';
 import { exitWords, shortId, statusWords } from './format';
 import { Slice } from './slice';
 import { PENDING_KILL, RUN_FAILED, TASK_TERMINAL } from './constants';
@@ -22,6 +22,12 @@ const ALL_PARTS: Part[] = ['workspaces', 'orchestrations', 'tasks', 'runs', 'pip
 
 export interface IModelOptions {
   channel: EventChannel;
+  /**
+   * jupyter_server's event stream (`serviceManager.events.stream`): where state changes are
+   * read when given; the channel then only says whether the server is reachable and when to
+   * re-read. Without it, state changes come through the channel.
+   */
+  stateEvents?: ISignal<unknown, { schema_id: string; [key: string]: unknown }>;
   /** A run failed (the model has looked up its task's name and workspace). */
   onRunFailed: (failure: { task: api.ITask | null; event: IOrchEvent; where: string | undefined }) => void;
   onOrchestrationFailed: (orch: api.IOrchestration | undefined, event: IOrchEvent) => void;
@@ -31,7 +37,19 @@ export class OrchModel {
   constructor(options: IModelOptions) {
     this.channel = options.channel;
     this._options = options;
-    this.channel.received.connect((_, event) => this._onEvent(event));
+    const fromStream = options.stateEvents !== undefined;
+    options.stateEvents?.connect((_, emission) => {
+      const event = stateEvent(emission);
+      if (event && this._active) {
+        this._onEvent(event);
+      }
+    });
+    this.channel.received.connect((_, event) => {
+      if (!fromStream || event.kind === 'resync') {
+        this._onEvent(event);
+      }
+    });
+    this._interest = fromStream ? { kinds: ['resync'] } : { kinds: ['orchestration', 'task', 'run', 'pipeline'] };
     this.channel.connectionChanged.connect((_, up) => {
       this._liveChanged.emit(up);
       if (up && this._active) {
@@ -86,7 +104,8 @@ export class OrchModel {
     }
     this._active = value;
     if (value) {
-      this.channel.acquire(this);
+      // The sidebar shows states, never log lines or inference batches.
+      this.channel.acquire(this, this._interest);
       this.refresh();
     } else {
       this.channel.release(this);
@@ -258,6 +277,11 @@ export class OrchModel {
   private _onEvent(event: IOrchEvent): void {
     const status = event.status;
     switch (event.kind) {
+      case 'resync':
+        if (this._active) {
+          this.refresh();
+        }
+        break;
       case 'orchestration':
         if (this._inScope(event)) {
           if (status) {
@@ -331,6 +355,7 @@ export class OrchModel {
   }
 
   private _options: IModelOptions;
+  private readonly _interest: ISubscription;
   private _poll: Poll;
   private _active = false;
   private _busy = false;

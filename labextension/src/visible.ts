@@ -11,7 +11,7 @@
  */
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
-import { EventChannel, IOrchEvent } from './events';
+import { EventChannel, IOrchEvent, ISubscription } from './events';
 
 export abstract class VisibleWorkWidget extends Widget {
   constructor(channel: EventChannel, options?: Widget.IOptions) {
@@ -45,6 +45,9 @@ export abstract class VisibleWorkWidget extends Widget {
   /** An event from the push channel. */
   protected abstract onChannelEvent(event: IOrchEvent): void;
 
+  /** What the widget shows: the channel sends only these events. */
+  protected abstract channelInterest(): ISubscription;
+
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     if (this.isVisible) {
@@ -72,7 +75,7 @@ export abstract class VisibleWorkWidget extends Widget {
       return;
     }
     this._active = true;
-    this.channel.acquire(this);
+    this.channel.acquire(this, this.channelInterest());
     this.onStartWork();
   }
 

@@ -155,3 +155,16 @@ async def test_failed_install_is_error_with_the_installers_output(api: Api, uplo
     assert orch["status"] == "error"
     assert "jupyter-orch-no-such-package-xq" in orch["packaging_log"]
     assert orch["error"]
+
+
+async def test_an_upload_onto_a_full_disk_is_507_and_stores_nothing(
+    api: Api, upload: Any, orch_data_dir: Path
+) -> None:
+    from tests.support.disks import small_disk
+
+    wid = await make_workspace(api)
+    with small_disk(orch_data_dir / "blobs" / ".incoming") as incoming:
+        status, error = await upload(make_zip({"main.py": "", "data.bin": os.urandom(600_000)}), {"workspace_id": wid})
+        assert status == 507 and error["code"] == 507 and "disk is full" in error["msg"]
+        assert list(incoming.iterdir()) == []
+    assert (await api("orchestration/list_all"))[1] == []

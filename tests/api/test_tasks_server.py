@@ -127,8 +127,49 @@ async def test_push_channel_delivers_run_and_log_events(server: ServerProcess) -
     assert [e["status"] for e in runs] == ["pending", "running", "success"]
     assert all(e["task_id"] == task_id for e in seen)
     (log,) = [e for e in seen if e["kind"] == "log"]
-    assert log["text"] == "pushed line" and log["stream"] == "stdout"
-    assert log["id"] == log["run_id"] == runs[0]["id"] and log["at"]
+    assert [(line["text"], line["stream"]) for line in log["lines"]] == [("pushed line", "stdout")]
+    assert log["id"] == log["run_id"] == runs[0]["id"] and log["at"] and log["lines"][0]["seq"] == 0
+
+
+async def test_a_chatty_run_reaches_a_subscriber_in_few_batches(server: ServerProcess) -> None:
+    wid = await asyncio.to_thread(workspace, server)
+    code = "for i in range(20000):\n    print(i)\n"
+    orch_id = await asyncio.to_thread(ready_orchestration, server, wid, code)
+    socket = await websocket_connect(f"ws://127.0.0.1:{server.port}/v1/api/events?kinds=run,log&token={server.token}")
+    try:
+        await asyncio.to_thread(server.post, "task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": {}})
+        texts: list[str] = []
+        batches = 0
+        while len(texts) < 20000:
+            event = json.loads(await asyncio.wait_for(socket.read_message(), 30) or "{}")
+            assert event["kind"] in ("run", "log"), event
+            if event["kind"] == "log":
+                batches += 1
+                texts += [line["text"] for line in event["lines"]]
+    finally:
+        socket.close()
+    assert texts == [str(i) for i in range(20000)]
+    assert batches < 200  # at most ten a second per run, whatever the run prints
+
+
+async def test_state_changes_go_out_on_jupyter_servers_event_system(server: ServerProcess) -> None:
+    wid = await asyncio.to_thread(workspace, server)
+    orch_id = await asyncio.to_thread(ready_orchestration, server, wid, "print('x')\n")
+    socket = await websocket_connect(f"ws://127.0.0.1:{server.port}/api/events/subscribe?token={server.token}")
+    try:
+        response = await asyncio.to_thread(
+            server.post, "task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": {}}
+        )
+        task_id = response.json()["id"]
+        runs: list[dict[str, Any]] = []
+        while not any(e.get("status") == "success" for e in runs):
+            event = json.loads(await asyncio.wait_for(socket.read_message(), 20) or "{}")
+            if event["schema_id"] == "https://events.jupyter.org/jupyter_orch/run/v1":
+                runs.append(event)
+    finally:
+        socket.close()
+    assert [e["status"] for e in runs] == ["pending", "running", "success"]
+    assert all(e["task_id"] == task_id and e["at"] for e in runs)
 
 
 async def test_push_channel_refuses_an_unauthenticated_socket(server: ServerProcess) -> None:

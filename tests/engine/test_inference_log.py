@@ -36,8 +36,8 @@ def values(table: pa.Table) -> list[float]:
     return [row[0] for row in table.column("out.y").to_pylist()]
 
 
-def parts(root: Path) -> list[Path]:
-    return sorted(root.glob("*/*/*.parquet"))
+def parts(root: str | Path) -> list[Path]:
+    return sorted(Path(root).glob("*/*/*.parquet"))
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_rows_survive_a_restart_and_crash_leftovers_are_ignored(tmp_path: Path) 
     first.start()
     first.append(1, frame(T0, 4), "v1", "s")
     first.close()  # flushes what is buffered
-    leftover = tmp_path / "logs" / "1" / "2026-03-01-10" / ".tmp-part-crashed.parquet"
+    leftover = tmp_path / "logs" / "1" / "2026-03-01-10" / f".tmp-part-local-{1:020d}-{1:020d}.parquet"
     leftover.write_bytes(b"half a file")
     second = InferenceLog(tmp_path / "logs")
     second.start()
@@ -176,3 +176,90 @@ def test_the_count_covers_flushed_and_buffered_rows_in_the_asked_range(log: Infe
     after = make_query(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90), "asc", 10, first_page.cursor)
     assert log.count(1, after) == 60  # the cursor pages; the total stays the range's
     assert log.count(1, make_query(T0 + timedelta(hours=2), T0 + timedelta(hours=3), None, None, None)) == 10
+
+
+def test_compaction_merges_an_open_hours_parts_and_a_closed_hour_into_one(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path / "logs", flush_rows=10**9, flush_seconds=3600, compact_parts=4)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for i in range(6):  # an old (closed) hour
+        log.append(1, frame(T0 + timedelta(seconds=i), 1, first_value=i), "v1", "s")
+        log.flush()
+    for i in range(3):  # the open hour: fewer parts than compact_parts
+        log.append(1, frame(now + timedelta(seconds=i), 1, first_value=100 + i), "v1", "s")
+        log.flush()
+    assert log.compact() == 6
+    by_hour = {p.parent.name: [] for p in parts(log.root)}
+    for p in parts(log.root):
+        by_hour[p.parent.name].append(p)
+    assert len(by_hour["2026-03-01-10"]) == 1 and len(by_hour[now.strftime("%Y-%m-%d-%H")]) == 3
+    log.append(1, frame(now + timedelta(seconds=3), 1, first_value=103), "v1", "s")
+    log.flush()
+    assert log.compact() == 4  # the open hour reached compact_parts
+    assert len(parts(log.root)) == 2
+    asc = values(log.query(1, make_query(None, None, "asc", None, None)).table)
+    assert asc == [0, 1, 2, 3, 4, 5, 100, 101, 102, 103]
+
+
+def test_a_merged_part_hides_the_parts_it_replaced_until_they_are_deleted(tmp_path: Path) -> None:
+    log = InferenceLog(tmp_path / "logs", flush_rows=10**9, flush_seconds=3600)
+    for i in range(3):
+        log.append(1, frame(T0 + timedelta(seconds=i), 1, first_value=i), "v1", "s")
+        log.flush()
+    saved = {p: p.read_bytes() for p in parts(log.root)}
+    log.compact()
+    for path, data in saved.items():  # as a reader sees it between the rename and the deletes
+        path.write_bytes(data)
+    assert len(parts(log.root)) == 4
+    assert values(log.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 2]
+    assert log.count(1, make_query(None, None, None, None, None)) == 3
+
+
+def test_writers_sharing_a_root_read_each_other_and_compact_only_their_own(tmp_path: Path) -> None:
+    url = (tmp_path / "shared").as_uri()
+    a = InferenceLog(url, flush_rows=10**9, flush_seconds=3600, writer_id="engine-a")
+    b = InferenceLog(url, flush_rows=10**9, flush_seconds=3600, writer_id="engine-b")
+    for i in range(4):
+        writer = a if i % 2 == 0 else b
+        writer.append(1, frame(T0 + timedelta(seconds=i), 1, first_value=i), "v1", "s")
+        writer.flush()
+    a.compact()
+    names = [p.name for p in parts(tmp_path / "shared")]
+    assert sum(n.startswith("part-engine-a-") for n in names) == 1  # a's two parts merged
+    assert sum(n.startswith("part-engine-b-") for n in names) == 2  # b's left to b
+    for reader in (a, b):
+        assert values(reader.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 2, 3]
+
+
+def test_an_fsspec_url_is_a_root_too() -> None:
+    log = InferenceLog("memory://orch-test/logs", flush_rows=10**9, flush_seconds=3600)
+    log.start()
+    log.append(3, frame(T0, 3), "v1", "s")
+    log.close()
+    reader = InferenceLog("memory://orch-test/logs")
+    assert values(reader.query(3, make_query(None, None, None, None, None)).table) == [2, 1, 0]
+    reader.drop(3)
+    assert reader.query(3, make_query(None, None, None, None, None)).table.num_rows == 0
+
+
+def test_a_bad_writer_id_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="writer id"):
+        InferenceLog(tmp_path, writer_id="a/b")
+
+
+def test_a_full_disk_refuses_new_rows_and_keeps_what_was_written(tmp_path: Path) -> None:
+    from jupyter_orch.engine.errors import DiskFull
+    from tests.support.disks import small_disk
+
+    with small_disk(tmp_path / "disk") as disk:
+        log = InferenceLog(disk / "logs", flush_rows=10**9, flush_seconds=3600)
+        log.append(1, frame(T0, 10), "v1", "s")
+        log.flush()
+        written = parts(log.root)
+        log.append(1, frame(T0 + timedelta(seconds=10), 200_000, step_ms=1), "v1", "s")  # far more than 256k
+        log.flush()
+        assert log.disk_full and parts(log.root) == written  # no half-written part
+        with pytest.raises(DiskFull) as full:
+            log.append(1, frame(T0, 1), "v1", "s")
+        assert full.value.status == 507
+        assert log.count(1, make_query(None, None, None, None, None)) == 200_010  # nothing lost
+        assert values(log.query(1, make_query(None, None, "asc", 10, None)).table) == list(range(10))

@@ -230,7 +230,8 @@ async def test_run_log_is_readable_while_running_and_published(tmp_path: Path) -
         await eventually(lambda: _equals(log_texts(engine, run_id), ["hello"]), 2)
         log = next(e for e in events if e["kind"] == "log")
         assert log["id"] == log["run_id"] == run_id and log["task_id"] == task.id
-        assert log["stream"] == "stdout" and log["text"] == "hello" and log["at"]
+        (line,) = log["lines"]  # the lines read in one loop turn make one event
+        assert line["stream"] == "stdout" and line["text"] == "hello" and line["at"] and line["seq"] == 0
         assert (await engine.tasks.runs(task.id, "running"))[0].run_id == run_id
         await engine.tasks.kill(task.id)
         await engine.tasks.wait_for(task.id, ("killed",), 30)

@@ -8,7 +8,7 @@ first use, so an orchestration uploaded or a model registered through one server
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import os
 import tempfile
 import uuid
@@ -18,14 +18,14 @@ from typing import IO, Any
 
 import fsspec
 
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from ..uploads import Upload
 
 
 class BlobStore:
     def __init__(self, root: Path, shared_url: str | None = None):
         self.root = root
+        self.incoming = root / ".incoming"  # uploads spool here: adopting one is a rename
+        self.lock = asyncio.Lock()  # held from adopting a blob to recording it, and while deleting
         root.mkdir(parents=True, exist_ok=True)
         self.shared: tuple[Any, str] | None = None
         if shared_url:
@@ -37,23 +37,25 @@ class BlobStore:
         """Where the blob is kept in this data dir (see `local` to have it there)."""
         return self.root / sha[:2] / sha
 
-    def put(self, data: bytes) -> str:
-        """Store bytes durably (write, fsync, atomic rename; and in the shared store) and
-        return their sha256."""
-        sha = sha256_bytes(data)
-        target = self.path(sha)
-        if not target.exists():
-            _write_atomically(target, lambda f: f.write(data))
+    def adopt(self, upload: Upload) -> str:
+        """Store a spooled upload (already synced) under its sha256, moving the file; and copy
+        it to the shared store."""
+        target = self.path(upload.sha)
+        if target.exists():
+            upload.discard()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(upload.path, target)
         if self.shared is not None:
             fs, base = self.shared
-            remote = f"{base}/{sha[:2]}/{sha}"
+            remote = f"{base}/{upload.sha[:2]}/{upload.sha}"
             if not fs.exists(remote):
                 # A name of its own first, then a rename: a reader never sees half a blob.
-                staging = f"{base}/{sha[:2]}/.incoming-{uuid.uuid4().hex}"
-                fs.makedirs(f"{base}/{sha[:2]}", exist_ok=True)
-                fs.pipe_file(staging, data)
+                staging = f"{base}/{upload.sha[:2]}/.incoming-{uuid.uuid4().hex}"
+                fs.makedirs(f"{base}/{upload.sha[:2]}", exist_ok=True)
+                fs.put_file(str(target), staging)
                 fs.mv(staging, remote)
-        return sha
+        return upload.sha
 
     def local(self, sha: str) -> Path:
         """The blob's path in this data dir, fetched from the shared store if it is not here

@@ -23,9 +23,11 @@ from ...constants import ORCH_READY as READY
 from ...constants import ORCH_TERMINAL as TERMINAL
 from ..errors import NotFound
 from ..events.bus import EventBus
+from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
+from ..uploads import Upload, spool_bytes
 from ..workspaces.workspaces import Workspaces
 from .blobs import BlobStore
 from .environments import EnvironmentBuildFailed, Environments
@@ -75,19 +77,27 @@ class Orchestrations:
         self._packaging: set[asyncio.Task[None]] = set()
 
     async def upload(
-        self, workspace_id: int, data: bytes, file_name: str | None, name: str | None, owner_id: str
+        self, workspace_id: int, data: bytes | Upload, file_name: str | None, name: str | None, owner_id: str
     ) -> Orchestration:
-        workspace = await self.workspaces.get(workspace_id)
-        manifest = await asyncio.to_thread(inspect_zip, data, self.limits)
-        sha = await asyncio.to_thread(self.blobs.put, data)
-        orch_id, now = str(uuid.uuid4()), utcnow()
-        row = dict(
-            id=orch_id, workspace_id=workspace.id, sha=sha, name=name or None,
-            file_name=file_name or f"{name or 'orchestration'}.zip", file_size=len(data), task_id=str(uuid.uuid4()),
-            owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint, requirements=manifest.requirements,
-            env_key=None, packaging_log="", error=None, created_at=now, updated_at=now,
-        )
-        await self.store.call(self._insert, row)
+        """Store a zip (bytes, or an upload spooled to disk, which this takes over) and start
+        packaging it."""
+        upload = data if isinstance(data, Upload) else await asyncio.to_thread(spool_bytes, self.blobs.incoming, data)
+        try:
+            workspace = await self.workspaces.get(workspace_id)
+            manifest = await asyncio.to_thread(inspect_zip, upload.path, self.limits)
+            orch_id, now = str(uuid.uuid4()), utcnow()
+            row = dict(
+                id=orch_id, workspace_id=workspace.id, sha=upload.sha, name=name or None,
+                file_name=file_name or f"{name or 'orchestration'}.zip", file_size=upload.size,
+                task_id=str(uuid.uuid4()), owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint,
+                requirements=manifest.requirements, env_key=None, packaging_log="", error=None,
+                created_at=now, updated_at=now,
+            )
+            async with self.blobs.lock:
+                await asyncio.to_thread(self.blobs.adopt, upload)
+                await self.store.call(self._insert, row)
+        finally:
+            upload.discard()  # gone already once adopted
         self._announce(orch_id, PENDING, workspace.id)
         self.start_packaging(orch_id)
         return await self.get(orch_id)
@@ -112,8 +122,7 @@ class Orchestrations:
                              workspace_id=orch.workspace_id)
 
         try:
-            data = await asyncio.to_thread(self.blobs.read, orch.sha)
-            await asyncio.to_thread(unpack, data, self.unpacked_path(orch.sha))
+            await asyncio.to_thread(unpack, self.blobs.path(orch.sha), self.unpacked_path(orch.sha))
             env = await self.environments.ensure(orch.requirements, progress)
         except EnvironmentBuildFailed as failure:
             await self._set(orch_id, status=ERROR, packaging_log="".join(log) or failure.log,
@@ -183,11 +192,23 @@ class Orchestrations:
         return await self.store.call(self._list, workspace_id)
 
     def _list(self, workspace_id: int | None) -> builtins.list[Orchestration]:
-        query = select(t.orchestrations).order_by(t.orchestrations.c.created_at)
+        with self.store.read() as db:
+            return [_hydrate(r) for r in db.execute(self._in(workspace_id).order_by(t.orchestrations.c.created_at))]
+
+    async def list_page(self, workspace_id: int | None, page: PageRequest) -> Page[Orchestration]:
+        """A page of `list`, oldest first."""
+        return await self.store.call(self._list_page, workspace_id, page)
+
+    def _list_page(self, workspace_id: int | None, page: PageRequest) -> Page[Orchestration]:
+        with self.store.read() as db:
+            rows = db.execute(paged(self._in(workspace_id), ORCH_KEYS, page)).all()
+        return page_of(rows, ORCH_KEYS, page, _hydrate)
+
+    def _in(self, workspace_id: int | None) -> Any:
+        query = select(t.orchestrations)
         if workspace_id is not None:
             query = query.where(t.orchestrations.c.workspace_id == self.workspaces.get_now(workspace_id).id)
-        with self.store.read() as db:
-            return [_hydrate(r) for r in db.execute(query)]
+        return query
 
     async def wait_for(self, orch_id: str, statuses: tuple[str, ...], timeout: float) -> Orchestration:
         orch = await self.get(orch_id)
@@ -197,6 +218,9 @@ class Orchestrations:
 
         await self.bus.wait_for("orchestration", orch.id, statuses, status, timeout)
         return await self.get(orch.id)
+
+
+ORCH_KEYS = ((t.orchestrations.c.created_at, False), (t.orchestrations.c.id, False))
 
 
 def _hydrate(row: Row[Any]) -> Orchestration:

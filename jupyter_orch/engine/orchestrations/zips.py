@@ -46,7 +46,7 @@ class ZipManifest:
     unpacked_bytes: int
 
 
-def inspect_zip(data: bytes, limits: ZipLimits) -> ZipManifest:
+def inspect_zip(data: bytes | Path, limits: ZipLimits) -> ZipManifest:
     try:
         return _inspect(data, limits)
     except (Invalid, TooLarge):
@@ -55,8 +55,8 @@ def inspect_zip(data: bytes, limits: ZipLimits) -> ZipManifest:
         raise Invalid(f"the zip archive cannot be read: {_describe(e)}") from None
 
 
-def _inspect(data: bytes, limits: ZipLimits) -> ZipManifest:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+def _inspect(data: bytes | Path, limits: ZipLimits) -> ZipManifest:
+    with _open(data) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         _check_entries(archive.infolist())
         if len(infos) > limits.max_files:
@@ -127,14 +127,19 @@ def find_entrypoint(names: list[str]) -> str:
     return nested[0]
 
 
-def unpack(data: bytes, target: Path) -> None:
+def _open(data: bytes | Path) -> zipfile.ZipFile:
+    """A zip in memory or, read as needed, on disk."""
+    return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+
+
+def unpack(data: bytes | Path, target: Path) -> None:
     """Unpack into `target` atomically: a half-unpacked tree is never visible there."""
     if target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with _open(data) as archive:
             for info in archive.infolist():
                 if _is_metadata(info.filename):
                     continue

@@ -12,6 +12,7 @@ import builtins
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -21,6 +22,7 @@ from ..orchestrations.blobs import BlobStore
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
+from ..uploads import Upload, spool_bytes
 from ..workspaces.workspaces import Workspaces
 
 
@@ -49,12 +51,13 @@ class ModelVersion:
         return self.config.get("tensor_fields")
 
 
-def read_signature(data: bytes) -> tuple[list[TensorSpec], list[TensorSpec]]:
+def read_signature(data: bytes | Path) -> tuple[list[TensorSpec], list[TensorSpec]]:
     """Load the model with onnxruntime and return its (inputs, outputs); Invalid if it cannot."""
     import onnxruntime as ort
 
     try:
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(data if isinstance(data, bytes) else str(data),
+                                       providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types for every bad file
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise Invalid(f"the file is not a valid ONNX model: {first_line[:300]}") from None
@@ -74,18 +77,24 @@ class Models:
         self.blobs = blobs
         self.workspaces = workspaces
 
-    async def upload(self, workspace_id: int, name: str, data: bytes, file_name: str | None) -> ModelVersion:
-        workspace = await self.workspaces.get(workspace_id)
-        if not data:
-            raise Invalid("the model file is empty")
-        inputs, outputs = await asyncio.to_thread(read_signature, data)
-        sha = await asyncio.to_thread(self.blobs.put, data)
-        row = dict(
-            workspace_id=workspace.id, name=name, version=str(uuid.uuid4()), sha=sha,
-            file_name=file_name or f"{name}.onnx", inputs=_specs_json(inputs), outputs=_specs_json(outputs),
-            config={}, created_at=utcnow(),
-        )
-        return await self.store.call(self._insert, row)
+    async def upload(self, workspace_id: int, name: str, data: bytes | Upload, file_name: str | None) -> ModelVersion:
+        """Store an ONNX file (bytes, or an upload spooled to disk, which this takes over)."""
+        upload = data if isinstance(data, Upload) else await asyncio.to_thread(spool_bytes, self.blobs.incoming, data)
+        try:
+            workspace = await self.workspaces.get(workspace_id)
+            if not upload.size:
+                raise Invalid("the model file is empty")
+            inputs, outputs = await asyncio.to_thread(read_signature, upload.path)
+            row = dict(
+                workspace_id=workspace.id, name=name, version=str(uuid.uuid4()), sha=upload.sha,
+                file_name=file_name or f"{name}.onnx", inputs=_specs_json(inputs), outputs=_specs_json(outputs),
+                config={}, created_at=utcnow(),
+            )
+            async with self.blobs.lock:
+                await asyncio.to_thread(self.blobs.adopt, upload)
+                return await self.store.call(self._insert, row)
+        finally:
+            upload.discard()  # gone already once adopted
 
     async def list(self, workspace_id: int) -> list[ModelVersion]:
         workspace = await self.workspaces.get(workspace_id)

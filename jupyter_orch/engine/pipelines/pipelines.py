@@ -27,8 +27,9 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
+from ...constants import PIPELINE_DELETED as DELETED
 from ...constants import PIPELINE_ERROR as ERROR
 from ...constants import PIPELINE_RUNNING as RUNNING
 from ...constants import PIPELINE_SETTLED as SETTLED
@@ -222,6 +223,16 @@ class Pipelines:
             await self.store.call(self._set_deployed, pid, False)
         self._publish(pid, row.name, False)
         return await self.get(pid)
+
+    async def delete(self, ref: PipelineRef, workspace_id: int | None = None) -> None:
+        """Undeploy the pipeline and forget it with its versions and inference log."""
+        row = await self.store.call(self._row, ref, workspace_id)
+        async with self._locks[row.id]:
+            self._running.pop(row.id, None)
+            self._errors.pop(row.id, None)
+            await self.store.call(self._delete, row.id)
+        await asyncio.to_thread(self.inference_log.drop, row.id)
+        self.bus.publish("pipeline", row.id, name=row.name, status=DELETED)
 
     async def status(self, ref: PipelineRef, workspace_id: int | None = None) -> dict[str, Any]:
         row = await self.store.call(self._row, ref, workspace_id)
@@ -440,6 +451,11 @@ class Pipelines:
                 f"pipelines named {ref!r} exist in workspaces {[r.workspace_id for r in rows]}; give 'workspace_id'"
             )
         return rows[0]
+
+    def _delete(self, pid: int) -> None:
+        with self.store.write() as db:
+            db.execute(delete(t.pipeline_versions).where(t.pipeline_versions.c.pipeline_id == pid))
+            db.execute(delete(t.pipelines).where(t.pipelines.c.id == pid))
 
     def _is_deployed(self, pid: int) -> bool:
         with self.store.read() as db:

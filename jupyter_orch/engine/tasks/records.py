@@ -38,6 +38,7 @@ from ...constants import (
 )
 from ..errors import NotFound
 from ..events.bus import EventBus
+from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
@@ -131,6 +132,8 @@ class RunRef:
 
 
 RUN_ORDER = (t.runs.c.created_at.desc(), t.runs.c.number.desc())
+TASK_KEYS = ((t.tasks.c.created_at, False), (t.tasks.c.id, False))  # paging keys: oldest first
+RUN_KEYS = ((t.runs.c.created_at, True), (t.runs.c.number, True), (t.runs.c.id, True))  # newest first
 
 
 class TaskRecords:
@@ -167,13 +170,17 @@ class TaskRecords:
     def list_tasks(
         self, workspace_id: int | None, orch_id: str | None, killed: bool | None, run_limit: int
     ) -> list[Task]:
-        query = _task_query().order_by(t.tasks.c.created_at)
-        for column, value in ((t.tasks.c.workspace_id, workspace_id), (t.tasks.c.orch_id, orch_id),
-                              (t.tasks.c.killed, killed)):
-            if value is not None:
-                query = query.where(column == value)
+        query = _filtered_tasks(workspace_id, orch_id, killed).order_by(t.tasks.c.created_at)
         with self.store.read() as db:
             return _hydrate_tasks(db, db.execute(query).all(), run_limit)
+
+    def page_tasks(
+        self, workspace_id: int | None, orch_id: str | None, killed: bool | None, run_limit: int, page: PageRequest
+    ) -> Page[Task]:
+        query = paged(_filtered_tasks(workspace_id, orch_id, killed), TASK_KEYS, page)
+        with self.store.read() as db:
+            rows = page_of(db.execute(query).all(), TASK_KEYS, page, lambda row: row)
+            return Page(_hydrate_tasks(db, rows.items, run_limit), rows.cursor)
 
     def task_ids_by_sha(self, sha: str) -> list[str]:
         query = (
@@ -221,6 +228,13 @@ class TaskRecords:
             query = query.limit(limit)
         with self.store.read() as db:
             return [_run(r) for r in db.execute(query)]
+
+    def page_runs(self, task_id: str, statuses: tuple[str, ...] | None, page: PageRequest) -> Page[Run]:
+        query = select(t.runs).where(t.runs.c.task_id == task_id)
+        if statuses is not None:
+            query = query.where(t.runs.c.status.in_(statuses))
+        with self.store.read() as db:
+            return page_of(db.execute(paged(query, RUN_KEYS, page)).all(), RUN_KEYS, page, _run)
 
     def live_runs_of_engine(self, engine_id: str | None) -> list[RunRef]:
         """The runs an engine claimed that have not ended (engine None: runs running with no
@@ -406,6 +420,15 @@ def _insert_run(
         id=run_id, task_id=task_id, number=number.scalar_subquery(), status=PENDING, scheduled_for=scheduled_for,
         log_lines=0, log_truncated=False, created_at=now, updated_at=now, not_before=not_before,
     ))
+
+
+def _filtered_tasks(workspace_id: int | None, orch_id: str | None, killed: bool | None) -> Any:
+    query = _task_query()
+    for column, value in ((t.tasks.c.workspace_id, workspace_id), (t.tasks.c.orch_id, orch_id),
+                          (t.tasks.c.killed, killed)):
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def _task_query() -> Any:

@@ -37,6 +37,7 @@ from ..events.bus import Event, EventBus
 from ..executors.base import Executor, RunSpec
 from ..orchestrations.environments import Environments, normalize_requirements
 from ..orchestrations.orchestrations import READY, Orchestrations
+from ..paging import Page, PageRequest
 from ..store.database import Store
 from ..store.leases import SCHEDULER, Leases
 from ..timeutil import utcnow
@@ -172,6 +173,23 @@ class Tasks:
         wid = (await self.workspaces.get(workspace_id)).id if workspace_id is not None else None
         limit = DEFAULT_RUN_LIMIT if run_limit is None else run_limit
         return await self.store.call(self.records.list_tasks, wid, orch_id, killed, limit)
+
+    async def list_page(self, workspace_id: int | None, orch_id: str | None, killed: bool | None,
+                        run_limit: int | None, page: PageRequest) -> Page[Task]:
+        """A page of `list`, oldest first."""
+        wid = (await self.workspaces.get(workspace_id)).id if workspace_id is not None else None
+        limit = DEFAULT_RUN_LIMIT if run_limit is None else run_limit
+        return await self.store.call(self.records.page_tasks, wid, orch_id, killed, limit, page)
+
+    async def runs_page(self, task_id: str, status: RunFilter, page: PageRequest) -> Page[Run]:
+        """A page of `runs`, newest first."""
+        task = await self.get(task_id, 0)
+        return await self.store.call(self.records.page_runs, task.id, _run_filter(status), page)
+
+    async def run_logs_page(self, run_id: str, page: PageRequest) -> Page[str]:
+        """A page of a run's log, oldest line first."""
+        run = await self.store.call(self.records.get_run, run_id)
+        return await self.store.call(self.logs.page, run.run_id, page)
 
     async def ids_by_orch_sha(self, sha: str) -> builtins.list[str]:
         return await self.store.call(self.records.task_ids_by_sha, sha.lower())

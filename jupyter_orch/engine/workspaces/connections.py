@@ -18,11 +18,14 @@ from sqlalchemy import Connection as Db
 from sqlalchemy import Row, delete, insert, select, update
 
 from ..errors import Conflict, NotFound
+from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Duplicate, Store
 from ..timeutil import utcnow
 from .secrets import SecretBox
 from .workspaces import Workspaces
+
+CONNECTION_KEYS = ((t.connections.c.created_at, False), (t.connections.c.id, False))  # paging: oldest first
 
 
 @dataclass
@@ -93,12 +96,26 @@ class Connections:
             return self._one(db, t.connections.c.name == name, f"connection '{name}' does not exist")
 
     def _list(self, workspace_id: int | None) -> builtins.list[Connection]:
-        query = select(t.connections).order_by(t.connections.c.created_at, t.connections.c.name)
+        query = self._in(workspace_id).order_by(t.connections.c.created_at, t.connections.c.name)
+        with self.store.read() as db:
+            return self._hydrate(db, db.execute(query).all())
+
+    async def list_page(self, workspace_id: int | None, page: PageRequest) -> Page[Connection]:
+        """A page of `list`, oldest first."""
+        return await self.store.call(self._list_page, workspace_id, page)
+
+    def _list_page(self, workspace_id: int | None, page: PageRequest) -> Page[Connection]:
+        with self.store.read() as db:
+            rows = page_of(db.execute(paged(self._in(workspace_id), CONNECTION_KEYS, page)).all(),
+                           CONNECTION_KEYS, page, lambda row: row)
+            return Page(self._hydrate(db, rows.items), rows.cursor)
+
+    def _in(self, workspace_id: int | None) -> Any:
+        query = select(t.connections)
         if workspace_id is not None:
             wid = self.workspaces.get_now(workspace_id).id
             query = query.join(t.connection_workspaces).where(t.connection_workspaces.c.workspace_id == wid)
-        with self.store.read() as db:
-            return self._hydrate(db, db.execute(query).all())
+        return query
 
     def _delete(self, name: str) -> None:
         connection = self._by_name(name)

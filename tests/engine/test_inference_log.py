@@ -263,3 +263,21 @@ def test_a_full_disk_refuses_new_rows_and_keeps_what_was_written(tmp_path: Path)
         assert full.value.status == 507
         assert log.count(1, make_query(None, None, None, None, None)) == 200_010  # nothing lost
         assert values(log.query(1, make_query(None, None, "asc", 10, None)).table) == list(range(10))
+
+
+def test_release_0_1_parts_are_read_and_left_alone(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from jupyter_orch.engine.pipelines.inference_log import Batch as LoggedBatch
+    from jupyter_orch.engine.pipelines.inference_log import materialize
+
+    hour = tmp_path / "logs" / "1" / "2026-03-01-10"
+    hour.mkdir(parents=True)
+    for n in range(2):  # the name release 0.1.0 gave its flushes
+        table = materialize([LoggedBatch(frame(T0 + timedelta(seconds=n), 1, first_value=n), "v0", "s")])
+        pq.write_table(table, hour / f"part-{1764000000000000000 + n:020d}-{n:06d}.parquet")
+    log = InferenceLog(tmp_path / "logs", flush_rows=10**9, flush_seconds=3600)
+    log.append(1, frame(T0 + timedelta(seconds=5), 1, first_value=5), "v1", "s")
+    log.flush()
+    assert log.compact() == 0 and len(parts(log.root)) == 3  # only its own parts are its to merge
+    assert values(log.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 5]

@@ -63,6 +63,9 @@ ROW_GROUP_ROWS = 64 * 1024  # row groups small enough for the time filter to ski
 COMPACT_EVERY_S = 60.0  # the background thread looks for parts to merge at least this often
 SCHEMA_CACHE_SIZE = 10_000
 WRITER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Release 0.1.0's parts, `part-<flush ns>-<n>.parquet`: read as one writer's flushes, never compacted.
+LEGACY_PART_NAME = re.compile(r"part-(?P<lo>\d{20})-\d{6}\.parquet")
+LEGACY_WRITER = "release-0.1"
 PART_NAME = re.compile(r"part-(?P<writer>[A-Za-z0-9._-]+)-(?P<lo>\d{20})-(?P<hi>\d{20})\.parquet")
 
 log = logging.getLogger(__name__)
@@ -171,7 +174,7 @@ class InferenceLog:
         compact_parts: int = 16,
         settle_seconds: float = 60.0,
     ):
-        if not WRITER_ID.fullmatch(writer_id):
+        if not WRITER_ID.fullmatch(writer_id) or writer_id == LEGACY_WRITER:
             raise ValueError(f"a writer id holds only letters, digits, '.', '_' and '-', got {writer_id!r}")
         self.fs, self.root = open_root(root)
         self._local = isinstance(self.fs, pafs.LocalFileSystem)
@@ -366,7 +369,8 @@ class InferenceLog:
                 stamp, being_written = flushing[hour]
                 if not any(p.writer == self.writer_id and p.lo <= stamp <= p.hi for p in parts):
                     batches[:0] = being_written
-            sources.append(Source(parts, batches))
+            if parts or batches:
+                sources.append(Source(parts, batches))
         return sources
 
     def _parts(self, key: Key) -> list[Part]:
@@ -486,10 +490,12 @@ class Source:
 
 
 def _parse(path: str) -> Part | None:
-    found = PART_NAME.fullmatch(path.rsplit("/", 1)[-1])
-    if found is None:
-        return None
-    return Part(path, found["writer"], int(found["lo"]), int(found["hi"]))
+    name = path.rsplit("/", 1)[-1]
+    if (found := PART_NAME.fullmatch(name)) is not None:
+        return Part(path, found["writer"], int(found["lo"]), int(found["hi"]))
+    if (legacy := LEGACY_PART_NAME.fullmatch(name)) is not None:
+        return Part(path, LEGACY_WRITER, int(legacy["lo"]), int(legacy["lo"]))
+    return None
 
 
 def open_root(root: str | Path) -> tuple[pafs.FileSystem, str]:

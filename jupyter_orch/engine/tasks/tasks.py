@@ -335,6 +335,7 @@ class Tasks:
         for task_id in list(self._restarts):
             self._forget_service(task_id)
         await self.runner.stop()
+        await self.logs.stop()
         for job in list(self._jobs):
             job.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ..constants import RUNNING
 from .errors import Unavailable
 from .events.bus import EventBus
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .executors.sandbox import Sandbox
+from .leftovers import remove_leftovers
 from .orchestrations.blobs import BlobStore
 from .orchestrations.environments import Environments
 from .orchestrations.orchestrations import Orchestrations
@@ -126,6 +128,9 @@ class Engine:
         self.bus.bind(asyncio.get_running_loop())
         await self.store.call(self.store.migrate)
         await self.store.call(self.connections.seal_clear_rows)
+        await self.environments.end_leftover_installers()
+        running = {ref.run_id for ref in await self.store.call(self.tasks.records.runs_with_status, RUNNING)}
+        await asyncio.to_thread(remove_leftovers, Path(self.config.data_dir), running)
         await self.orchestrations.resume_interrupted()
         await self.tasks.start()
         await asyncio.to_thread(self.inference_log.start)

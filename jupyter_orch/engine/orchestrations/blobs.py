@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+INCOMING_PREFIX = ".incoming-"  # a blob being written; one left by a crash is removed at start-up
+
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -27,7 +29,7 @@ class BlobStore:
         if target.exists():
             return sha
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=INCOMING_PREFIX)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

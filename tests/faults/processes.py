@@ -14,8 +14,9 @@ def alive(pid: int) -> bool:
         return False
 
 
-def marked_processes(name: str, values: set[str]) -> dict[int, str]:
-    """Live processes whose environment sets `name` to one of `values`: pid -> value."""
+def marked_processes(name: str, values: set[str] | None) -> dict[int, str]:
+    """Live processes whose environment sets `name` (to one of `values`, unless None): pid ->
+    value."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -26,6 +27,6 @@ def marked_processes(name: str, values: set[str]) -> dict[int, str]:
             continue
         for item in environ:
             key, _, value = item.decode(errors="replace").partition("=")
-            if key == name and value in values and alive(int(entry.name)):
+            if key == name and (values is None or value in values) and alive(int(entry.name)):
                 found[int(entry.name)] = value
     return found

@@ -11,6 +11,8 @@ failures (a trigger that makes the database refuse a write), never a mock.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +188,21 @@ async def test_start_up_removes_what_interrupted_work_left(tmp_path: Path) -> No
 
 async def run_texts(engine: Engine, run_id: str) -> list[str]:
     return texts(await engine.tasks.run_logs(run_id))
+
+
+async def test_a_run_cgroup_ends_what_escaped_a_killed_launcher(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pids"
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": DAEMONS})
+        task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {"pids": str(pid_file), "sleep": 120})
+        kept_environment, cleared_environment, main = await wait_for_pids(pid_file)
+        if "jupyter-orch-" not in Path(f"/proc/{cleared_environment}/cgroup").read_text():
+            await engine.tasks.kill(task.id)
+            pytest.skip("this machine gives runs no cgroup v2 of their own (see README, Guarantees)")
+        # Someone else SIGKILLs the launcher: the daemon without the marker is now nobody's
+        # descendant but init's; only the run's cgroup still holds it.
+        launcher = int(Path(f"/proc/{main}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        os.kill(launcher, signal.SIGKILL)
+        task = await engine.tasks.wait_for(task.id, TASK_TERMINAL, 30)
+        assert task.status == "failed"
+        assert [pid for pid in (kept_environment, cleared_environment, main) if alive(pid)] == []

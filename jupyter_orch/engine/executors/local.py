@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -26,7 +27,8 @@ from ...constants import RUN_ID_ENV
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
-from .processes import Gate, kill_all, marker, signal_all
+from .processes import Gate, RunCgroups, kill_all, marker, signal_all
+from .sandbox import Sandbox
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
@@ -38,17 +40,22 @@ DRAIN_AFTER_EXIT_S = 2.0
 
 
 class LocalExecutor(Executor):
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
+        super().__init__(runs_root, sandbox)
+        # Named after the runs folder, so that a restarted server finds its runs' cgroups again.
+        self.cgroups = RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16])
+
     async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
         run_dir = self.runs_root / spec.run_id
         workdir, args_file = run_dir / "work", run_dir / "args.json"
         env = {**spec.env, ARGS_ENV: str(args_file)}
         try:
             argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
-            transport, protocol = await self._spawn(argv, workdir, env, sink, spawned)
+            transport, protocol = await self._spawn(spec.run_id, argv, workdir, env, sink, spawned)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise
-        return LocalExecution(transport, protocol, run_dir, run_marker(spec.run_id))
+        return LocalExecution(transport, protocol, run_dir, spec.run_id, self)
 
     def _prepare(self, spec: RunSpec, run_dir: Path, workdir: Path, args_file: Path) -> list[str]:
         """The run's folder, made afresh: one a crash left half-made is made again."""
@@ -66,12 +73,11 @@ class LocalExecutor(Executor):
         readable = [spec.source, Path(spec.python).parent.parent, PACKAGE_ROOT, Path(sys.prefix)]
         return self.sandbox.wrap(argv, run_dir, readable, workdir)
 
-    @staticmethod
     async def _spawn(
-        argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
+        self, run_id: str, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
     ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
-        """Start `argv` under the launcher, in its own session, and let it run user code only
-        once `spawned` has recorded its pid."""
+        """Start `argv` under the launcher, in its own session (and cgroup, where there are),
+        and let it run user code only once `spawned` has recorded its pid."""
         loop = asyncio.get_running_loop()
         with Gate() as gate:
             transport, protocol = await loop.subprocess_exec(
@@ -86,34 +92,47 @@ class LocalExecutor(Executor):
                 pass_fds=gate.fds,
             )
             try:
+                await asyncio.to_thread(self.cgroups.enter, run_id, transport.get_pid())
                 await spawned(transport.get_pid())
             except BaseException:
                 transport.close()  # the closed gate ends the launcher before it ran anything
+                await asyncio.to_thread(self.end_processes, run_id)
                 raise
             gate.release()
         return transport, protocol
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
-        await asyncio.to_thread(kill_all, run_marker(run_id))
+        await asyncio.to_thread(self.end_processes, run_id)
         await asyncio.to_thread(shutil.rmtree, self.runs_root / run_id, True)
+
+    def signal_processes(self, run_id: str, sig: int) -> None:
+        signal_all(run_marker(run_id), sig)
+        self.cgroups.signal(run_id, sig)
+
+    def end_processes(self, run_id: str) -> None:
+        """SIGKILL every process of the run: those its cgroup holds, those its marker finds."""
+        self.cgroups.kill(run_id)
+        kill_all(run_marker(run_id))
 
 
 class LocalExecution(Execution):
     def __init__(
-        self, transport: asyncio.SubprocessTransport, protocol: _RunProtocol, run_dir: Path, mark: bytes
+        self, transport: asyncio.SubprocessTransport, protocol: _RunProtocol, run_dir: Path, run_id: str,
+        executor: LocalExecutor,
     ):
         self.pid = transport.get_pid()
         self._transport = transport
         self._protocol = protocol
         self._run_dir = run_dir
-        self._mark = mark
+        self._run_id = run_id
+        self._executor = executor
         self._done = asyncio.ensure_future(self._finish())
 
     async def _finish(self) -> int:
         await self._protocol.exited
         code = self._transport.get_returncode()
         # The launcher ended what stayed under it; this ends what it could not see (it was killed).
-        await asyncio.to_thread(kill_all, self._mark)
+        await asyncio.to_thread(self._executor.end_processes, self._run_id)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.drained), DRAIN_AFTER_EXIT_S)
         self._transport.close()
@@ -126,11 +145,11 @@ class LocalExecution(Execution):
     async def stop(self, grace: float) -> None:
         if self._protocol.exited.done():
             return
-        await asyncio.to_thread(signal_all, self._mark, signal.SIGTERM)
+        await asyncio.to_thread(self._executor.signal_processes, self._run_id, signal.SIGTERM)
         try:
             await asyncio.wait_for(asyncio.shield(self._protocol.exited), grace)
         except TimeoutError:
-            await asyncio.to_thread(kill_all, self._mark)
+            await asyncio.to_thread(self._executor.end_processes, self._run_id)
 
 
 class LineSplitter:

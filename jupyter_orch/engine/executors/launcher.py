@@ -1,10 +1,10 @@
 """The first process of every run and every installer: it holds the start until the server has
 recorded its identity, then stays the parent of everything it starts, so that nothing escapes.
 
-    python -E -s -S launcher.py [--die-with-parent] [--gate FD] -- COMMAND...
+    python -E -s -S launcher.py [--die-with-parent] --gate FD -- COMMAND...
 
-1. with `--gate`, it waits for one byte on FD before anything else: the server writes it once the
-   launcher's pid is recorded. End of file instead means the server died first: nothing runs;
+1. it waits for one byte on FD before anything else: the server writes it once the launcher's
+   pid is recorded. End of file instead means the server died first: nothing runs;
 2. it becomes a child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`): a descendant that double-forks
    or calls `setsid()` is re-parented to the launcher, not to init, so it stays its descendant;
 3. it runs COMMAND as its child and reaps every descendant re-parented to it;
@@ -117,8 +117,9 @@ def _exit_as(status: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    die_with_parent = "--die-with-parent" in argv[: argv.index("--")]
-    options, command = argv[: argv.index("--")], argv[argv.index("--") + 1:]
+    split = argv.index("--")
+    options, command = argv[:split], argv[split + 1:]
+    die_with_parent = "--die-with-parent" in options
     if die_with_parent:
         def end_all(_sig: int, _frame: FrameType | None) -> None:
             _end_descendants()
@@ -128,12 +129,11 @@ def main(argv: list[str]) -> None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     else:
         signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
-    if "--gate" in options:
-        gate = int(options[options.index("--gate") + 1])
-        released = os.read(gate, 1)
-        os.close(gate)
-        if not released:
-            sys.exit(1)
+    gate = int(options[options.index("--gate") + 1])
+    released = os.read(gate, 1)
+    os.close(gate)
+    if not released:
+        sys.exit(1)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     # Python ignores SIGPIPE; the command gets every signal's default disposition back.
     defaults = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM)

@@ -1,9 +1,10 @@
 """The local executor: each run a subprocess of this machine.
 
 A local run is `python -u bootstrap.py <entrypoint>` under the launcher (launcher.py), in its own
-session: the launcher's pid is recorded before it lets user code run, and stopping or ending the
-run ends every process it started (processes.py), with cwd a private working copy of the unpacked orchestration and its
-JSON arguments in a file named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
+session (and cgroup, where the machine allows): the launcher's pid is recorded before it lets
+user code run, and stopping or ending the run ends every process it started (processes.py). Its
+cwd is a private working copy of the unpacked orchestration, its JSON arguments are in a file
+named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
 files and hard-links large ones to the shared read-only tree, so a large data file costs no
 copy per run. With a sandbox the command runs inside bubblewrap (sandbox.py).
 """

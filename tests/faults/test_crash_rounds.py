@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -283,3 +285,41 @@ def test_sigkill_rounds_lose_nothing_and_leave_nothing(fault_server: ServerProce
         except AssertionError as failure:
             raise AssertionError(f"round {round_number} (seed {seed}): {failure}") from failure
     check_at_the_end(server, setup, seen)
+
+
+def installing(data_dir: Path) -> dict[int, bool] | None:
+    """While requirements are being installed for this data dir (not while the environment is
+    being made), its installer processes: pid -> whether it is a launcher."""
+    envs = str(data_dir / "envs")
+    found, commands = {}, []
+    for pid, value in marked_processes("JUPYTER_ORCH_INSTALLING", None).items():
+        with contextlib.suppress(OSError):
+            if value.startswith(envs):
+                commands.append(command := Path(f"/proc/{pid}/cmdline").read_bytes())
+                found[pid] = b"launcher.py" in command
+    return found if any(b"requirements.txt" in command for command in commands) else None
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+    return value
+
+
+@pytest.mark.parametrize("launcher_too", [False, True], ids=["server", "server and launcher"])
+def test_no_installer_outlives_a_crash(fault_server: ServerProcess, silent_index: str, launcher_too: bool) -> None:
+    server = fault_server.start()
+    wid = post(server, "workspaces/create", {"workspace_name": "ws"})["workspace_id"]
+    upload(server, wid, {"main.py": "", "requirements.txt": f"--index-url {silent_index}\nnever-comes==1.0\n"})
+    started = eventually(lambda: installing(server.data_dir))
+    if launcher_too:  # killed with the server (an OOM kill of both): only the start-up sweep is left
+        for pid in (pid for pid, is_launcher in started.items() if is_launcher):
+            os.kill(pid, signal.SIGKILL)
+    server.crash()
+    installer = [pid for pid, is_launcher in started.items() if not is_launcher]
+    if launcher_too:
+        assert all(alive(pid) for pid in installer)  # without its launcher, nothing ends it...
+        server.start()  # ...but the next start-up
+    eventually(lambda: not any(alive(pid) for pid in installer))

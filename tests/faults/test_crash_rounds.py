@@ -36,8 +36,9 @@ from tests.support.zips import make_zip
 
 __all__ = ["silent_index"]  # a fixture, imported to be used here
 
-# Each round restarts a server (seconds on a busy 2-core machine): the test's time is mostly that.
-pytestmark = pytest.mark.timeout(600)
+# Each round restarts a server (seconds, and tens of them on a busy 2-core machine): the test's time
+# is mostly that.
+pytestmark = pytest.mark.timeout(900)
 
 ROUNDS = 10  # per database backend
 FLUSH_S = 0.5  # the inference log's flush interval in these servers

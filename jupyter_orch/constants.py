@@ -13,6 +13,8 @@ TASK_ARGS_FILE_ENV = "JUPYTER_ORCH_TASK_ARGS_FILE"
 RUN_ID_ENV = "RUN_ID"
 TASK_ID_ENV = "TASK_ID"
 REFERENCE_TASK_ID_ENV = "WALLAROO_TASK_ID"
+# Marks each installer process with the environment it builds, so a restart finds the leftovers.
+INSTALLER_ENV = "JUPYTER_ORCH_INSTALLING"
 
 # A display that tells the JupyterLab sidebar which workspace the kernel now uses.
 WORKSPACE_MIME = "application/vnd.jupyter-orch.workspace+json"

@@ -17,6 +17,7 @@ from .events.bus import EventBus
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .executors.sandbox import Sandbox
+from .leftovers import remove_leftovers
 from .orchestrations.blobs import BlobStore
 from .orchestrations.environments import Environments
 from .orchestrations.orchestrations import Orchestrations
@@ -162,6 +163,9 @@ class Engine:
         if self.relay is not None:
             await asyncio.to_thread(self.relay.start)
         await self.store.call(self.connections.seal_clear_rows)
+        await self.environments.end_leftover_installers()
+        running = await self.store.call(self.tasks.records.running_run_ids)
+        await asyncio.to_thread(remove_leftovers, Path(self.config.data_dir), running)
         await self.orchestrations.resume_interrupted()
         self.coordinator.url = self.config.server_url
         await self.tasks.runner.executor.open()

@@ -1,9 +1,10 @@
 """What every executor offers: a run spec in, an execution out (its exit code and a stop).
 
 The interface is kept small so that a cluster executor can stand in for the local one:
-`start(spec, sink)` launches a run and feeds every output line to `sink` (with the time it was
-printed), the returned `Execution` gives the exit code (`wait`), ends the run (`stop`) and says
-where it runs (`pid`, `worker`), and `end_orphan` ends a run that a dead server left behind.
+`start(spec, sink, spawned)` launches a run, calls `spawned(pid)` before user code runs, and
+feeds every output line to `sink` (with the time it was printed); the returned `Execution` gives
+the exit code (`wait`), ends the run (`stop`) and says where it runs (`pid`, `worker`), and
+`end_orphan` ends a run that a dead server left behind.
 
 A run spec names what a run is made of both ways: as files on this machine (`python`, `source`:
 the local executor), and by key (`orch_id`/`orch_sha`: the orchestration's blob, fetched over
@@ -14,15 +15,19 @@ where the run executes) for an executor whose runs execute elsewhere (`local_fil
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .sandbox import Sandbox
 
 LineSink = Callable[[str, str, datetime, bool], None]  # stream, text, time read, partial
+# Called with the pid of a run's first process before that process runs user code: the run's
+# identity is recorded before anything exists that recovery could not find.
+class SpawnHook(Protocol):
+    def __call__(self, pid: int, worker: str | None = None) -> Awaitable[None]: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ class Execution(ABC):
 
     @abstractmethod
     async def stop(self, grace: float) -> None:
-        """Ask the run to end (SIGTERM), and force it (SIGKILL) after `grace` seconds."""
+        """Ask every process of the run to end (SIGTERM), and force them (SIGKILL) after `grace`
+        seconds."""
 
 
 class Executor(ABC):
@@ -72,9 +78,11 @@ class Executor(ABC):
         return configured
 
     @abstractmethod
-    async def start(self, spec: RunSpec, sink: LineSink) -> Execution:
-        """Launch a run; raise if it cannot be started."""
+    async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
+        """Launch a run; raise if it cannot be started (or `spawned` raised: then no user code
+        ran)."""
 
     @abstractmethod
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
-        """End a run left running by a server process that died, if it still runs."""
+        """End every process a run left when the server process that ran it died (`pid`: the
+        pid `spawned` recorded, for executors that need it)."""

@@ -1,8 +1,10 @@
 """The local executor: each run a subprocess of this machine.
 
-A local run is `python -u bootstrap.py <entrypoint>` in its own process group (so stopping it
-stops its children too), with cwd a private working copy of the unpacked orchestration and its
-JSON arguments in a file named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
+A local run is `python -u bootstrap.py <entrypoint>` under the launcher (launcher.py), in its own
+session (and cgroup, where the machine allows): the launcher's pid is recorded before it lets
+user code run, and stopping or ending the run ends every process it started (processes.py). Its
+cwd is a private working copy of the unpacked orchestration, its JSON arguments are in a file
+named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
 files and hard-links large ones to the shared read-only tree, so a large data file costs no
 copy per run. With a sandbox the command runs inside bubblewrap (sandbox.py).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -21,43 +24,44 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from ...constants import RUN_ID_ENV
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
-from .base import Execution, Executor, LineSink, RunSpec
+from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
+from .processes import Gate, RunCgroups, kill_all, marker, signal_all
+from .sandbox import Sandbox
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
 HARD_LINK_MIN_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
-# After a run's main process exits, how long its output pipes may stay open (held by a
-# descendant that left the process group) before they are closed on it.
+# After a run's launcher exits, how long its output pipes may stay open (held by a process that
+# escaped it) before they are closed on it.
 DRAIN_AFTER_EXIT_S = 2.0
 
 
 class LocalExecutor(Executor):
-    async def start(self, spec: RunSpec, sink: LineSink) -> Execution:
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
+        super().__init__(runs_root, sandbox)
+        # Named after the runs folder, so that a restarted server finds its runs' cgroups again.
+        self.cgroups = RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16])
+
+    async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
         run_dir = self.runs_root / spec.run_id
         workdir, args_file = run_dir / "work", run_dir / "args.json"
-        loop = asyncio.get_running_loop()
+        env = {**spec.env, ARGS_ENV: str(args_file)}
         try:
             argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
-            transport, protocol = await loop.subprocess_exec(
-                lambda: _RunProtocol(sink),
-                *argv,
-                cwd=workdir,
-                env={**spec.env, ARGS_ENV: str(args_file)},
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            transport, protocol = await self._spawn(spec.run_id, argv, workdir, env, sink, spawned)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise
-        return LocalExecution(transport, protocol, run_dir)
+        return LocalExecution(transport, protocol, run_dir, spec.run_id, self)
 
     def _prepare(self, spec: RunSpec, run_dir: Path, workdir: Path, args_file: Path) -> list[str]:
+        """The run's folder, made afresh: one a crash left half-made is made again."""
         self.runs_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(mode=0o700)
         working_copy(spec.source, workdir)
         write_private(args_file, json.dumps(spec.args).encode())
@@ -70,25 +74,66 @@ class LocalExecutor(Executor):
         readable = [spec.source, Path(spec.python).parent.parent, PACKAGE_ROOT, Path(sys.prefix)]
         return self.sandbox.wrap(argv, run_dir, readable, workdir)
 
+    async def _spawn(
+        self, run_id: str, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
+    ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
+        """Start `argv` under the launcher, in its own session (and cgroup, where there are),
+        and let it run user code only once `spawned` has recorded its pid."""
+        loop = asyncio.get_running_loop()
+        with Gate() as gate:
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _RunProtocol(sink),
+                *gate.command(argv),
+                cwd=cwd,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=gate.fds,
+            )
+            try:
+                await asyncio.to_thread(self.cgroups.enter, run_id, transport.get_pid())
+                await spawned(transport.get_pid())
+            except BaseException:
+                transport.close()  # the closed gate ends the launcher before it ran anything
+                await asyncio.to_thread(self.end_processes, run_id)
+                raise
+            gate.release()
+        return transport, protocol
+
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
-        if pid is not None and await asyncio.to_thread(_group_belongs_to_run, pid, run_id):
-            signal_group(pid, signal.SIGKILL)
+        await asyncio.to_thread(self.end_processes, run_id)
         await asyncio.to_thread(shutil.rmtree, self.runs_root / run_id, True)
+
+    def signal_processes(self, run_id: str, sig: int) -> None:
+        signal_all(run_marker(run_id), sig)
+        self.cgroups.signal(run_id, sig)
+
+    def end_processes(self, run_id: str) -> None:
+        """SIGKILL every process of the run: those its cgroup holds, those its marker finds."""
+        self.cgroups.kill(run_id)
+        kill_all(run_marker(run_id))
 
 
 class LocalExecution(Execution):
-    def __init__(self, transport: asyncio.SubprocessTransport, protocol: _RunProtocol, run_dir: Path):
+    def __init__(
+        self, transport: asyncio.SubprocessTransport, protocol: _RunProtocol, run_dir: Path, run_id: str,
+        executor: LocalExecutor,
+    ):
         self.pid = transport.get_pid()
         self._transport = transport
         self._protocol = protocol
         self._run_dir = run_dir
+        self._run_id = run_id
+        self._executor = executor
         self._done = asyncio.ensure_future(self._finish())
 
     async def _finish(self) -> int:
         await self._protocol.exited
         code = self._transport.get_returncode()
-        signal_group(self.pid, signal.SIGKILL)  # whatever the run left running in its group
-        # A descendant that left the group may hold the pipes open; they are closed below.
+        # The launcher ended what stayed under it; this ends what it could not see (it was killed).
+        await asyncio.to_thread(self._executor.end_processes, self._run_id)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.drained), DRAIN_AFTER_EXIT_S)
         self._transport.close()
@@ -101,11 +146,11 @@ class LocalExecution(Execution):
     async def stop(self, grace: float) -> None:
         if self._protocol.exited.done():
             return
-        signal_group(self.pid, signal.SIGTERM)
+        await asyncio.to_thread(self._executor.signal_processes, self._run_id, signal.SIGTERM)
         try:
             await asyncio.wait_for(asyncio.shield(self._protocol.exited), grace)
         except TimeoutError:
-            signal_group(self.pid, signal.SIGKILL)
+            await asyncio.to_thread(self._executor.end_processes, self._run_id)
 
 
 class LineSplitter:
@@ -162,13 +207,6 @@ class _RunProtocol(asyncio.SubprocessProtocol):
             self.exited.set_result(None)
 
 
-def signal_group(pgid: int | None, sig: int) -> None:
-    if pgid is None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
 def working_copy(source: Path, workdir: Path) -> None:
     """A writable tree like `source`: small files copied, large ones hard-linked (a run that
     replaces a large file gets its own; the shared tree's files are read-only)."""
@@ -192,26 +230,5 @@ def write_private(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def _group_belongs_to_run(pgid: int, run_id: str) -> bool:
-    """Whether process group `pgid` still holds a process of run `run_id`.
-
-    A pid stored by a dead server may have been reused, so on Linux the group's members are
-    checked for the run's RUN_ID in their environment; elsewhere the group must still exist.
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            return os.getpgid(pgid) == pgid
-        except (ProcessLookupError, PermissionError):
-            return False
-    marker = f"RUN_ID={run_id}".encode()
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            after_name = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
-            if int(after_name[2]) == pgid and marker in (entry / "environ").read_bytes().split(b"\0"):
-                return True
-        except (OSError, IndexError, ValueError):
-            continue
-    return False
+def run_marker(run_id: str) -> bytes:
+    return marker(RUN_ID_ENV, run_id)

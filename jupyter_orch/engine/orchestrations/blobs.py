@@ -20,6 +20,8 @@ import fsspec
 
 from ..uploads import Upload
 
+INCOMING_PREFIX = ".incoming-"  # a blob being written; one left by a crash is removed at start-up
+
 
 class BlobStore:
     def __init__(self, root: Path, shared_url: str | None = None):
@@ -51,7 +53,7 @@ class BlobStore:
             remote = f"{base}/{upload.sha[:2]}/{upload.sha}"
             if not fs.exists(remote):
                 # A name of its own first, then a rename: a reader never sees half a blob.
-                staging = f"{base}/{upload.sha[:2]}/.incoming-{uuid.uuid4().hex}"
+                staging = f"{base}/{upload.sha[:2]}/{INCOMING_PREFIX}{uuid.uuid4().hex}"
                 fs.makedirs(f"{base}/{upload.sha[:2]}", exist_ok=True)
                 fs.put_file(str(target), staging)
                 fs.mv(staging, remote)
@@ -82,7 +84,7 @@ def _copy(source: IO[bytes], target: IO[bytes]) -> None:
 
 def _write_atomically(target: Path, write: Callable[[IO[bytes]], object]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=INCOMING_PREFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -5,9 +5,10 @@ layered on the server's environment through a .pth file (so pandas, pyarrow and
 jupyter_orch stay importable while the requirements win on conflict), installed with uv
 when available, pip otherwise, and shared by every orchestration with the same set.
 
-Installer commands run in their own process group with an allow-listed environment, under a
-time limit (`packaging_timeout`); a timeout, a cancel or a shutdown kills the whole group, so a
-build lock is never held by an installer that hangs.
+Installer commands run under the launcher (executors/launcher.py) in their own session with an
+allow-listed environment, under a time limit (`packaging_timeout`); a timeout, a cancel, a
+shutdown or the server's death ends every process of the installer, so a build lock is never
+held by an installer that hangs, and none outlives a crash to race the rebuild.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from ... import __version__
+from ...constants import INSTALLER_ENV
 from ..childenv import installer_environ
+from ..executors.processes import Gate, kill_all, marker
 from ..store import schema as t
 from ..store.database import Duplicate, Store
 from ..timeutil import utcnow
@@ -89,6 +92,11 @@ class Environments:
         self.timeout = timeout
         self._locks: dict[str, asyncio.Lock] = {}
         root.mkdir(parents=True, exist_ok=True)
+
+    async def end_leftover_installers(self) -> None:
+        """Start-up: end installers a crashed server left (their launcher died with it, unless
+        it was killed too); a build they raced is made again from scratch."""
+        await asyncio.to_thread(kill_all, marker(INSTALLER_ENV, f"{self.root}{os.sep}"), True)
 
     def python_for(self, key: str | None) -> str:
         return sys.executable if key is None else str(self._python(self.root / key))
@@ -163,7 +171,7 @@ async def build_environment(path: Path, requirements: str, installer: str, emit:
         create = [uv, "venv", "--quiet", "--python", sys.executable, str(path)]
     else:
         create = [sys.executable, "-m", "venv", "--without-pip", str(path)]
-    if not await _run(create, emit):
+    if not await _run(create, path, emit):
         return False
     await asyncio.to_thread(_layer_on_server, path)
     reqs_file = path / "requirements.txt"
@@ -175,7 +183,7 @@ async def build_environment(path: Path, requirements: str, installer: str, emit:
         install = [sys.executable, "-m", "pip", "--python", python, "install",
                    "--disable-pip-version-check", "-r", str(reqs_file)]
     emit(f"$ {' '.join(install[:1] + install[1:3])} ... -r requirements.txt\n")
-    return await _run(install, emit)
+    return await _run(install, path, emit)
 
 
 def _layer_on_server(path: Path) -> None:
@@ -188,20 +196,25 @@ def _layer_on_server(path: Path) -> None:
     (site_dir / "_jupyter_orch_server_env.pth").write_text("\n".join(lines) + "\n")
 
 
-async def _run(cmd: list[str], emit: Callable[[str], None]) -> bool:
-    env = {**installer_environ(os.environ), "PYTHONUNBUFFERED": "1", "UV_NO_PROGRESS": "1"}
-    proc = await asyncio.create_subprocess_exec(
-        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        stdin=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
-    )
+async def _run(cmd: list[str], path: Path, emit: Callable[[str], None]) -> bool:
+    """Run one installer command for the environment at `path`, under the launcher: in its own
+    session, marked with INSTALLER_ENV, ended with the server (PR_SET_PDEATHSIG) and with it."""
+    env = {**installer_environ(os.environ), "PYTHONUNBUFFERED": "1", "UV_NO_PROGRESS": "1", INSTALLER_ENV: str(path)}
+    with Gate() as gate:
+        proc = await asyncio.create_subprocess_exec(
+            *gate.command(cmd, die_with_parent=True), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL, env=env, start_new_session=True,
+            pass_fds=gate.fds,
+        )
+        gate.release()
     assert proc.stdout is not None
     try:
         async for line in proc.stdout:
             emit(line.decode("utf-8", "replace"))
         code = await proc.wait()
-    except BaseException:  # timed out, cancelled or shutting down: end the installer and its children
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    except BaseException:  # timed out, cancelled or shutting down: the launcher ends everything under it
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
         await asyncio.shield(proc.wait())
         raise
     if code != 0:

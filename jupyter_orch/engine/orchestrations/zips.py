@@ -22,6 +22,7 @@ from ..errors import Invalid, TooLarge
 # A small archive cannot be a bomb whatever its ratio (a CSV of zeros compresses a thousandfold):
 # the ratio limit only guards archives that unpack to more than this.
 RATIO_CHECKED_ABOVE = 1024 * 1024
+STAGING_PREFIX = ".unpack-"  # a tree being unpacked; one left by a crash is removed at start-up
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def unpack(data: bytes | Path, target: Path) -> None:
     if target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=STAGING_PREFIX))
     try:
         with _open(data) as archive:
             for info in archive.infolist():

@@ -236,6 +236,11 @@ class TaskRecords:
         with self.store.read() as db:
             return page_of(db.execute(paged(query, RUN_KEYS, page)).all(), RUN_KEYS, page, _run)
 
+    def running_run_ids(self) -> set[str]:
+        """Every run recorded running, whichever engine drives it."""
+        with self.store.read() as db:
+            return set(db.scalars(select(t.runs.c.id).where(t.runs.c.status == RUNNING)))
+
     def live_runs_of_engine(self, engine_id: str | None) -> list[RunRef]:
         """The runs an engine claimed that have not ended (engine None: runs running with no
         engine, left by a release before engines had ids)."""

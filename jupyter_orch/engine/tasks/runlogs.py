@@ -5,9 +5,10 @@ Lines are published at once, one `log` event per loop turn with every line read 
 hundred events, not 30,000. They are written to `run_logs` in batches (every
 FLUSH_INTERVAL_S or FLUSH_LINES lines, and always when the run's log is closed), so a running
 run's log is readable within ~50 ms without one write per line. Writes go through the store's
-thread pool, one at a time per run; lines leave the buffer only once they are written. A run may store at most
-`max_lines` lines; past that one line says so and the rest is dropped. Lines are kept in the
-CRI log form: `<RFC3339 time> <stream> <F|P> <text>`, P marking a piece of a line longer than
+thread pool, one at a time per run; lines leave the buffer only once they are committed, and a
+failed write is reported and tried again (a run's end does not wait for it more than CLOSE_WAIT_S).
+A run may store at most `max_lines` lines; past that one line says so and the rest is dropped.
+Lines are kept in the CRI log form: `<RFC3339 time> <stream> <F|P> <text>`, P marking a piece of a line longer than
 the executor's line cap.
 """
 
@@ -18,7 +19,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..events.bus import EventBus
 from ..paging import Page, PageRequest, page_of, paged
@@ -30,6 +32,7 @@ FLUSH_INTERVAL_S = 0.05
 FLUSH_LINES = 500
 SYSTEM_STREAM = "stderr"  # where the engine's own notes about a run go
 RETRY_S = 1.0  # a failed write is tried again after this long
+CLOSE_WAIT_S = 5.0  # how long a run's end waits for its last lines to be written
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class RunLog:
         self._live_at: tuple[datetime | None, str | None] = (None, None)  # a chunk's lines share a time
         self._writing: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()  # one write at a time: a line is never written twice
+        self._failures = 0  # failed writes since the last one that worked
+        self._last_failure = ""
         self.lines = 0
         self.truncated = False
         self._traceback_tail: str | None = None
@@ -72,6 +77,8 @@ class RunLog:
         self._store(SYSTEM_STREAM, f"[jupyter-orch] {text}", utcnow(), False)
 
     def _store(self, stream: str, text: str, at: datetime, partial: bool) -> None:
+        # PostgreSQL's text cannot hold NUL: such a line would fail its write for ever.
+        text = text.replace("\0", "\ufffd")
         self._buffer.append((self._seq, at, stream, partial, text))
         self._seq += 1
         self.lines += 1
@@ -113,26 +120,40 @@ class RunLog:
             self._writing = asyncio.get_running_loop().create_task(self.flush())
 
     async def flush(self) -> None:
-        """Write what is buffered; lines leave the buffer only once written. A failed write is
-        logged and tried again (the lines stay readable through the events meanwhile)."""
+        """Write what is buffered; lines leave the buffer only once they are committed. A failed
+        write is reported (the server's log, then a line in the run's log once writing works
+        again) and tried again every RETRY_S, as long as this server runs; meanwhile the lines
+        stay readable through the events."""
         async with self._write_lock:
             while self._buffer:
                 rows = list(self._buffer)
                 try:
                     await self._logs.store.call(self._logs.write, self.run_id, rows, self.truncated)
-                except Exception:
-                    log.exception("could not write %d log lines of run %s; trying again", len(rows), self.run_id)
+                except Exception as e:
+                    self._failures += 1
+                    self._last_failure = f"{type(e).__name__}: {e}"
+                    log.warning("could not write %d log lines of run %s (%s); trying again in %g s",
+                                len(rows), self.run_id, self._last_failure, RETRY_S)
                     await asyncio.sleep(RETRY_S)
                     continue
                 del self._buffer[: len(rows)]
+                if self._failures:
+                    failures, self._failures = self._failures, 0
+                    self.note(f"writing this log failed {failures} time(s) ({self._last_failure}); "
+                              "it was retried and no line was lost")
 
-    async def close(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        if self._writing is not None:
-            await asyncio.shield(self._writing)
-        await self.flush()
+    async def close(self) -> bool:
+        """Write what is left: True once every line is written. When writing still fails after
+        CLOSE_WAIT_S, False: the writes go on in the background (until `RunLogs.stop`)."""
+        self._start_flush()
+        assert self._writing is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writing), CLOSE_WAIT_S)
+        except TimeoutError:
+            self._logs.still_writing(self._writing)
+            log.error("run %s ended with %d log lines not yet written; still trying", self.run_id, len(self._buffer))
+            return False
+        return True
 
 
 class RunLogs:
@@ -141,6 +162,18 @@ class RunLogs:
         self.bus = bus
         self.max_lines = max_lines
         self.engine_id = engine_id  # each line records the engine that wrote it
+        self._background: set[asyncio.Task[None]] = set()  # writes that outlived their run
+
+    def still_writing(self, writing: asyncio.Task[None]) -> None:
+        self._background.add(writing)
+        writing.add_done_callback(self._background.discard)
+
+    async def stop(self) -> None:
+        """Server shutdown: writes still failing are given up (the server's log said so when
+        their run ended)."""
+        for writing in list(self._background):
+            writing.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     def fresh(self, run_id: str, task_id: str) -> RunLog:
         """The log of a run that is about to start (queued runs have no lines yet)."""
@@ -156,14 +189,19 @@ class RunLogs:
         await run_log.close()
 
     def write(self, run_id: str, rows: list[LogRow], truncated: bool) -> None:
+        """Insert the rows and count them, idempotently: a write tried again after its commit's
+        answer was lost neither fails on its own rows nor counts them twice."""
+        dialect_insert = postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
+        insert_rows = dialect_insert(t.run_logs).on_conflict_do_nothing()
         with self.store.write() as db:
-            db.execute(insert(t.run_logs), [
+            db.execute(insert_rows, [
                 {"run_id": run_id, "seq": seq, "at": at, "stream": stream, "partial": partial, "text": text,
                  "engine_id": self.engine_id}
                 for seq, at, stream, partial, text in rows
             ])
+            # Sequence numbers run from 0 without gaps, written in order: the last one counts.
             db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
-                log_lines=t.runs.c.log_lines + len(rows), log_truncated=truncated
+                log_lines=rows[-1][0] + 1, log_truncated=truncated
             ))
 
     def tail(self, run_id: str, lines: int | None) -> list[str]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..executors.base import Execution, Executor, RunSpec
 from .records import FAILURE, KILLED, SUCCESS, TIMED_OUT, TaskRecords
-from .runlogs import RunLogs
+from .runlogs import RunLog, RunLogs
 
 SERVER_STOPPED = "server_stopped"  # stop reason of runs ended by a server shutdown
 
@@ -151,18 +152,25 @@ class Runner:
     async def _execute(self, active: _Active) -> None:
         run_id, task_id = active.run_id, active.task_id
         log = self.logs.fresh(run_id, task_id)
+        outcome: tuple[str, int | None, str | None] = (FAILURE, None, "the engine failed while the run ran")
         try:
-            spec, timeout = await self.hooks.prepare(run_id)
-            execution = await self.executor.start(spec, log.add)
+            outcome = await self._run(active, log)
+        finally:
+            # Whatever failed above, and even while its log lines are still being written (they
+            # are, in the background, until they are), the run's end is recorded.
+            await log.close()
+            await self.store.call(self.records.run_ended, run_id, task_id, *outcome)
+            await self.hooks.run_ended(task_id, run_id)
+
+    async def _run(self, active: _Active, log: RunLog) -> tuple[str, int | None, str | None]:
+        """Start the run and drive it to its end: its status, exit code and failure."""
+        try:
+            spec, timeout = await self.hooks.prepare(active.run_id)
+            execution = await self.executor.start(spec, log.add, functools.partial(self._spawned, active))
         except Exception as e:
             log.note(f"the run could not start: {e}")
-            await log.close()
-            error = f"the run could not start: {e}"
-            await self.store.call(self.records.run_ended, run_id, task_id, FAILURE, None, error)
-            await self.hooks.run_ended(task_id, run_id)
-            return
+            return FAILURE, None, f"the run could not start: {e}"
         active.execution = execution
-        await self.store.call(self.records.run_started, run_id, task_id, execution.pid, execution.worker)
         if active.stop_reason:  # killed or shut down while it was starting
             self._stop(active)
         try:
@@ -177,9 +185,11 @@ class Runner:
             log.note("the run was killed on request")
         elif active.stop_reason == SERVER_STOPPED:
             log.note("the server stopped while this run was running; the run was stopped")
-        await log.close()
-        await self.store.call(self.records.run_ended, run_id, task_id, status, code, failure)
-        await self.hooks.run_ended(task_id, run_id)
+        return status, code, failure
+
+    async def _spawned(self, active: _Active, pid: int, worker: str | None = None) -> None:
+        """The run is `running` with its pid (and cluster worker) recorded before it runs user code."""
+        await self.store.call(self.records.run_started, active.run_id, active.task_id, pid, worker)
 
     def _stop(self, active: _Active) -> None:
         if active.execution is None:

@@ -469,6 +469,7 @@ class Tasks:
         self._wakers.clear()
         self._quick_ends.clear()
         await self.runner.stop()
+        await self.logs.stop()
         for job in list(self._jobs):
             job.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)

@@ -1,0 +1,174 @@
+"""Finding and ending every process of a run or an installer, however it left its group.
+
+Each one starts under the launcher (launcher.py) with a marker in its environment (a run's
+`RUN_ID=<run id>`): its processes are those that carry the marker and everything under them, so
+a daemon that double-forked stays found (it is re-parented to the subreaper launcher), and so
+does one that cleared its environment while an ancestor that carries the marker lives. After a
+crash (the server's, or a killed launcher) the marker alone finds what is left. Where the
+machine allows it, each run also gets a cgroup v2 of its own (`RunCgroups`), which nothing in it
+can leave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .launcher import descendants, parents
+
+LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
+
+KILL_SWEEPS = 50
+SWEEP_PAUSE_S = 0.005  # lets a killed process become a zombie before the next look
+
+
+class Gate:
+    """The pipe a launcher waits on before it runs its command: `release` lets it run; leaving
+    the `with` block without releasing (or dying) closes the pipe and the launcher exits."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        self.fds = (self._read,)
+
+    def command(self, command: Sequence[str], die_with_parent: bool = False) -> list[str]:
+        """`command` under the launcher, gated by this pipe."""
+        options = ["--die-with-parent"] if die_with_parent else []
+        return [sys.executable, "-E", "-s", "-S", str(LAUNCHER), *options, "--gate", str(self._read), "--", *command]
+
+    def release(self) -> None:
+        os.write(self._write, b"1")
+
+    def __enter__(self) -> Gate:
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+def marker(name: str, value: str) -> bytes:
+    return f"{name}={value}".encode()
+
+
+def find(mark: bytes, prefix: bool = False) -> list[int]:
+    """Processes whose environment holds `mark` (an entry equal to it, or with `prefix` one
+    starting with it), and everything under them; never this process."""
+    parent_of = parents()
+    marked = {pid for pid in parent_of if pid != os.getpid() and _carries(pid, mark, prefix)}
+    found = set(marked)
+    for pid in marked:
+        found.update(descendants(pid, parent_of))
+    found.discard(os.getpid())
+    return sorted(found)
+
+
+def signal_all(mark: bytes, sig: int, prefix: bool = False) -> int:
+    """Send `sig` to every process `find` names; how many there were."""
+    pids = find(mark, prefix)
+    for pid in pids:
+        _send(pid, sig)
+    return len(pids)
+
+
+def kill_all(mark: bytes, prefix: bool = False) -> bool:
+    """SIGKILL every process `find` names until none is left; False if some could not be."""
+    for _ in range(KILL_SWEEPS):
+        if not signal_all(mark, signal.SIGKILL, prefix):
+            return True
+        time.sleep(SWEEP_PAUSE_S)
+    return not find(mark, prefix)
+
+
+def _carries(pid: int, mark: bytes, prefix: bool) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            entries = f.read().split(b"\0")
+    except OSError:
+        return False
+    return any(e.startswith(mark) for e in entries) if prefix else mark in entries
+
+
+def _send(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+class RunCgroups:
+    """A cgroup v2 per run, where the machine lets this server make them: under its own cgroup,
+    `<own cgroup>/jupyter-orch-<name>/<run id>`. The kernel then ends every process of a run at
+    once (`cgroup.kill`), one that escaped the launcher and cleared its environment included.
+    Where it cannot (no cgroup v2, no right to make one, no `cgroup.kill`), `root` is None and
+    every method does nothing: the launcher and the marker do the work alone."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+
+    @classmethod
+    def beside_own(cls, name: str) -> RunCgroups:
+        try:
+            with open("/proc/self/mountinfo") as f:
+                mount = next((line.split()[4] for line in f if " - cgroup2 " in line), None)
+            with open("/proc/self/cgroup") as f:
+                own = next((line[3:].strip() for line in f if line.startswith("0::")), None)
+        except OSError:
+            return cls(None)
+        if mount is None or own is None:
+            return cls(None)
+        return cls(Path(mount) / own.lstrip("/") / f"jupyter-orch-{name}")
+
+    def enter(self, run_id: str, pid: int) -> None:
+        """Put the run's first process (not yet running user code) in a cgroup of its own."""
+        if self.root is None:
+            return
+        group = self.root / run_id
+        try:
+            group.mkdir(parents=True, exist_ok=True)
+            if not (group / "cgroup.kill").exists():  # Linux before 5.14: no way to kill them all
+                self._remove(group)
+                self.root = None
+                return
+            (group / "cgroup.procs").write_text(str(pid))
+        except OSError:  # no cgroup v2 here, or no right to make one or to move processes in
+            self._remove(group)
+
+    def signal(self, run_id: str, sig: int) -> None:
+        for pid in self._members(run_id):
+            _send(pid, sig)
+
+    def kill(self, run_id: str) -> None:
+        """Kill every process in the run's cgroup, then remove it."""
+        if self.root is None or not (self.root / run_id).is_dir():
+            return
+        group = self.root / run_id
+        with contextlib.suppress(OSError):
+            (group / "cgroup.kill").write_text("1")
+        for _ in range(KILL_SWEEPS):
+            if self._remove(group):
+                return
+            time.sleep(SWEEP_PAUSE_S)  # busy until the killed processes are gone
+
+    def _remove(self, group: Path) -> bool:
+        """Remove the run's cgroup, and the server's folder of them once it is empty."""
+        try:
+            group.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        with contextlib.suppress(OSError):
+            group.parent.rmdir()
+        return True
+
+    def _members(self, run_id: str) -> list[int]:
+        if self.root is None:
+            return []
+        try:
+            return [int(pid) for pid in (self.root / run_id / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            return []

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .childenv import run_environ
 from .errors import Unavailable
 from .events.bus import EventBus
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .executors.sandbox import Sandbox
+from .executors.warm import DEFAULT_PRELOAD, WarmPool
 from .orchestrations.blobs import BlobStore
 from .orchestrations.environments import Environments
 from .orchestrations.orchestrations import Orchestrations
@@ -58,6 +61,8 @@ class EngineConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+    warm_start: bool = False  # fork runs from warm interpreters (executors/warm.py); the server's default is on
+    preload_modules: tuple[str, ...] = DEFAULT_PRELOAD
 
     def __post_init__(self) -> None:
         if self.max_concurrent_runs < 1:
@@ -94,9 +99,11 @@ class Engine:
             data_dir / "unpacked",
             ZipLimits(config.max_unpacked_bytes, config.max_zip_files, config.max_compression_ratio),
         )
+        # A sandboxed run starts inside bubblewrap: it cannot be a fork of a warm interpreter.
+        self.warm = WarmPool(config.preload_modules) if config.warm_start and not config.run_sandbox else None
         self.tasks = Tasks(
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
-            config.executor_class(data_dir / "runs", config.run_sandbox), config,
+            config.executor_class(data_dir / "runs", config.run_sandbox, self.warm), config,
         )
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
@@ -127,6 +134,9 @@ class Engine:
         await self.store.call(self.store.migrate)
         await self.store.call(self.connections.seal_clear_rows)
         await self.orchestrations.resume_interrupted()
+        if self.warm is not None:  # the server environment's, for what every run starts with
+            base = {**run_environ(os.environ), **self.config.run_env, "PYTHONUNBUFFERED": "1"}
+            self.warm.prewarm(sys.executable, base)
         await self.tasks.start()
         await asyncio.to_thread(self.inference_log.start)
         await self.pipelines.resume()
@@ -140,6 +150,8 @@ class Engine:
             return
         await self.orchestrations.stop()
         await self.tasks.stop()
+        if self.warm is not None:
+            await self.warm.stop()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
         await asyncio.to_thread(self.ownership.release)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .sandbox import Sandbox
+from .warm import WarmPool
 
 LineSink = Callable[[str, str, datetime, bool], None]  # stream, text, time read, partial
 
@@ -43,9 +44,10 @@ class Execution(ABC):
 
 
 class Executor(ABC):
-    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None, warm: WarmPool | None = None):
         self.runs_root = runs_root  # where this executor may keep each run's private folder
         self.sandbox = sandbox
+        self.warm = warm  # warm interpreters to fork runs from (None: every run starts cold)
 
     @abstractmethod
     async def start(self, spec: RunSpec, sink: LineSink) -> Execution:

@@ -41,16 +41,23 @@ class LocalExecutor(Executor):
         loop = asyncio.get_running_loop()
         try:
             argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
-            transport, protocol = await loop.subprocess_exec(
-                lambda: _RunProtocol(sink),
-                *argv,
-                cwd=workdir,
-                env={**spec.env, ARGS_ENV: str(args_file)},
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            env = {**spec.env, ARGS_ENV: str(args_file)}
+            # A fork of the environment's warm interpreter when there is one (warm.py), else cold.
+            warm = None if self.sandbox else self.warm
+            zygote = warm.zygote_for(spec.python, env, spec.entrypoint) if warm else None
+            if zygote is not None:
+                transport, protocol = await zygote.fork(lambda: _RunProtocol(sink), spec.entrypoint, workdir, env)
+            else:
+                transport, protocol = await loop.subprocess_exec(
+                    lambda: _RunProtocol(sink),
+                    *argv,
+                    cwd=workdir,
+                    env=env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    start_new_session=True,
+                )
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise

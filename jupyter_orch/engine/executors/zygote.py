@@ -32,6 +32,7 @@ from typing import Any
 PRELOAD_ENV = "JUPYTER_ORCH_PRELOAD"
 RESERVE_ENV = "JUPYTER_ORCH_ENVIRON_RESERVE"  # only there to make the environ area large
 MAX_MESSAGE = 1024 * 1024
+READY_ARG = "ready"  # what the zygote's command line ends with once it forks runs (`ps` shows it)
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          "compat", "bootstrap.py")
 # A fresh interpreter's signal state, taken before the zygote changes anything (None: set outside
@@ -71,6 +72,7 @@ def serve(control: socket.socket, skipped: dict[str, str]) -> tuple[dict[str, An
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     env_area, argv_area = _areas()
+    _overwrite(argv_area, b"".join(a.encode() + b"\0" for a in (*sys.orig_argv[:3], READY_ARG)))
     _send(control, {"ready": True, "skipped": skipped, "environ_bytes": env_area[1] - env_area[0],
                     "argv_bytes": argv_area[1] - argv_area[0]})
     selector = selectors.DefaultSelector()

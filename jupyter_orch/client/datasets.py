@@ -33,7 +33,7 @@ def select(frame: Frame, wanted: set[str], separator: str | None = None) -> Fram
     keep = [c for c in columns if c.split(".", 1)[0] in wanted]
     names = [c.replace(".", separator, 1) if separator else c for c in keep]
     if isinstance(frame, pd.DataFrame):
-        chosen = frame[keep].set_axis(names, axis="columns")
+        chosen = frame if names == keep == columns else frame[keep].set_axis(names, axis="columns")
         if "time" in chosen.columns and getattr(chosen["time"].dtype, "tz", None) is not None:
             chosen["time"] = chosen["time"].dt.tz_convert("UTC").dt.tz_localize(None)
         return chosen

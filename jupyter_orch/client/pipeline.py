@@ -105,14 +105,11 @@ class Pipeline(Entity):
         chooses others (see `datasets`)."""
         wanted = choose(dataset, dataset_exclude)
         body, headers = encode(tensor)
-        response = self._client._http.send(
-            f"pipelines/infer/{quote(self.name(), safe='')}",
-            params={"workspace_id": self.workspace_id()},
-            data=body,
-            headers=headers,
-            timeout=timeout,
+        content, content_type = self._client._http.post_bytes(
+            f"pipelines/infer/{quote(self.name(), safe='')}", body, headers,
+            {"workspace_id": self.workspace_id()}, timeout,
         )
-        answer = decode(response.content, response.headers.get("Content-Type", ""), like=tensor)
+        answer = decode(content, content_type, like=tensor)
         return select(answer, wanted, dataset_separator)
 
     def infer_from_file(

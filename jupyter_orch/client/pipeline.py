@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from ..constants import ARROW_FILE as ARROW
 from .base import Entity
-from .datasets import choose, select
+from .datasets import choose, in_families, select
 from .deployment_status import reference_status
 from .display import local_time
 from .errors import StatusError
@@ -109,7 +109,7 @@ class Pipeline(Entity):
             f"pipelines/infer/{quote(self.name(), safe='')}", body, headers,
             {"workspace_id": self.workspace_id()}, timeout,
         )
-        answer = decode(content, content_type, like=tensor)
+        answer = decode(content, content_type, tensor, lambda column: in_families(column, wanted))
         return select(answer, wanted, dataset_separator)
 
     def infer_from_file(

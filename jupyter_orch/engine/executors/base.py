@@ -42,6 +42,10 @@ class Execution(ABC):
     async def stop(self, grace: float) -> None:
         """Ask the run to end (SIGTERM), and force it (SIGKILL) after `grace` seconds."""
 
+    @abstractmethod
+    def release(self) -> None:
+        """The run's start is recorded: its code may begin (an executor may hold it until then)."""
+
 
 class Executor(ABC):
     def __init__(self, runs_root: Path, sandbox: Sandbox | None = None, warm: WarmPool | None = None):

@@ -24,6 +24,7 @@ from pathlib import Path
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec
+from .warm import WarmProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
@@ -104,6 +105,10 @@ class LocalExecution(Execution):
 
     async def wait(self) -> int:
         return await asyncio.shield(self._done)
+
+    def release(self) -> None:
+        if isinstance(self._transport, WarmProcess):  # a cold run's code starts with its process
+            self._transport.release()
 
     async def stop(self, grace: float) -> None:
         if self._protocol.exited.done():

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from .zygote import MAX_MESSAGE, PRELOAD_ENV, RESERVE_ENV, run_argv
+from .zygote import GO, MAX_MESSAGE, PRELOAD_ENV, RESERVE_ENV, run_argv
 
 log = logging.getLogger(__name__)
 Protocol = TypeVar("Protocol", bound=asyncio.SubprocessProtocol)
@@ -50,9 +50,10 @@ def startup_environ(env: Mapping[str, str]) -> dict[str, str]:
 class WarmProcess(asyncio.SubprocessTransport):
     """A forked run as a subprocess transport: its pid, exit code and output pipes."""
 
-    def __init__(self, pid: int, protocol: asyncio.SubprocessProtocol):
+    def __init__(self, pid: int, protocol: asyncio.SubprocessProtocol, go: int):
         super().__init__()
         self._pid = pid
+        self._go: int | None = go
         self._protocol = protocol
         self._returncode: int | None = None
         self.pipes: dict[int, asyncio.ReadTransport] = {}
@@ -80,9 +81,22 @@ class WarmProcess(asyncio.SubprocessTransport):
     def is_closing(self) -> bool:
         return self._ended and not self.pipes
 
+    def release(self) -> None:
+        """Let the run's code begin (it waits for this: see zygote.py)."""
+        if self._go is not None:
+            with contextlib.suppress(OSError):  # it has ended already
+                os.write(self._go, GO)
+            self._drop_go()
+
     def close(self) -> None:
         for pipe in list(self.pipes.values()):
             pipe.close()
+        self._drop_go()
+
+    def _drop_go(self) -> None:
+        if self._go is not None:
+            os.close(self._go)  # before a release, the run ends without running its code
+            self._go = None
 
     def ended(self, code: int | None) -> None:
         """The process has ended with `code` (None: unknown, its zygote died first)."""
@@ -165,29 +179,29 @@ class Zygote:
     ) -> tuple[asyncio.SubprocessTransport, Protocol]:
         assert self._control is not None
         loop = asyncio.get_running_loop()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        (out_r, out_w), (err_r, err_w), (go_r, go_w) = os.pipe(), os.pipe(), os.pipe()
         try:
             message = json.dumps({"entrypoint": entrypoint, "cwd": str(cwd), "env": env}).encode()
             forked: asyncio.Future[int] = loop.create_future()
-            socket.send_fds(self._control, [message], [out_w, err_w])
+            socket.send_fds(self._control, [message], [out_w, err_w, go_r])
             self._forks.append(forked)
         except BaseException:
-            os.close(out_r)
-            os.close(err_r)
+            for fd in (out_r, err_r, go_w):
+                os.close(fd)
             raise
         finally:
-            os.close(out_w)
-            os.close(err_w)
+            for fd in (out_w, err_w, go_r):
+                os.close(fd)
         readers = [os.fdopen(out_r, "rb", 0), os.fdopen(err_r, "rb", 0)]
         try:
             pid = await forked
         except BaseException:
             for reader in readers:
                 reader.close()
+            os.close(go_w)
             raise
         protocol = protocol_factory()
-        process = self._running[pid] = WarmProcess(pid, protocol)
+        process = self._running[pid] = WarmProcess(pid, protocol, go_w)
         for fd, reader in zip((1, 2), readers, strict=True):
             pipe, _ = await loop.connect_read_pipe(lambda fd=fd: _Pipe(process, protocol, fd), reader)  # type: ignore[misc]
             process.pipes[fd] = pipe

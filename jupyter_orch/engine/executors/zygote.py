@@ -11,7 +11,8 @@ then the zygote forks the next spare. The zygote reaps its children and reports 
 exit status. The zygote's command line ends with `ready` once it serves, a spare's with `spare`.
 
 Control messages are JSON, one per SOCK_SEQPACKET packet. Server to zygote: `{"entrypoint",
-"cwd", "env"}` with two file descriptors (the run's stdout and stderr). Zygote to server:
+"cwd", "env"}` with three file descriptors: the run's stdout and stderr, and a pipe on which
+the server says GO once it has recorded the run's start (the run's code waits for it). Zygote to server:
 `{"ready", "skipped", "environ_bytes", "argv_bytes"}` once; then per request `{"forked": pid}`
 or `{"failed": message}`; and `{"exited": pid, "code": code}` (negative: the signal).
 
@@ -39,6 +40,8 @@ MAX_MESSAGE = 1024 * 1024
 READY_ARG = "ready"  # what the zygote's command line ends with once it serves (`ps` shows it)
 SPARE_ARG = "spare"
 SPARE_OK = b"ok"
+RUN_FDS = ("stdout", "stderr", "go")  # what a run request carries: its output pipes, and its start
+GO = b"g"
 BOOTSTRAP_MODULES = ("jupyter_orch.compat.bootstrap", "runpy", "pkgutil")  # what every run imports
 BOOTSTRAP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          "compat", "bootstrap.py")
@@ -105,7 +108,7 @@ class Zygote:
                     _drain(wake_r)
                     self._reap()
                     continue
-                data, fds, _flags, _addr = socket.recv_fds(self.control, MAX_MESSAGE, 2)
+                data, fds, _flags, _addr = socket.recv_fds(self.control, MAX_MESSAGE, len(RUN_FDS))
                 if not data:
                     return None
                 self._hand_over(spare, data, fds)
@@ -174,20 +177,21 @@ class Spare:
 
     def serve(self) -> None:
         """Wait for the run request, become the run (or exit when the zygote has gone)."""
-        data, fds, _flags, _addr = socket.recv_fds(self.channel, MAX_MESSAGE, 2)
+        data, fds, _flags, _addr = socket.recv_fds(self.channel, MAX_MESSAGE, len(RUN_FDS))
         if not data:
             os._exit(0)
         request = json.loads(data)
+        stdout, stderr, go = fds
         try:
-            _take_session_and_stdio(request, fds)
+            _take_session_and_stdio(request, stdout, stderr)
         except OSError as e:
             self.channel.send(f"{type(e).__name__}: {e}".encode())
             os._exit(127)
         self.channel.send(SPARE_OK)
         self.channel.close()
-        self.become_run(request["entrypoint"], request["env"])
+        self.become_run(request["entrypoint"], request["env"], go)
 
-    def become_run(self, entrypoint: str, env: dict[str, str]) -> None:
+    def become_run(self, entrypoint: str, env: dict[str, str], go: int) -> None:
         os.environ.clear()
         os.environ.update(env)
         time.tzset()
@@ -198,16 +202,20 @@ class Spare:
         sys.argv[:] = [BOOTSTRAP, entrypoint]
         from jupyter_orch.compat import bootstrap
 
+        # The run's own code waits until the server has recorded its start (and pid); when the
+        # server is gone before that, the run never was: it ends here.
+        released = os.read(go, 1) == GO
+        os.close(go)
+        if not released:
+            os._exit(0)
         bootstrap.main()
 
 
-def _take_session_and_stdio(request: dict[str, Any], fds: list[int]) -> None:
+def _take_session_and_stdio(request: dict[str, Any], stdout: int, stderr: int) -> None:
     os.setsid()
     os.chdir(request["cwd"])
-    stdout, stderr = fds
-    os.dup2(stdout, 1)
-    os.dup2(stderr, 2)
-    for fd in fds:
+    for fd, target in ((stdout, 1), (stderr, 2)):
+        os.dup2(fd, target)
         os.close(fd)
 
 

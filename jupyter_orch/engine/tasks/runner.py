@@ -127,6 +127,7 @@ class Runner:
             return
         active.execution = execution
         await self.store.call(self.records.run_started, run_id, task_id, execution.pid)
+        execution.release()
         if active.stop_reason:  # killed or shut down while it was starting
             self._stop(active)
         try:

@@ -132,7 +132,7 @@ class Zygote:
         self._started: asyncio.Future[None] | None = None
         self._forks: deque[asyncio.Future[int]] = deque()
         self._running: dict[int, WarmProcess] = {}
-        self._early_exits: dict[int, int] = {}
+        self._early_exits: dict[int, int | None] = {}
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -215,7 +215,7 @@ class Zygote:
             asyncio.get_running_loop().remove_reader(self._control.fileno())
             self._control.close()
             self._control = None
-        self._lost(RuntimeError("the warm interpreter was stopped"))
+            self._lost(RuntimeError("the warm interpreter was stopped"))
 
     def _on_message(self) -> None:
         assert self._control is not None
@@ -246,7 +246,7 @@ class Zygote:
     def _end(self, pid: int, code: int | None) -> None:
         process = self._running.pop(pid, None)
         if process is None:  # exited before `fork` had built its transport
-            self._early_exits[pid] = code  # type: ignore[assignment]
+            self._early_exits[pid] = code
         else:
             process.ended(code)
 

@@ -40,8 +40,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from jupyter_orch import Client
-from jupyter_orch.client.datasets import choose, select
-from jupyter_orch.client.inference import decode, encode
+from jupyter_orch.client.datasets import choose
+from jupyter_orch.client.inference import encode
+from jupyter_orch.client.pipeline import infer_answer
 from jupyter_orch.engine.pipelines.frames import ARROW_FILE, Codec, codec_for, encode_arrow
 from jupyter_orch.engine.pipelines.inference_log import InferenceLog, make_query
 from jupyter_orch.samples import sample_paths
@@ -146,7 +147,7 @@ def bench_one_row(server: ServerProcess, session: requests.Session, calls: int) 
             "pipeline.infer(...)": lambda frame=frame: pipeline.infer(frame),
             "  client: encode": lambda frame=frame: encode(frame),
             "  HTTP round trip": lambda b=body, h=headers: http.post_bytes(route, b, h, query),
-            "  client: decode, columns": lambda c=content, t=content_type, f=frame: select(decode(c, t, f), wanted),
+            "  client: decode, columns": lambda c=content, t=content_type, f=frame: infer_answer(c, t, f, wanted, None),
             "  in it, server: infer in process": lambda b=body, c=codec: deployment(b, c, None),
             "  in it, server: + log append": lambda b=body, c=codec: deployment(b, c, log),
             "baseline: requests.Session post": lambda b=body, h=headers: session.post(

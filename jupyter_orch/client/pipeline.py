@@ -109,8 +109,7 @@ class Pipeline(Entity):
             f"pipelines/infer/{quote(self.name(), safe='')}", body, headers,
             {"workspace_id": self.workspace_id()}, timeout,
         )
-        answer = decode(content, content_type, tensor, lambda column: in_families(column, wanted))
-        return select(answer, wanted, dataset_separator)
+        return infer_answer(content, content_type, tensor, wanted, dataset_separator)
 
     def infer_from_file(
         self,
@@ -181,3 +180,9 @@ class Pipeline(Entity):
 def _utc_iso(moment: datetime) -> str:
     """A naive datetime is local time (as `datetime.now()` gives); send it with its offset."""
     return moment.astimezone(UTC).isoformat()
+
+
+def infer_answer(content: bytes, content_type: str, like: Frame, wanted: set[str], separator: str | None) -> Frame:
+    """An infer answer in the kind of `like`, with the `wanted` column families only."""
+    answer = decode(content, content_type, like, lambda column: in_families(column, wanted))
+    return select(answer, wanted, separator)

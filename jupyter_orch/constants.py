@@ -40,10 +40,11 @@ TASK_ACTIVE = (PENDING, STARTED, PENDING_KILL)
 
 # Runs (queued runs are `pending`, as their tasks are).
 RUNNING, FAILURE = "running", "failure"
+RUN_SKIPPED = "skipped"  # a scheduled fire not run because the previous run still ran
 RUN_ACTIVE = (PENDING, RUNNING)
 RUN_ENDED = (SUCCESS, FAILURE, TIMED_OUT, KILLED)
 RUN_FAILED = (FAILURE, TIMED_OUT)
-RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", "timed_out", "killed"]
+RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", "timed_out", "killed", "skipped"]
 
 # Pipelines.
 PIPELINE_RUNNING, PIPELINE_STARTING, PIPELINE_ERROR, PIPELINE_UNDEPLOYED = "Running", "Starting", "Error", "Undeployed"

@@ -9,12 +9,15 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tests.support import engine as engine_support
+from tests.support.dask_cluster import DaskCluster, dask_cluster
 from tests.support.databases import BACKENDS, PostgresCluster, postgres_cluster
 from tests.support.server import ServerProcess, running_server
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 Api = Callable[..., Awaitable[tuple[int, Any]]]
+EXECUTORS = ("local", "dask")
+DASK_EXECUTOR = "jupyter_orch.engine.executors.dask.DaskExecutor"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -25,6 +28,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         one = getattr(metafunc.module, "SQLITE_ONLY", False) or getattr(metafunc.module, "NO_DATABASE", False)
         backends = ("sqlite",) if one else BACKENDS
         metafunc.parametrize("db_url", backends, indirect=True)
+    if "executor" in metafunc.fixturenames:  # task tests: runs as local subprocesses, and on Dask workers
+        metafunc.parametrize("executor", EXECUTORS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -48,17 +53,43 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
             engine_support.current_db_url = None
 
 
+@pytest.fixture(scope="session")
+def dask(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    """A `dask scheduler` and two `dask worker` processes, for the whole test session."""
+    with dask_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def executor(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The executor's server settings: none for the local one; the Dask one on the session's cluster."""
+    if request.param == "local":
+        return {}
+    cluster: DaskCluster = request.getfixturevalue("dask")
+    return {"OrchApp": {"executor_class": DASK_EXECUTOR}, "DaskExecutor": {"scheduler_address": cluster.address}}
+
+
+def executor_args(settings: dict[str, Any]) -> list[str]:
+    """The same settings as command-line options of a server process."""
+    return [f"--{section}.{name}={value}" for section, values in settings.items() for name, value in values.items()]
+
+
 @pytest.fixture
 def orch_data_dir(tmp_path: Path) -> Path:
     return tmp_path / "orch-data"
 
 
 @pytest.fixture
-def jp_server_config(orch_data_dir: Path, db_url: str | None) -> dict[str, Any]:
+def jp_server_config(orch_data_dir: Path, db_url: str | None, request: pytest.FixtureRequest) -> dict[str, Any]:
     orch: dict[str, Any] = {"data_dir": str(orch_data_dir), "warm_start": False}
     if db_url:
         orch["db_url"] = db_url
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_orch": True}}, "OrchApp": orch}
+    config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_orch": True}}}
+    settings: dict[str, Any] = request.getfixturevalue("executor") if "executor" in request.fixturenames else {}
+    for section, values in settings.items():
+        config[section] = dict(values)
+    config["OrchApp"] = {**orch, **config.get("OrchApp", {})}
+    return config
 
 
 @pytest.fixture
@@ -67,7 +98,9 @@ def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
 
     async def call(route: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
         # pytest-jupyter never runs extensions' start hooks; a real server does, before any request.
-        await jp_serverapp.web_app.settings["orch_engine"].start()
+        engine = jp_serverapp.web_app.settings["orch_engine"]
+        engine.config.server_url = engine.config.server_url or jp_serverapp.connection_url
+        await engine.start()
         payload = kwargs.pop("raw", None)
         if payload is None:
             payload = json.dumps(body if body is not None else {})

@@ -121,6 +121,14 @@ class TaskRun(Entity):
     def exit_code(self) -> int | None:
         return self._data.get("exit_code")
 
+    def engine_id(self) -> str | None:
+        """The engine (server) that ran it: with several servers on one database, any of them."""
+        return self._data.get("engine_id")
+
+    def worker(self) -> str | None:
+        """The Dask worker it ran on (`tcp://host:port`); None when it ran on its engine's machine."""
+        return self._data.get("worker")
+
     def error(self) -> str | None:
         """Why a run failed, in one line (the last line of its traceback, or the timeout/kill)."""
         return self._data.get("error")
@@ -143,6 +151,7 @@ class TaskRun(Entity):
             "updated at": local_time(self._data.get("updated_at")),
             "exit code": self.exit_code(),
             "duration": duration(self._data.get("started_at"), self._data.get("ended_at")),
+            **({"worker": self.worker()} if self.worker() else {}),
         }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .childenv import run_environ
 from .errors import Unavailable
@@ -24,11 +25,16 @@ from .pipelines.inference_log import InferenceLog
 from .pipelines.onnx_models import Models
 from .pipelines.pipelines import InferenceSettings, Pipelines
 from .store.database import Store, sqlite_url
+from .store.leases import Leases
 from .store.ownership import Ownership
+from .tasks.coordinator import Coordinator
 from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
 from .workspaces.secrets import SecretBox, load_keys
 from .workspaces.workspaces import Workspaces
+
+if TYPE_CHECKING:
+    from .events.relay import PostgresRelay
 
 Installer = Literal["auto", "uv", "pip"]
 MissedFirePolicy = Literal["run_once", "skip", "run_all"]
@@ -63,10 +69,16 @@ class EngineConfig:
     log_flush_seconds: float = 5.0
     warm_start: bool = False  # fork runs from warm interpreters (executors/warm.py); the server's default is on
     preload_modules: tuple[str, ...] = DEFAULT_PRELOAD
+    public_url: str | None = None  # where runs reach the server (cluster workers); None: server_url
+    executor_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of executor_class
+    blob_url: str | None = None  # a store every team server reaches (fsspec URL); None: the data dir only
+    lease_seconds: float = 10.0  # an engine silent this long is dead; a dead leader's schedules resume within it
 
     def __post_init__(self) -> None:
         if self.max_concurrent_runs < 1:
             raise ValueError(f"max_concurrent_runs must be at least 1, got {self.max_concurrent_runs}")
+        if not 0.5 <= self.lease_seconds <= 300:
+            raise ValueError(f"lease_seconds must be between 0.5 and 300, got {self.lease_seconds}")
 
     @property
     def database_url(self) -> str:
@@ -82,8 +94,17 @@ class Engine:
         if config.db_url is None:
             _create_private(data_dir / DB_FILE_NAME)  # SQLite makes its -wal and -shm with this mode
         self.store = config.store_class(config.database_url)
-        self.bus = EventBus()
-        self.blobs = BlobStore(data_dir / "blobs")
+        self.id = str(uuid.uuid4())  # this engine, in the runs, fires and log lines it makes
+        self.bus = EventBus(self.id)
+        self.leases = Leases(self.store, self.id, config.lease_seconds)
+        # SQLite: one engine per data dir (its lock); PostgreSQL: many, who hear each other.
+        self.alone = self.store.dialect == "sqlite"
+        self.relay: PostgresRelay | None = None
+        if not self.alone:
+            from .events.relay import PostgresRelay  # psycopg: only a PostgreSQL install has it
+
+            self.relay = PostgresRelay(config.database_url, self.bus)
+        self.blobs = BlobStore(data_dir / "blobs", config.blob_url)
         self.workspaces = Workspaces(self.store)
         box = SecretBox(load_keys(config.secret_key, data_dir))
         self.connections = Connections(self.store, self.workspaces, box)
@@ -99,12 +120,15 @@ class Engine:
             data_dir / "unpacked",
             ZipLimits(config.max_unpacked_bytes, config.max_zip_files, config.max_compression_ratio),
         )
-        # A sandboxed run starts inside bubblewrap: it cannot be a fork of a warm interpreter.
-        self.warm = WarmPool(config.preload_modules) if config.warm_start and not config.run_sandbox else None
+        executor = config.executor_class(data_dir / "runs", config.run_sandbox, **config.executor_options)
+        # Warm interpreters fork runs on this machine; a sandboxed run starts inside bubblewrap.
+        warm = config.warm_start and executor.local_files and not config.run_sandbox
+        self.warm = executor.warm = WarmPool(config.preload_modules) if warm else None
         self.tasks = Tasks(
-            self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
-            config.executor_class(data_dir / "runs", config.run_sandbox, self.warm), config,
+            self.store, self.bus, self.workspaces, self.orchestrations, self.environments, executor, config,
+            self.leases,
         )
+        self.coordinator = Coordinator(self.leases, self.tasks, self.alone, config.server_url)
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
             data_dir / "inference_logs", config.log_flush_rows, config.log_flush_seconds
@@ -113,7 +137,7 @@ class Engine:
             self.store, self.models, self.workspaces, self.blobs, self.bus, self.inference_log,
             config.inference,
         )
-        self.ownership = Ownership(self.store, data_dir)
+        self.ownership = Ownership(data_dir)
         self._started = False
         self.ready = asyncio.Event()  # set once start-up recovery is done (or refused)
         self.refusal: Unavailable | None = None  # why this engine does not run, if it does not
@@ -124,20 +148,25 @@ class Engine:
         if self._started:
             return
         self._started = True
-        try:
-            await self.store.call(self.ownership.acquire, self.config.server_url)
-        except Unavailable as refused:
-            self.refusal = refused
-            self.ready.set()
-            raise
+        if self.alone:
+            try:
+                await self.store.call(self.ownership.acquire, self.config.server_url)
+            except Unavailable as refused:
+                self.refusal = refused
+                self.ready.set()
+                raise
         self.bus.bind(asyncio.get_running_loop())
         await self.store.call(self.store.migrate)
+        if self.relay is not None:
+            await asyncio.to_thread(self.relay.start)
         await self.store.call(self.connections.seal_clear_rows)
         await self.orchestrations.resume_interrupted()
         if self.warm is not None:  # the server environment's, for what every run starts with
             base = {**run_environ(os.environ), **self.config.run_env, "PYTHONUNBUFFERED": "1"}
             self.warm.prewarm(sys.executable, base)
-        await self.tasks.start()
+        self.coordinator.url = self.config.server_url
+        await self.tasks.runner.executor.open()
+        await self.coordinator.start()
         await asyncio.to_thread(self.inference_log.start)
         await self.pipelines.resume()
         self.ready.set()
@@ -149,11 +178,16 @@ class Engine:
             await asyncio.to_thread(self.store.close)
             return
         await self.orchestrations.stop()
+        await self.coordinator.stop()
         await self.tasks.stop()
+        await self.coordinator.retire()
+        await self.tasks.runner.executor.close()
         if self.warm is not None:
             await self.warm.stop()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
+        if self.relay is not None:
+            await asyncio.to_thread(self.relay.stop)
         await asyncio.to_thread(self.ownership.release)
         await asyncio.to_thread(self.store.close)
 

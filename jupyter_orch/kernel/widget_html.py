@@ -88,15 +88,24 @@ def pre(lines: Iterable[str], title: str = "") -> str:
 
 
 def runs_table(runs: Iterable[Mapping[str, Any]]) -> str:
-    """Runs newest first: status, start, duration (still growing while running)."""
+    """Runs newest first: status, start, duration (still growing while running), and the
+    cluster worker each ran on when any ran on one."""
+    runs = list(runs)
+    on_workers = any(r.get("worker") for r in runs)
+
+    def worker(r: Mapping[str, Any]) -> str:
+        address = str(r.get("worker") or "").split("://", 1)[-1]
+        return f'<td style="{LEFT};font-family:monospace">{html.escape(address)}</td>' if on_workers else ""
+
     rows = [
         f'<tr><td style="{LEFT}">{badge(r.get("status") or "")}</td>'
         f'<td style="{LEFT}">{when(r.get("started_at"))}</td>'
         f'<td style="{LEFT}">{elapsed(r.get("started_at"), r.get("ended_at")) if r.get("started_at") else ""}</td>'
-        f'<td style="{LEFT};font-family:monospace">{html.escape(str(r.get("run_id", ""))[:8])}</td></tr>'
+        f'<td style="{LEFT};font-family:monospace">{html.escape(str(r.get("run_id", ""))[:8])}</td>{worker(r)}</tr>'
         for r in runs
     ]
     if not rows:
         return '<div style="font-size:smaller">no runs yet</div>'
-    head = "".join(f'<th style="{LEFT}">{h}</th>' for h in ("run", "started", "duration", "id"))
+    columns = ("run", "started", "duration", "id", *(("worker",) if on_workers else ()))
+    head = "".join(f'<th style="{LEFT}">{h}</th>' for h in columns)
     return f'<table style="font-size:smaller">{head}{"".join(rows)}</table>'

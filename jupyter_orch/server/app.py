@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 from typing import Any, cast
@@ -10,6 +11,7 @@ from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_run
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
 from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
+from traitlets.config.loader import DeferredConfigString
 
 from ..constants import TOKEN_ENV, URL_ENV
 from ..engine import Engine, EngineConfig, Unavailable
@@ -132,6 +134,22 @@ class OrchApp(ExtensionApp):
         ["skip", "queue"], "skip",
         help="A fire while the task's previous run still runs: skip it (and log it) or queue one run behind.",
     ).tag(config=True)
+    public_url = Unicode(
+        "",
+        help="The URL at which task runs reach this server's API; runs on a cluster's workers need one "
+        "they can reach. Empty: the server's own URL.",
+    ).tag(config=True)
+    blob_url = Unicode(
+        "",
+        help="Team servers on several machines: a store every server reaches, as an fsspec URL (a shared "
+        "folder file:///…, S3-compatible s3://…), where orchestration zips and model files are kept too. "
+        "Empty: the data dir only.",
+    ).tag(config=True)
+    lease_seconds = Float(
+        10.0,
+        help="Team servers on one PostgreSQL: an engine silent this long is taken for dead (its runs are "
+        "recovered by another), and a dead leader's schedules resume within it. Between 0.5 and 300.",
+    ).tag(config=True)
     inference_threads = Int(
         1, help="onnxruntime intra-op threads per model session (1 is fastest here; see bench/inference.py)."
     ).tag(config=True)
@@ -186,6 +204,10 @@ class OrchApp(ExtensionApp):
             kill_grace_seconds=self.kill_grace_seconds,
             missed_fire_policy=cast(MissedFirePolicy, self.missed_fire_policy),
             overlap_policy=cast(OverlapPolicy, self.overlap_policy),
+            lease_seconds=self.lease_seconds,
+            blob_url=self.blob_url or None,
+            public_url=self.public_url or None,
+            executor_options=self._executor_options(),
             inference=InferenceSettings(
                 threads=self.inference_threads, workers=self.inference_workers or os.cpu_count() or 1
             ),
@@ -193,6 +215,22 @@ class OrchApp(ExtensionApp):
             warm_start=self.warm_start,
             preload_modules=tuple(self.preload_modules),
         )
+
+    def _executor_options(self) -> dict[str, Any]:
+        """The executor's own settings: `c.<ExecutorClass>.<name>` (e.g. `c.DaskExecutor.
+        scheduler_address`), passed to its constructor. The engine knows no traitlets, so a
+        value given on the command line arrives as text and is read as a Python literal."""
+        name = self.executor_class.__name__
+        section = self.config.get(name, {})
+        options: dict[str, Any] = {}
+        for key, value in section.items():
+            if isinstance(value, DeferredConfigString):
+                try:
+                    value = ast.literal_eval(value)
+                except (ValueError, SyntaxError):
+                    value = str(value)
+            options[key] = value
+        return options
 
     def _sandbox(self) -> Sandbox | None:
         if self.run_sandbox == "none":

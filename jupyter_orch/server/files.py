@@ -42,10 +42,10 @@ class OrchestrationFiles(OrchHandler):
     async def zip_of(self, body: dict[str, Any]) -> tuple[Orchestration, Path]:
         """The orchestration named by `body["id"]` (404 when unknown) and its stored zip."""
         orch = await self.engine.orchestrations.get(r.parse(r.ById, body).id)
-        path = self.engine.blobs.path(orch.sha)
-        if not await asyncio.to_thread(path.exists):
-            raise web.HTTPError(404, f"the zip of orchestration {orch.id} is gone")
-        return orch, path
+        try:
+            return orch, await asyncio.to_thread(self.engine.blobs.local, orch.sha)
+        except FileNotFoundError:
+            raise web.HTTPError(404, f"the zip of orchestration {orch.id} is gone") from None
 
     async def stream(self, source: IO[bytes], name: str, content_type: str, attachment: bool) -> None:
         self.set_header("Content-Type", content_type)

@@ -61,6 +61,9 @@ export interface IRun {
   started_at?: string | null;
   ended_at?: string | null;
   exit_code?: number | null;
+  /** The engine (server) that ran it, and the cluster worker it ran on (null: the engine's machine). */
+  engine_id?: string | null;
+  worker?: string | null;
 }
 
 export interface IPipeline {

@@ -13,10 +13,10 @@ import { h, showError, statusBadge } from './dom';
 import { EventChannel, IOrchEvent } from './events';
 import { durationBetween, exitWords, fullTime, shortId, shortTime, Zone } from './format';
 import { VisibleWorkWidget } from './visible';
-import { RUN_ENDED } from './constants';
+import { RUN_ENDED, RUN_SKIPPED } from './constants';
 
 const MAX_LINES = 10000;
-const FINISHED_RUN = new Set(RUN_ENDED);
+const FINISHED_RUN = new Set([...RUN_ENDED, RUN_SKIPPED]); // a skipped fire never runs
 
 export interface ILogLine {
   time: string;

@@ -1,6 +1,6 @@
-"""Until engines coordinate, one engine owns a database: a second server on the same data dir
-(SQLite) or database (PostgreSQL) starts, but its jupyter-orch API answers 503 naming the owner,
-and the first server's work goes on untouched. SIGKILL of the owner frees the database."""
+"""One engine owns a SQLite data dir: a second server on the same data dir starts, but its
+jupyter-orch API answers 503 naming the owner, and the first server's work goes on untouched.
+SIGKILL of the owner frees the data dir. (Servers on one PostgreSQL share it: tests/team.)"""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 
+SQLITE_ONLY = True
+
 
 def test_a_second_server_refuses_the_database_and_leaves_the_first_alone(
-    tmp_path: Path, db_url: str | None
+    tmp_path: Path,
 ) -> None:
-    extra = [f"--OrchApp.db_url={db_url}"] if db_url else []
-    first = ServerProcess(root=tmp_path / "a", data_dir=tmp_path / "data", extra_args=extra).start()
+    first = ServerProcess(root=tmp_path / "a", data_dir=tmp_path / "data").start()
     second: ServerProcess | None = None
     try:
         wid = first.post("workspaces/create", {"workspace_name": "ws"}).json()["workspace_id"]
@@ -22,7 +23,7 @@ def test_a_second_server_refuses_the_database_and_leaves_the_first_alone(
         first.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready"})
         task_id = first.post("task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": {}}).json()["id"]
 
-        second = ServerProcess(root=tmp_path / "b", data_dir=tmp_path / "data", extra_args=extra).start()
+        second = ServerProcess(root=tmp_path / "b", data_dir=tmp_path / "data").start()
         refused = second.post("workspaces/list")
         assert refused.status_code == 503
         answer = refused.json()
@@ -36,9 +37,9 @@ def test_a_second_server_refuses_the_database_and_leaves_the_first_alone(
         done = first.post("task/get_by_id", {"id": task_id, "wait_for": "terminal", "wait_timeout": 30}).json()
         assert done["status"] == "killed"
 
-        first.crash()  # SIGKILL: the operating system (or PostgreSQL) lets go of the lock
+        first.crash()  # SIGKILL: the operating system lets go of the lock
         second.stop()
-        second = ServerProcess(root=tmp_path / "b", data_dir=tmp_path / "data", extra_args=extra).start()
+        second = ServerProcess(root=tmp_path / "b", data_dir=tmp_path / "data").start()
         assert second.post("task/get_by_id", {"id": task_id}).json()["status"] == "killed"
     finally:
         first.stop()

@@ -1,4 +1,5 @@
-"""The task routes, in-process: shapes exactly as API.md, real runs, 4xx for bad input."""
+"""The task routes, in-process: shapes exactly as API.md, real runs, 4xx for bad input; on each
+database backend and on each executor (local subprocesses, and a real Dask cluster)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ TASK_FIELDS = {"id", "name", "workspace_id", "orch_id", "run_type", "schedule", 
                "input_data", "killed", "created_at", "updated_at", "extra_env_vars", "last_runs",
                "next_run_at"}
 RUN_FIELDS = {"task", "run_id", "status", "created_at", "updated_at", "started_at", "ended_at",
-              "exit_code", "error", "log_lines", "log_truncated", "scheduled_for"}
+              "exit_code", "error", "log_lines", "log_truncated", "scheduled_for", "engine_id", "worker"}
+
+
+@pytest.fixture(autouse=True)
+def _on_each_executor(executor: dict[str, Any]) -> None:
+    """Requesting `executor` runs each test on the local executor and on the Dask cluster."""
 
 
 async def ready_orchestration(api: Api, code: str, workspace: str = "ws") -> tuple[int, dict[str, Any]]:

@@ -4,28 +4,20 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from jupyter_orch.engine.errors import Conflict
 from jupyter_orch.engine.orchestrations.environments import environment_key, normalize_requirements
-from jupyter_orch.engine.store.database import MIGRATIONS, Duplicate, Store, sqlite_url
+from jupyter_orch.engine.store.database import Duplicate, Store, sqlite_url
 from jupyter_orch.engine.store.schema import metadata, workspaces
 from jupyter_orch.engine.timeutil import utcnow
 from tests.support.databases import sql
+from tests.support.engine import head_revision
 
 
 def store_for(tmp_path: Path, db_url: str | None) -> Store:
     return Store(db_url or sqlite_url(tmp_path / "db.sqlite3"))
 
-
-def head_revision() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
-    return head
 
 
 def test_a_new_database_gets_the_current_schema_at_the_newest_revision(tmp_path: Path, db_url: str | None) -> None:

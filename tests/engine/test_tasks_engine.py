@@ -278,9 +278,38 @@ async def test_overlapping_fires_are_skipped_by_default(tmp_path: Path) -> None:
             return [r[0] for r in sql(engine.store.url, "SELECT outcome FROM fires WHERE task_id = :t", t=task.id)]
 
         await eventually(lambda: outcomes().count("skipped_overlap") >= 2, 10)
-        assert len(await engine.tasks.runs(task.id)) == outcomes().count("run") == 1
+        runs = await engine.tasks.runs(task.id)
+        skipped = [r for r in runs if r.status == "skipped"]
+        assert len(runs) - len(skipped) == outcomes().count("run") == 1  # the run list shows each skip
+        assert len(skipped) == outcomes().count("skipped_overlap") and all(r.scheduled_for for r in skipped)
+        assert "previous run was still running" in (skipped[0].error or "")
+        assert len(await engine.tasks.runs(task.id, "skipped")) == len(skipped)
         await engine.tasks.kill(task.id)
         await engine.tasks.wait_for(task.id, ("killed",), 10)
+
+
+async def test_fires_that_fall_in_an_event_loop_stall_follow_the_missed_fire_policy(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:  # run_once: the latest runs, the rest missed
+        orch = await orchestration(engine, {"main.py": "pass\n"})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="* * * * * *")
+        await eventually(lambda: _at_least(run_count(engine, task.id, "success"), 1), 10)
+        time.sleep(3.5)  # the engine shares this event loop: nothing fires while it is blocked
+        await asyncio.sleep(1.5)
+        await engine.tasks.kill(task.id)
+        fires = sql(engine.store.url, "SELECT scheduled_at, outcome FROM fires WHERE task_id = :t ORDER BY 1",
+                    t=task.id)
+        outcomes = [f[1] for f in fires]
+        assert outcomes.count("missed") >= 2, outcomes
+        seconds = [parse_time(f[0]) for f in fires]
+        assert all((b - a).total_seconds() == 1 for a, b in itertools.pairwise(seconds)), seconds  # none unseen
+
+
+async def test_the_timer_looks_at_the_wall_clock_at_least_every_minute(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "pass\n"})
+        await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="@yearly")
+        timer = engine.tasks.scheduler._timer
+        assert timer is not None and timer.when() - asyncio.get_running_loop().time() <= 60
 
 
 async def test_overlap_policy_queue_runs_one_behind_the_running_one(tmp_path: Path) -> None:
@@ -288,7 +317,7 @@ async def test_overlap_policy_queue_runs_one_behind_the_running_one(tmp_path: Pa
         orch = await orchestration(engine, {"main.py": "import time\ntime.sleep(2.5)\n"})
         task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="* * * * * *")
         await eventually(lambda: _at_least(run_count(engine, task.id, "success"), 2), 15)
-        runs = list(reversed(await engine.tasks.runs(task.id)))
+        runs = [r for r in reversed(await engine.tasks.runs(task.id)) if r.status != "skipped"]
         assert len(await engine.tasks.runs(task.id, "pending")) <= 1
         # The queued run starts when the one before it ends, never beside it.
         assert parse_time(runs[1].started_at) >= parse_time(runs[0].ended_at)
@@ -339,8 +368,8 @@ async def test_continuous_task_restarts_with_backoff_until_killed(tmp_path: Path
         assert task.run_type == "NetworkService" and task.status == "started"
         await eventually(lambda: _at_least(run_count(engine, task.id, "failure"), 3), 20)
         runs = list(reversed(await engine.tasks.runs(task.id)))
-        gaps = [(parse_time(b.created_at) - parse_time(a.ended_at)).total_seconds()
-                for a, b in itertools.pairwise(runs) if a.ended_at]
+        gaps = [(parse_time(b.started_at) - parse_time(a.ended_at)).total_seconds()
+                for a, b in itertools.pairwise(runs) if a.ended_at and b.started_at]
         assert gaps[0] >= 0.4 and gaps[1] >= 0.9  # 0.5 s, then 1 s, ...
         assert runs[0].error == "boom"
         await engine.tasks.kill(task.id)

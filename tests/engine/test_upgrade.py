@@ -11,7 +11,7 @@ import pyarrow as pa
 from jupyter_orch.engine.pipelines.frames import ARROW_STREAM_CODEC, decode_arrow
 from jupyter_orch.engine.pipelines.inference_log import make_query
 from tests.support.databases import sql
-from tests.support.engine import running_engine
+from tests.support.engine import head_revision, running_engine
 
 SQLITE_ONLY = True  # release 0.1.0 knew only SQLite
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "datadir-0.1.0"
@@ -32,7 +32,7 @@ def old_data_dir(tmp_path: Path) -> Path:
 async def test_a_release_0_1_data_dir_opens_with_everything_intact(tmp_path: Path) -> None:
     data = old_data_dir(tmp_path)
     async with running_engine(data) as engine:
-        assert engine.store.revision() == "0003"
+        assert engine.store.revision() == head_revision()
         assert [w.name for w in await engine.workspaces.list()] == ["legacy-ws", "second"]
         orchs = {o.id: o for o in await engine.orchestrations.list()}
         assert set(orchs) == {PLAIN, WITH_REQS} and {o.status for o in orchs.values()} == {"ready"}
@@ -93,5 +93,5 @@ async def test_a_release_0_1_data_dir_opens_with_everything_intact(tmp_path: Pat
                                                             ARROW_STREAM_CODEC))
         assert result.column("out.scaled").to_pylist() == [[10.0]]
     async with running_engine(data) as engine:  # and it opens again as it is now
-        assert engine.store.revision() == "0003"
+        assert engine.store.revision() == head_revision()
         assert len(await engine.tasks.runs(TASKS["once"])) == 1

@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
 from jupyter_orch.engine import Engine, EngineConfig
-from jupyter_orch.engine.store.database import sqlite_url
+from jupyter_orch.engine.store.database import MIGRATIONS, sqlite_url
 
 current_db_url: str | None = None  # set per test by the `db_url` fixture
 
@@ -29,3 +32,11 @@ async def running_engine(data_dir: Path, **config: Any) -> AsyncIterator[Engine]
         yield engine
     finally:
         await engine.stop()
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head

@@ -1,7 +1,10 @@
-"""In-process event bus: every state change is published here once.
+"""The event bus: every state change is published here once, by the engine that made it.
 
 Subscribers are plain callables run on the event loop; publishing is safe from any thread.
-`wait_for` lets a coroutine sleep until an entity reaches a status, with no polling.
+Each event names its engine (`engine`); with a relay attached (events/relay.py) events also go
+to, and come from, the other engines on the database. `wait_for` lets a coroutine sleep until an
+entity reaches a status, with no polling; a `resync` event (the relay reconnected and may have
+missed some) makes every waiter look again.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ Event = dict[str, Any]
 Subscriber = Callable[[Event], None]
 
 
+RESYNC = "resync"
+
+
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, engine_id: str) -> None:
+        self.engine_id = engine_id
         self._subscribers: list[Subscriber] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self._forward: Subscriber | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -31,8 +39,19 @@ class EventBus:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
+    def relay_to(self, forward: Subscriber | None) -> None:
+        """Also hand every event published here to `forward` (called in the publisher's thread;
+        it must not block)."""
+        self._forward = forward
+
     def publish(self, kind: str, id: Any, **fields: Any) -> None:
-        event: Event = {"kind": kind, "id": id, **fields, "at": now_iso()}
+        event: Event = {"kind": kind, "id": id, **fields, "at": now_iso(), "engine": self.engine_id}
+        if self._forward is not None:
+            self._forward(event)
+        self.deliver(event)
+
+    def deliver(self, event: Event) -> None:
+        """Hand an event to this engine's subscribers, from any thread."""
         loop = self._loop
         if loop is not None and threading.get_ident() != self._loop_thread:
             if not loop.is_closed():
@@ -68,7 +87,9 @@ class EventBus:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         changed = asyncio.Event()
-        unsubscribe = self.subscribe(lambda event: changed.set() if relevant(event) else None)
+        unsubscribe = self.subscribe(
+            lambda event: changed.set() if event["kind"] == RESYNC or relevant(event) else None
+        )
         try:
             while True:
                 changed.clear()  # cleared before looking, so no event can slip in between

@@ -1,9 +1,14 @@
 """What every executor offers: a run spec in, an execution out (its exit code and a stop).
 
 The interface is kept small so that a cluster executor can stand in for the local one:
-`start(spec, sink)` launches a run and feeds every output line to `sink`, the returned
-`Execution` gives the exit code (`wait`) and ends the run (`stop`), and `end_orphan` ends a
-run that a previous server process left behind.
+`start(spec, sink)` launches a run and feeds every output line to `sink` (with the time it was
+printed), the returned `Execution` gives the exit code (`wait`), ends the run (`stop`) and says
+where it runs (`pid`, `worker`), and `end_orphan` ends a run that a dead server left behind.
+
+A run spec names what a run is made of both ways: as files on this machine (`python`, `source`:
+the local executor), and by key (`orch_id`/`orch_sha`: the orchestration's blob, fetched over
+the REST API with the run's own credentials; `requirements`/`env_key`: the environment, built
+where the run executes) for an executor whose runs execute elsewhere (`local_files = False`).
 """
 
 from __future__ import annotations
@@ -27,12 +32,18 @@ class RunSpec:
     python: str
     source: Path  # the unpacked orchestration, shared and never written
     entrypoint: str  # relative to the zip root
-    env: dict[str, str]
+    env: dict[str, str]  # with the run's credentials and the URL it reaches the server at
     args: dict[str, Any]
+    orch_id: str = ""
+    orch_sha: str = ""
+    requirements: str = ""  # normalized; empty: the executing interpreter's own environment
+    env_key: str | None = None
+    kill_grace: float = 5.0  # SIGTERM -> SIGKILL, for an executor that stops runs where they execute
 
 
 class Execution(ABC):
     pid: int | None
+    worker: str | None = None  # the cluster worker it runs on; None: this machine
 
     @abstractmethod
     async def wait(self) -> int:
@@ -42,16 +53,28 @@ class Execution(ABC):
     async def stop(self, grace: float) -> None:
         """Ask the run to end (SIGTERM), and force it (SIGKILL) after `grace` seconds."""
 
-    @abstractmethod
-    def release(self) -> None:
+    def release(self) -> None:  # noqa: B027 (most executions start their code with their process)
         """The run's start is recorded: its code may begin (an executor may hold it until then)."""
 
 
 class Executor(ABC):
-    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None, warm: WarmPool | None = None):
+    local_files = True  # runs need the environment and the unpacked tree on this machine
+
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
         self.runs_root = runs_root  # where this executor may keep each run's private folder
         self.sandbox = sandbox
-        self.warm = warm  # warm interpreters to fork runs from (None: every run starts cold)
+        self.capacity_changed: Callable[[], None] = lambda: None  # the runner listens: slots came or went
+        self.warm: WarmPool | None = None  # set by the engine: warm interpreters to fork local runs from
+
+    async def open(self) -> None:  # noqa: B027 (most executors have nothing to open)
+        """Before the first run (e.g. connect to a cluster)."""
+
+    async def close(self) -> None:  # noqa: B027
+        """After the last run."""
+
+    async def capacity(self, configured: int) -> int:
+        """How many runs may execute at once (a cluster: its run slots); default `configured`."""
+        return configured
 
     @abstractmethod
     async def start(self, spec: RunSpec, sink: LineSink) -> Execution:

@@ -143,39 +143,49 @@ class Environments:
             self._record(key, requirements, path, status, log)
 
     async def _build(self, path: Path, requirements: str, emit: Callable[[str], None]) -> bool:
-        await asyncio.to_thread(shutil.rmtree, path, True)
-        uv = find_uv() if self.installer in ("auto", "uv") else None
-        if uv:
-            create = [uv, "venv", "--quiet", "--python", sys.executable, str(path)]
-        else:
-            create = [sys.executable, "-m", "venv", "--without-pip", str(path)]
-        if not await _run(create, emit):
-            return False
-        await asyncio.to_thread(self._layer_on_server, path)
-        reqs_file = path / "requirements.txt"
-        reqs_file.write_text(requirements + "\n")
-        python = str(self._python(path))
-        if uv:
-            install = [uv, "pip", "install", "--python", python, "--compile-bytecode", "-r", str(reqs_file)]
-        else:
-            install = [sys.executable, "-m", "pip", "--python", python, "install",
-                       "--disable-pip-version-check", "-r", str(reqs_file)]
-        emit(f"$ {' '.join(install[:1] + install[1:3])} ... -r requirements.txt\n")
-        return await _run(install, emit)
+        return await build_environment(path, requirements, self.installer, emit)
 
     @staticmethod
     def _python(path: Path) -> Path:
-        return path / "bin" / "python"
+        return env_python(path)
 
-    @staticmethod
-    def _layer_on_server(path: Path) -> None:
-        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        site_dir = path / "lib" / version / "site-packages"
-        site_dir.mkdir(parents=True, exist_ok=True)
-        # addsitedir (not a bare path line) also processes the server's own .pth files, so an
-        # editable jupyter_orch install is importable too; it appends, so the env's packages win.
-        lines = [f"import site; site.addsitedir({parent!r})" for parent in server_site_packages()]
-        (site_dir / "_jupyter_orch_server_env.pth").write_text("\n".join(lines) + "\n")
+
+def env_python(path: Path) -> Path:
+    return path / "bin" / "python"
+
+
+async def build_environment(path: Path, requirements: str, installer: str, emit: Callable[[str], None]) -> bool:
+    """Make a venv at `path` layered on this process's environment and install `requirements`
+    (what a cluster worker does too, with no database: see executors/dask_worker.py)."""
+    await asyncio.to_thread(shutil.rmtree, path, True)
+    uv = find_uv() if installer in ("auto", "uv") else None
+    if uv:
+        create = [uv, "venv", "--quiet", "--python", sys.executable, str(path)]
+    else:
+        create = [sys.executable, "-m", "venv", "--without-pip", str(path)]
+    if not await _run(create, emit):
+        return False
+    await asyncio.to_thread(_layer_on_server, path)
+    reqs_file = path / "requirements.txt"
+    reqs_file.write_text(requirements + "\n")
+    python = str(env_python(path))
+    if uv:
+        install = [uv, "pip", "install", "--python", python, "--compile-bytecode", "-r", str(reqs_file)]
+    else:
+        install = [sys.executable, "-m", "pip", "--python", python, "install",
+                   "--disable-pip-version-check", "-r", str(reqs_file)]
+    emit(f"$ {' '.join(install[:1] + install[1:3])} ... -r requirements.txt\n")
+    return await _run(install, emit)
+
+
+def _layer_on_server(path: Path) -> None:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site_dir = path / "lib" / version / "site-packages"
+    site_dir.mkdir(parents=True, exist_ok=True)
+    # addsitedir (not a bare path line) also processes the server's own .pth files, so an
+    # editable jupyter_orch install is importable too; it appends, so the env's packages win.
+    lines = [f"import site; site.addsitedir({parent!r})" for parent in server_site_packages()]
+    (site_dir / "_jupyter_orch_server_env.pth").write_text("\n".join(lines) + "\n")
 
 
 async def _run(cmd: list[str], emit: Callable[[str], None]) -> bool:

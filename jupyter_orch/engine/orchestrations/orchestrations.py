@@ -142,6 +142,14 @@ class Orchestrations:
     def unpacked_path(self, sha: str) -> Path:
         return self.unpacked_root / sha
 
+    async def unpack_here(self, sha: str) -> Path:
+        """The tree of an orchestration another engine packaged, unpacked in this data dir from
+        its blob (the shared blob store has it)."""
+        target = self.unpacked_path(sha)
+        data = await asyncio.to_thread(self.blobs.read, sha)
+        await asyncio.to_thread(unpack, data, target)
+        return target
+
     async def resume_interrupted(self) -> int:
         ids = await self.store.call(self._interrupted)
         for orch_id in ids:

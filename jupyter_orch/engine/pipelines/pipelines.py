@@ -3,8 +3,12 @@
 Every change of the steps makes a new pipeline version (UUID). Deploying builds one
 onnxruntime session per step in a worker thread; inference runs in a thread pool, so the event
 loop never waits on a model. A deployed pipeline stays deployed across restarts: `resume`
-builds it again on start-up. Status: Undeployed, Starting, Running or Error; each change is
-published as a `pipeline` event, and each logged batch as an `inference` event.
+builds it again on start-up. Deployment is desired state in the database: with several engines
+on one database, each builds its own sessions of what is deployed (on the other engines' events,
+or on its first request for the pipeline), so every engine answers `infer`.
+
+Status: Undeployed, Starting, Running or Error; each change is published as a `pipeline`
+event, and each logged batch as an `inference` event.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import functools
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +35,7 @@ from ...constants import PIPELINE_SETTLED as SETTLED
 from ...constants import PIPELINE_STARTING as STARTING
 from ...constants import PIPELINE_UNDEPLOYED as UNDEPLOYED
 from ..errors import Invalid, NotFound
-from ..events.bus import EventBus
+from ..events.bus import Event, EventBus
 from ..orchestrations.blobs import BlobStore
 from ..store import schema as t
 from ..store.database import Duplicate, Store
@@ -107,6 +112,8 @@ class Pipelines:
         self._errors: dict[int, str] = {}
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._resuming: dict[int, asyncio.Task[None]] = {}
+        self._followers: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
         # (name, workspace_id as given) -> pipeline id; cleared when a pipeline is created, as
         # a new one can make a name ambiguous (pipelines are never renamed or deleted)
         self._names: dict[tuple[str, int | None], int] = {}
@@ -247,14 +254,42 @@ class Pipelines:
         return await self.status(pid)
 
     async def resume(self) -> None:
-        """Deploy again, in the background, every pipeline that was deployed at the last stop."""
+        """Deploy again, in the background, every pipeline that was deployed at the last stop,
+        and from now on follow what other engines deploy and undeploy."""
+        self._unsubscribe = self.bus.subscribe(self._on_event)
         for pid, name in await self.store.call(self._deployed):
-            task = asyncio.get_running_loop().create_task(self._resume_one(pid, name))
-            self._resuming[pid] = task
-            task.add_done_callback(functools.partial(self._resumed, pid))
+            self._load_here(pid, name)
+
+    def _load_here(self, pid: int, name: str) -> None:
+        if pid in self._resuming or pid in self._building:
+            return
+        task = asyncio.get_running_loop().create_task(self._resume_one(pid, name))
+        self._resuming[pid] = task
+        task.add_done_callback(functools.partial(self._resumed, pid))
 
     def _resumed(self, pid: int, _task: asyncio.Task[None]) -> None:
         self._resuming.pop(pid, None)
+
+    def _on_event(self, event: Event) -> None:
+        """Deployment is desired state in the database: when another engine changes a pipeline,
+        this one loads the new version, or lets its sessions go."""
+        if event["kind"] == "pipeline" and event.get("engine") not in (None, self.bus.engine_id):
+            follower = asyncio.get_running_loop().create_task(self._follow(event["id"], event["name"]))
+            self._followers.add(follower)
+            follower.add_done_callback(self._followers.discard)
+
+    async def _follow(self, pid: int, name: str) -> None:
+        deployed = await self.store.call(self._is_deployed, pid)
+        if not deployed:
+            async with self._locks[pid]:
+                self._running.pop(pid, None)
+                self._errors.pop(pid, None)
+            return
+        version, _models = await self.store.call(self._latest_version, pid)
+        current = self._running.get(pid)
+        if current is None or current.version != version:
+            self._errors.pop(pid, None)
+            self._load_here(pid, name)
 
     def _deployed(self) -> builtins.list[tuple[int, str]]:
         with self.store.read() as db:
@@ -262,7 +297,9 @@ class Pipelines:
             return [(r.id, r.name) for r in db.execute(query)]
 
     async def stop(self) -> None:
-        for task in list(self._resuming.values()):
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        for task in [*self._resuming.values(), *self._followers]:
             task.cancel()
         self._running.clear()
         await asyncio.to_thread(self._requests.shutdown, True)
@@ -308,6 +345,8 @@ class Pipelines:
         row = await self.store.call(self._row, name, workspace_id)
         pid = self._names[key] = row.id
         deployment = self._running.get(pid)
+        if deployment is None and row.deployed and pid not in self._errors:
+            self._load_here(pid, row.name)  # deployed through another engine: sessions of our own
         starting = self._building.get(pid) or self._resuming.get(pid)
         if deployment is None and starting is not None:
             with contextlib.suppress(Exception):  # a failed start is reported below
@@ -366,7 +405,7 @@ class Pipelines:
         # here, in the deploying thread, rather than in the first inference request.
         import pandas  # noqa: F401
 
-        steps = [Step(m, build_session(self.blobs.path(m.sha), self.settings.threads)) for m in models]
+        steps = [Step(m, build_session(self.blobs.local(m.sha), self.settings.threads)) for m in models]
         return Deployment(
             name, version, steps, self._compute, self.settings.chunk_rows, self.settings.workers
         )

@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, event, inspect
+from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
@@ -35,6 +35,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The revision that stands for the schema release 0.1.0 made itself (before Alembic).
 RELEASE_0_1 = "0001"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x6A6F7263  # "jorc": the advisory lock engines migrate a PostgreSQL database under
 
 
 class Duplicate(Conflict):
@@ -63,6 +64,8 @@ class Store:
         tables as they are now, stamped with the newest revision; one written by release 0.1.0
         (tables but no Alembic version) is stamped as that release, then upgraded."""
         with self._translated(), self.engine.begin() as conn:
+            if self.dialect == "postgresql":  # engines starting together migrate one at a time
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn

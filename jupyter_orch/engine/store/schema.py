@@ -16,11 +16,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from .types import Json, UTCDateTime
 
 metadata = MetaData()
+ONE_CLAIMED = text("engine_id IS NOT NULL AND status IN ('pending', 'running')")
 
 workspaces = Table(
     "workspaces", metadata,
@@ -100,9 +102,14 @@ runs = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("ended_at", UTCDateTime),
+    Column("engine_id", Text),  # the engine that claimed the run and drives it
+    Column("not_before", UTCDateTime),  # a continuous task's restart waits out its back-off
+    Column("worker", Text),  # the cluster worker it ran on (executors/dask.py); None: its engine's machine
     UniqueConstraint("task_id", "number", name="runs_task_number"),
     Index("runs_task", "task_id", "created_at"),
     Index("runs_status", "status"),
+    # Never two live runs of one task, whichever engines claim them: the database says no.
+    Index("runs_one_claimed", "task_id", unique=True, sqlite_where=ONE_CLAIMED, postgresql_where=ONE_CLAIMED),
 )
 
 run_logs = Table(
@@ -113,6 +120,7 @@ run_logs = Table(
     Column("stream", Text, nullable=False),
     Column("partial", Boolean, nullable=False, default=False),
     Column("text", Text, nullable=False),
+    Column("engine_id", Text),
     PrimaryKeyConstraint("run_id", "seq"),
 )
 
@@ -123,7 +131,27 @@ fires = Table(
     Column("run_id", Text),
     Column("outcome", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+    Column("engine_id", Text),  # the leader that recorded the fire
     PrimaryKeyConstraint("task_id", "scheduled_at"),
+)
+
+# Every engine that serves this database, with the lease it renews (store/leases.py).
+engines = Table(
+    "engines", metadata,
+    Column("id", Text, primary_key=True),
+    Column("url", Text),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Named leases one engine at a time holds, e.g. `scheduler`: the leader that fires schedules.
+leases = Table(
+    "leases", metadata,
+    Column("name", Text, primary_key=True),
+    Column("engine_id", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 models = Table(
@@ -179,6 +207,6 @@ connection_workspaces = Table(
 )
 
 __all__ = [
-    "connection_workspaces", "connections", "environments", "fires", "metadata", "models",
+    "connection_workspaces", "connections", "engines", "environments", "fires", "leases", "metadata", "models",
     "orchestrations", "pipeline_versions", "pipelines", "run_logs", "runs", "tasks", "workspaces",
 ]

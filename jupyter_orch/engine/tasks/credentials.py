@@ -19,6 +19,7 @@ class RunGrant:
     run_id: str
     task_id: str
     workspace_id: int
+    orch_id: str = ""  # the one orchestration whose zip the run may fetch (a cluster worker does)
 
 
 class RunCredentials:

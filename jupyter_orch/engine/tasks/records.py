@@ -8,12 +8,13 @@ events carry the task id, `run` events the run id and task id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
 from ...constants import (
@@ -26,6 +27,7 @@ from ...constants import (
     PENDING_KILL,
     RUN_ACTIVE,
     RUN_ENDED,
+    RUN_SKIPPED,
     RUNNING,
     SERVICE,
     STARTED,
@@ -42,11 +44,14 @@ from ..timeutil import utcnow
 
 __all__ = [
     "CRONJOB", "FAILED", "FAILURE", "KILLED", "ONESHOT", "PENDING", "PENDING_KILL", "RUNNING", "RUN_ACTIVE",
-    "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "NewTask", "Run", "RunSummary",
+    "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "Fire", "NewTask", "Run", "RunSummary",
     "Task", "TaskRecords",
 ]
 
-RAN, SKIPPED_OVERLAP = "run", "skipped_overlap"  # what a fire did, as recorded in `fires`
+# What a fire did, as recorded in `fires`: made a run, made a skipped run (overlap), or none (missed).
+RAN, SKIPPED_OVERLAP, MISSED = "run", "skipped_overlap", "missed"
+OVERLAP_NOTE = "skipped: the previous run was still running (overlap_policy)"
+DUPLICATE, NOT_LEADER = "duplicate", "not_leader"  # fires not recorded: already were, or not ours
 
 
 @dataclass
@@ -90,6 +95,8 @@ class Run:
     log_lines: int
     log_truncated: bool
     scheduled_for: datetime | None
+    engine_id: str | None
+    worker: str | None  # the cluster worker it ran on; None: its engine's machine
 
 
 @dataclass(frozen=True)
@@ -106,10 +113,21 @@ class NewTask:
 
 
 @dataclass(frozen=True)
+class Fire:
+    task_id: str
+    scheduled_at: datetime
+    next_run_at: datetime | None
+    skip_if_busy: bool
+    queue_behind: bool
+    missed: bool = False  # fell while no engine could fire, and the policy does not run it
+
+
+@dataclass(frozen=True)
 class RunRef:
     run_id: str
     task_id: str
     pid: int | None
+    status: str
 
 
 RUN_ORDER = (t.runs.c.created_at.desc(), t.runs.c.number.desc())
@@ -181,10 +199,10 @@ class TaskRecords:
 
     # --- runs ---
 
-    def insert_run(self, task_id: str) -> str:
+    def insert_run(self, task_id: str, not_before: datetime | None = None) -> str:
         run_id = str(uuid.uuid4())
         with self.store.write() as db:
-            _insert_run(db, run_id, task_id, None, utcnow())
+            _insert_run(db, run_id, task_id, None, utcnow(), not_before)
         self._announce_run(run_id, task_id, PENDING)
         return run_id
 
@@ -204,70 +222,165 @@ class TaskRecords:
         with self.store.read() as db:
             return [_run(r) for r in db.execute(query)]
 
-    def runs_with_status(self, status: str) -> list[RunRef]:
-        query = (select(t.runs.c.id, t.runs.c.task_id, t.runs.c.pid).where(t.runs.c.status == status)
-                 .order_by(t.runs.c.created_at, t.runs.c.number))
+    def live_runs_of_engine(self, engine_id: str | None) -> list[RunRef]:
+        """The runs an engine claimed that have not ended (engine None: runs running with no
+        engine, left by a release before engines had ids)."""
+        runs = t.runs
+        owner = runs.c.engine_id.is_(None) if engine_id is None else runs.c.engine_id == engine_id
+        statuses = (RUNNING,) if engine_id is None else RUN_ACTIVE
+        query = (select(runs.c.id, runs.c.task_id, runs.c.pid, runs.c.status)
+                 .where(owner, runs.c.status.in_(statuses)).order_by(runs.c.created_at, runs.c.number))
         with self.store.read() as db:
-            return [RunRef(r.id, r.task_id, r.pid) for r in db.execute(query)]
+            return [RunRef(r.id, r.task_id, r.pid, r.status) for r in db.execute(query)]
+
+    def claim_runs(self, engine_id: str, limit: int) -> list[tuple[str, str]]:
+        """Claim up to `limit` pending runs for this engine, oldest first: of each task only its
+        oldest pending run, and only while no other run of it is claimed (the `runs_one_claimed`
+        index makes that a guarantee across engines). Rows other engines are claiming are
+        skipped, not waited for. Returns (run id, task id) pairs."""
+        runs, older, live = t.runs, t.runs.alias("older"), t.runs.alias("live")
+        query = (
+            select(runs.c.id, runs.c.task_id).join(t.tasks, t.tasks.c.id == runs.c.task_id)
+            .where(
+                runs.c.status == PENDING, runs.c.engine_id.is_(None), t.tasks.c.killed.is_(False),
+                runs.c.not_before.is_(None) | (runs.c.not_before <= utcnow()),
+                ~select(older.c.id).where(older.c.task_id == runs.c.task_id, older.c.status == PENDING,
+                                          older.c.number < runs.c.number).exists(),
+                ~select(live.c.id).where(live.c.task_id == runs.c.task_id, live.c.engine_id.is_not(None),
+                                         live.c.status.in_(RUN_ACTIVE)).exists(),
+            )
+            .order_by(runs.c.created_at, runs.c.number).limit(limit)
+            .with_for_update(of=runs, skip_locked=True)
+        )
+        claimed: list[tuple[str, str]] = []
+        if self.store.dialect == "sqlite":  # one engine: a read says whether a write is needed
+            with self.store.read() as db:
+                if not db.execute(query).first():
+                    return claimed
+        with self.store.write() as db:
+            for run_id, task_id in db.execute(query).all():
+                try:
+                    with db.begin_nested():
+                        db.execute(update(runs).where(runs.c.id == run_id, runs.c.engine_id.is_(None))
+                                   .values(engine_id=engine_id))
+                except IntegrityError:  # another engine claimed a run of this task meanwhile
+                    continue
+                claimed.append((run_id, task_id))
+        return claimed
+
+    def release_claim(self, run_id: str) -> None:
+        """A claimed run that never started goes back to the queue for any engine."""
+        with self.store.write() as db:
+            db.execute(update(t.runs).where(t.runs.c.id == run_id, t.runs.c.status == PENDING)
+                       .values(engine_id=None, updated_at=utcnow()))
+
+    def cancel_unclaimed(self, run_id: str, task_id: str) -> bool:
+        """Kill a run no engine has claimed. False when one has (its engine must stop it)."""
+        now = utcnow()
+        error = "killed before it started"
+        with self.store.write() as db:
+            done = db.execute(update(t.runs).where(
+                t.runs.c.id == run_id, t.runs.c.status == PENDING, t.runs.c.engine_id.is_(None)
+            ).values(status=KILLED, error=error, ended_at=now, updated_at=now)).rowcount
+        if done:
+            self._announce_run(run_id, task_id, KILLED, exit_code=None, error=error)
+        return bool(done)
+
+    def orphaned_services(self, quiet_for: float) -> list[str]:
+        """Continuous tasks that live but have had no run pending or running for `quiet_for`
+        seconds: an engine died between a run's end and its restart."""
+        runs, tasks = t.runs, t.tasks
+        since = utcnow() - timedelta(seconds=quiet_for)
+        query = select(tasks.c.id).where(
+            tasks.c.run_type == SERVICE, tasks.c.status == STARTED, tasks.c.killed.is_(False),
+            tasks.c.updated_at < since,
+            ~select(runs.c.id).where(runs.c.task_id == tasks.c.id, runs.c.status.in_(RUN_ACTIVE)).exists(),
+            ~select(runs.c.id).where(runs.c.task_id == tasks.c.id, runs.c.ended_at >= since).exists(),
+        )
+        with self.store.read() as db:
+            return list(db.scalars(query))
+
+    def killed_runs(self, run_ids: list[str]) -> list[str]:
+        """Those of `run_ids` whose task has been killed."""
+        query = (select(t.runs.c.id).join(t.tasks, t.tasks.c.id == t.runs.c.task_id)
+                 .where(t.runs.c.id.in_(run_ids), t.tasks.c.killed.is_(True)))
+        with self.store.read() as db:
+            return list(db.scalars(query))
 
     def active_runs(self, task_id: str) -> list[Run]:
         return self.list_runs(task_id, RUN_ACTIVE, None)
 
-    def run_started(self, run_id: str, task_id: str, pid: int | None) -> None:
+    def run_started(self, run_id: str, task_id: str, pid: int | None, worker: str | None = None) -> None:
         """The run is running; its task, if it was waiting for its first run, is `started`."""
         now = utcnow()
         with self.store.write() as db:
             db.execute(update(t.runs).where(t.runs.c.id == run_id)
-                       .values(status=RUNNING, pid=pid, started_at=now, updated_at=now))
+                       .values(status=RUNNING, pid=pid, worker=worker, started_at=now, updated_at=now))
             workspace_id = db.scalar(
                 update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status == PENDING)
                 .values(status=STARTED, updated_at=now).returning(t.tasks.c.workspace_id)
             )
-        self._announce_run(run_id, task_id, RUNNING)
+        self._announce_run(run_id, task_id, RUNNING, engine_id=self.bus.engine_id, worker=worker)
         if workspace_id is not None:
             self._announce_task(task_id, STARTED, workspace_id)
 
     def run_ended(self, run_id: str, task_id: str, status: str, exit_code: int | None, error: str | None) -> None:
+        """Record a run's end; a run that has already ended keeps its first end."""
         now = utcnow()
         with self.store.write() as db:
-            db.execute(update(t.runs).where(t.runs.c.id == run_id)
-                       .values(status=status, exit_code=exit_code, error=error, ended_at=now, updated_at=now))
-        self._announce_run(run_id, task_id, status, exit_code=exit_code, error=error)
+            done = db.execute(update(t.runs).where(t.runs.c.id == run_id, t.runs.c.status.in_(RUN_ACTIVE))
+                              .values(status=status, exit_code=exit_code, error=error, ended_at=now,
+                                      updated_at=now)).rowcount
+        if done:
+            self._announce_run(run_id, task_id, status, exit_code=exit_code, error=error)
 
     # --- fires ---
 
     def record_fire(
-        self, task_id: str, scheduled_at: datetime, next_run_at: datetime | None, skip_if_busy: bool,
-        queue_behind: bool,
-    ) -> str | None:
-        """Record one fire of a schedule and move the task's next fire on, in one transaction.
+        self, fire: Fire, leader: Callable[[Connection], bool], engine_id: str,
+    ) -> tuple[str, str | None]:
+        """Record one fire of a schedule and move the task's next fire on, in one transaction,
+        only while this engine is the leader (`leader` looks, holding the lease row until the
+        transaction ends) and the task lives.
 
         With `skip_if_busy`, a fire while the task has an active run is recorded as skipped (when
-        `queue_behind`, only while a run already waits behind the running one). Returns the new
-        run's id, or None when no run was made (skipped, or this fire was already recorded, e.g.
-        by a process that died after recording it).
+        `queue_behind`, only while a run already waits behind the running one). Returns what the
+        fire did (RAN, SKIPPED_OVERLAP, DUPLICATE: already recorded, e.g. by a process that died
+        after recording it, NOT_LEADER: nothing written) and the new run's id.
         """
-        now = utcnow()
+        now, task_id = utcnow(), fire.task_id
         with self.store.write() as db:
-            if db.scalar(select(func.count()).select_from(t.fires).where(
-                t.fires.c.task_id == task_id, t.fires.c.scheduled_at == scheduled_at
-            )):
-                db.execute(update(t.tasks).where(t.tasks.c.id == task_id)
-                           .values(next_run_at=next_run_at, updated_at=now))
-                return None
-            run_id: str | None = str(uuid.uuid4())
-            if skip_if_busy and _busy(db, task_id, queue_behind):
-                run_id = None
-            db.execute(insert(t.fires).values(
-                task_id=task_id, scheduled_at=scheduled_at, run_id=run_id,
-                outcome=RAN if run_id else SKIPPED_OVERLAP, recorded_at=now,
+            if not leader(db):
+                return NOT_LEADER, None
+            live = db.scalar(select(func.count()).select_from(t.tasks).where(
+                t.tasks.c.id == task_id, t.tasks.c.killed.is_(False), t.tasks.c.status == STARTED
             ))
-            db.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(next_run_at=next_run_at, updated_at=now))
+            if not live:
+                return DUPLICATE, None
+            db.execute(update(t.tasks).where(t.tasks.c.id == task_id)
+                       .values(next_run_at=fire.next_run_at, updated_at=now))
+            if db.scalar(select(func.count()).select_from(t.fires).where(
+                t.fires.c.task_id == task_id, t.fires.c.scheduled_at == fire.scheduled_at
+            )):
+                return DUPLICATE, None
+            run_id: str | None = None if fire.missed else str(uuid.uuid4())
+            outcome = MISSED if fire.missed else RAN
+            if run_id is not None and fire.skip_if_busy and _busy(db, task_id, fire.queue_behind):
+                outcome = SKIPPED_OVERLAP
+            db.execute(insert(t.fires).values(
+                task_id=task_id, scheduled_at=fire.scheduled_at, run_id=run_id, outcome=outcome, recorded_at=now,
+                engine_id=engine_id,
+            ))
             if run_id is not None:
-                _insert_run(db, run_id, task_id, scheduled_at, now)
+                _insert_run(db, run_id, task_id, fire.scheduled_at, now)
+            if outcome == SKIPPED_OVERLAP:  # a run of its own, so the run list shows the skip
+                db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
+                    status=RUN_SKIPPED, error=OVERLAP_NOTE, ended_at=now, engine_id=engine_id,
+                ))
         if run_id is not None:
-            self._announce_run(run_id, task_id, PENDING, scheduled_for=scheduled_at)
-        return run_id
+            status = RUN_SKIPPED if outcome == SKIPPED_OVERLAP else PENDING
+            self._announce_run(run_id, task_id, status, scheduled_for=fire.scheduled_at)
+        return outcome, run_id
 
     # --- events ---
 
@@ -284,11 +397,14 @@ def _busy(db: Connection, task_id: str, queue_behind: bool) -> bool:
     return bool(db.scalar(select(func.count()).select_from(t.runs).where(where)))
 
 
-def _insert_run(db: Connection, run_id: str, task_id: str, scheduled_for: datetime | None, now: datetime) -> None:
+def _insert_run(
+    db: Connection, run_id: str, task_id: str, scheduled_for: datetime | None, now: datetime,
+    not_before: datetime | None = None,
+) -> None:
     number = select(func.coalesce(func.max(t.runs.c.number), 0) + 1).where(t.runs.c.task_id == task_id)
     db.execute(insert(t.runs).values(
         id=run_id, task_id=task_id, number=number.scalar_subquery(), status=PENDING, scheduled_for=scheduled_for,
-        log_lines=0, log_truncated=False, created_at=now, updated_at=now,
+        log_lines=0, log_truncated=False, created_at=now, updated_at=now, not_before=not_before,
     ))
 
 
@@ -355,4 +471,6 @@ def _run(row: Row[Any]) -> Run:
         log_lines=row.log_lines,
         log_truncated=row.log_truncated,
         scheduled_for=row.scheduled_for,
+        engine_id=row.engine_id,
+        worker=row.worker,
     )

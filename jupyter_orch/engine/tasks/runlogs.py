@@ -124,10 +124,11 @@ class RunLog:
 
 
 class RunLogs:
-    def __init__(self, store: Store, bus: EventBus, max_lines: int):
+    def __init__(self, store: Store, bus: EventBus, max_lines: int, engine_id: str):
         self.store = store
         self.bus = bus
         self.max_lines = max_lines
+        self.engine_id = engine_id  # each line records the engine that wrote it
 
     def fresh(self, run_id: str, task_id: str) -> RunLog:
         """The log of a run that is about to start (queued runs have no lines yet)."""
@@ -145,7 +146,8 @@ class RunLogs:
     def write(self, run_id: str, rows: list[LogRow], truncated: bool) -> None:
         with self.store.write() as db:
             db.execute(insert(t.run_logs), [
-                {"run_id": run_id, "seq": seq, "at": at, "stream": stream, "partial": partial, "text": text}
+                {"run_id": run_id, "seq": seq, "at": at, "stream": stream, "partial": partial, "text": text,
+                 "engine_id": self.engine_id}
                 for seq, at, stream, partial, text in rows
             ])
             db.execute(update(t.runs).where(t.runs.c.id == run_id).values(

@@ -1,5 +1,7 @@
-"""The run queue: starts pending runs in FIFO order under a concurrency limit, never two runs
-of one task at once, and drives each run to its end (exit, timeout, kill or server stop).
+"""The run queue: claims pending runs from the database for this engine in FIFO order under a
+concurrency limit (never two live runs of one task, whichever engine claims them), and drives
+each run it claimed to its end (exit, timeout, kill or server stop). Several engines on one
+database share the queue: each claims what it has slots for.
 
 What a run is made of (`prepare`) and what its end means for its task (`run_ended`) belong to
 the caller, through `RunHooks`; a run's start also starts a task that waited for it.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,6 +20,8 @@ from .records import FAILURE, KILLED, SUCCESS, TIMED_OUT, TaskRecords
 from .runlogs import RunLogs
 
 SERVER_STOPPED = "server_stopped"  # stop reason of runs ended by a server shutdown
+
+log = logging.getLogger(__name__)
 
 
 class RunHooks(Protocol):
@@ -46,22 +50,47 @@ class Runner:
         hooks: RunHooks,
         max_concurrent: int,
         kill_grace: float,
+        engine_id: str,
     ):
         self.records = records
         self.store = records.store
         self.logs = logs
         self.executor = executor
+        executor.capacity_changed = self.wake
         self.hooks = hooks
         self.max_concurrent = max_concurrent
         self.kill_grace = kill_grace
-        self._queue: deque[tuple[str, str]] = deque()  # (run_id, task_id), oldest first
+        self.engine_id = engine_id
         self._active: dict[str, _Active] = {}
         self._stoppers: set[asyncio.Task[None]] = set()
+        self._claiming: asyncio.Task[None] | None = None
+        self._claim_again = False
+        self._started = False
         self._stopping = False
 
-    def enqueue(self, run_id: str, task_id: str) -> None:
-        self._queue.append((run_id, task_id))
-        self._pump()
+    def start(self) -> None:
+        """Begin claiming (after crash recovery, so no run is claimed twice by this engine)."""
+        self._started = True
+        self.wake()
+
+    def wake(self) -> None:
+        """Look for claimable runs soon: a run was queued, or a slot or a task came free."""
+        if not self._started or self._stopping:
+            return
+        if self._claiming is not None and not self._claiming.done():
+            self._claim_again = True
+            return
+        self._claiming = asyncio.get_running_loop().create_task(self._claim())
+
+    async def claim(self) -> None:
+        """Claim now, and return once what could be claimed has been."""
+        self.wake()
+        while self._claiming is not None and not self._claiming.done():
+            await asyncio.shield(self._claiming)
+
+    @property
+    def active_run_ids(self) -> list[str]:
+        return list(self._active)
 
     def admitted(self, run_id: str) -> bool:
         """True when the run holds a slot (starting or running), not waiting in the queue."""
@@ -75,42 +104,49 @@ class Runner:
             active.stop_reason = KILLED
             self._stop(active)
             return False
-        # A run may be pending in its row only, when the engine has not started yet.
-        with contextlib.suppress(ValueError):
-            self._queue.remove((run_id, task_id))
-        await self.store.call(self.records.run_ended, run_id, task_id, KILLED, None, "killed before it started")
-        return True
+        return await self.store.call(self.records.cancel_unclaimed, run_id, task_id)
+
+    def kill_here(self, run_id: str) -> None:
+        """Stop a run this engine drives, if it does (a kill asked through another engine)."""
+        active = self._active.get(run_id)
+        if active is not None and active.stop_reason is None:
+            active.stop_reason = KILLED
+            self._stop(active)
 
     async def stop(self) -> None:
         """Server shutdown: stop every run (they end as failures); queued runs stay pending."""
         self._stopping = True
-        self._queue.clear()
+        if self._claiming is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._claiming
         for active in self._active.values():
             active.stop_reason = active.stop_reason or SERVER_STOPPED
             self._stop(active)
         await asyncio.gather(*(a.job for a in list(self._active.values()) if a.job), return_exceptions=True)
 
-    def _pump(self) -> None:
-        if self._stopping:
-            return
-        busy = {a.task_id for a in self._active.values()}
-        index = 0
-        while len(self._active) < self.max_concurrent and index < len(self._queue):
-            run_id, task_id = self._queue[index]
-            if task_id in busy:
-                index += 1
-                continue
-            del self._queue[index]
-            busy.add(task_id)
-            active = self._active[run_id] = _Active(run_id, task_id)
-            active.job = asyncio.get_running_loop().create_task(self._drive(active))
+    async def _claim(self) -> None:
+        while True:
+            self._claim_again = False
+            try:
+                free = await self.executor.capacity(self.max_concurrent) - len(self._active)
+                if free <= 0 or self._stopping:
+                    return
+                claimed = await self.store.call(self.records.claim_runs, self.engine_id, free)
+            except Exception:  # e.g. the database is briefly unreachable: the next wake retries
+                log.exception("could not claim pending runs")
+                return
+            for run_id, task_id in claimed:
+                active = self._active[run_id] = _Active(run_id, task_id)
+                active.job = asyncio.get_running_loop().create_task(self._drive(active))
+            if not self._claim_again and len(claimed) < free:
+                return
 
     async def _drive(self, active: _Active) -> None:
         try:
             await self._execute(active)
         finally:
             del self._active[active.run_id]
-            self._pump()
+            self.wake()
 
     async def _execute(self, active: _Active) -> None:
         run_id, task_id = active.run_id, active.task_id
@@ -126,7 +162,7 @@ class Runner:
             await self.hooks.run_ended(task_id, run_id)
             return
         active.execution = execution
-        await self.store.call(self.records.run_started, run_id, task_id, execution.pid)
+        await self.store.call(self.records.run_started, run_id, task_id, execution.pid, execution.worker)
         execution.release()
         if active.stop_reason:  # killed or shut down while it was starting
             self._stop(active)

@@ -5,12 +5,17 @@ task is added or removed, so 1,000 idle schedules cost nothing between fires. Ea
 recorded in `fires` (task id + scheduled time, unique) in the same transaction as the run it
 makes and the task's next fire, so a restart neither loses nor doubles a run.
 
+With several engines on one database only the leader fires (tasks/coordinator.py), and each
+fire's transaction checks it still leads. The timer sleeps at most MAX_SLEEP_S, then looks at
+the wall clock again: monotonic time stops while a laptop sleeps.
+
 Policies:
-- missed fires (they fell while the server was down), applied at start-up: `run_once` (default)
-  runs the latest missed fire once, `run_all` runs each missed fire (at most MAX_CATCH_UP),
-  `skip` runs none;
-- overlap (a fire while the task's previous run is still running): `skip` (default) records the
-  fire as skipped and logs it, `queue` queues one run behind the running one (a fire while one
+- missed fires (they fell while no engine could fire: the server was down, the laptop slept,
+  the event loop stalled, the leader died), applied as soon as it can fire again: `run_once`
+  (default) runs the latest missed fire once, `run_all` runs each (at most MAX_CATCH_UP),
+  `skip` runs none; the fires not run are recorded as `missed`;
+- overlap (a fire while the task's previous run is still running): `skip` (default) records a
+  run with status `skipped`, `queue` queues one run behind the running one (a fire while one
   is already queued is skipped).
 """
 
@@ -24,13 +29,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
+
 from ..timeutil import utcnow
-from .records import TaskRecords
+from .records import NOT_LEADER, RAN, SKIPPED_OVERLAP, Fire, TaskRecords
 from .schedules import Schedule
 
 MISSED_FIRE_POLICIES = ("run_once", "skip", "run_all")
 OVERLAP_POLICIES = ("skip", "queue")
 MAX_CATCH_UP = 100
+MAX_SLEEP_S = 60.0
+MAX_SLACK_S = 0.1
+ON_TIME_S = 1.0  # a fire handled this late still counts as on time
 # The timer may wake a hair before the fire time (monotonic vs wall clock); fires this close count.
 EARLY_TOLERANCE = timedelta(milliseconds=2)
 
@@ -52,6 +62,9 @@ class Scheduler:
         ended: Callable[[str], Awaitable[None]],
         missed_fire_policy: str = "run_once",
         overlap_policy: str = "skip",
+        *,
+        leader: Callable[[Connection], bool],
+        engine_id: str,
     ):
         if missed_fire_policy not in MISSED_FIRE_POLICIES:
             raise ValueError(f"missed_fire_policy must be one of {MISSED_FIRE_POLICIES}")
@@ -63,6 +76,8 @@ class Scheduler:
         self._ended = ended  # (task_id): the task's schedule has no further fire
         self.missed_fire_policy = missed_fire_policy
         self.overlap_policy = overlap_policy
+        self._leader = leader  # inside a fire's transaction: whether this engine still leads
+        self.engine_id = engine_id
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[datetime, int, str]] = []
         self._seq = itertools.count()
@@ -70,6 +85,8 @@ class Scheduler:
         self._armed_for: datetime | None = None
         self._firing: asyncio.Task[None] | None = None
         self._ending: set[asyncio.Task[None]] = set()
+        self._in_flight: set[str] = set()  # tasks whose due fires are being recorded
+        self._removed_in_flight: set[str] = set()
 
     def add(self, task_id: str, schedule: Schedule, due: datetime | None) -> None:
         if due is None:
@@ -81,44 +98,70 @@ class Scheduler:
         heapq.heappush(self._heap, (due, entry.seq, task_id))
         self._rearm()
 
+    def has(self, task_id: str) -> bool:
+        return task_id in self._entries or task_id in self._in_flight
+
     def remove(self, task_id: str) -> None:
+        if task_id in self._in_flight:
+            self._removed_in_flight.add(task_id)
         if self._entries.pop(task_id, None) is not None:
             self._rearm()
 
     async def resume(self, task_id: str, schedule: Schedule, due: datetime | None) -> None:
-        """Start-up: re-add a schedule, first applying the missed-fire policy."""
+        """Start-up or takeover: re-add a schedule, first applying the missed-fire policy to the
+        fires that fell while no engine was firing."""
         now = utcnow()
         if due is None or due > now:
             self.add(task_id, schedule, due)
             return
-        next_due = schedule.next_after(now)
-        if self.missed_fire_policy == "run_once":
-            latest = schedule.last_at_or_before(now) or due
-            await self._fire(task_id, latest, next_due, check_overlap=True)
-        elif self.missed_fire_policy == "run_all":
-            missed: list[datetime] = []
-            moment: datetime | None = due
-            while moment is not None and moment <= now and len(missed) <= MAX_CATCH_UP:
-                missed.append(moment)
-                moment = schedule.next_after(moment)
-            if len(missed) > MAX_CATCH_UP:
-                log.warning("task %s: more than %d fires were missed; running the first %d",
-                            task_id, MAX_CATCH_UP, MAX_CATCH_UP)
-                missed = missed[:MAX_CATCH_UP]
-            for at in missed:
-                await self._fire(task_id, at, next_due, check_overlap=False)
+        self.add(task_id, schedule, await self._catch_up(task_id, schedule, due, now))
+
+    async def _catch_up(self, task_id: str, schedule: Schedule, due: datetime, now: datetime) -> datetime | None:
+        """Handle every fire time from `due` to now and return the next one to come. One time
+        is a fire on time. Several mean the fires fell while nothing fired (the server was
+        down, the laptop slept, the event loop stalled): `missed_fire_policy` says which run,
+        and the others are recorded as missed, never dropped unseen. A time less than
+        ON_TIME_S old always runs."""
+        times: list[datetime] = []
+        moment: datetime | None = due
+        while moment is not None and moment <= now + EARLY_TOLERANCE:
+            times.append(moment)
+            if len(times) > MAX_CATCH_UP:
+                moment = schedule.next_after(now)
+                break
+            moment = schedule.next_after(moment)
+        if len(times) > MAX_CATCH_UP:
+            log.warning("task %s: more than %d fires were missed; the latest %d are handled", task_id,
+                        MAX_CATCH_UP, MAX_CATCH_UP)
+            times = [*times[:1], *times[-MAX_CATCH_UP:]][-MAX_CATCH_UP:]
+        if len(times) == 1 or self.missed_fire_policy == "run_all":
+            run = times
+        elif self.missed_fire_policy == "run_once":
+            run = times[-1:]
         else:
-            await self.store.call(self.records.set_next_run_at, task_id, next_due)
-        self.add(task_id, schedule, next_due)
+            run = [at for at in times if (now - at).total_seconds() <= ON_TIME_S]
+        for at in times:
+            if at in run:
+                await self._fire(task_id, at, moment, check_overlap=len(run) == 1)
+            else:
+                await self._fire(task_id, at, moment, check_overlap=False, missed=True)
+        if len(times) > 1:
+            log.warning("task %s: %d fires fell while none could fire; ran %d (missed_fire_policy=%s)",
+                        task_id, len(times), len(run), self.missed_fire_policy)
+        return moment
 
     def stop(self) -> None:
+        """Stop firing (server stop, or the leadership went to another engine); `add` and
+        `resume` start again."""
         if self._firing is not None:
             self._firing.cancel()
+            self._firing = None
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self._armed_for = None
         self._entries.clear()
         self._heap.clear()
+        self._removed_in_flight.update(self._in_flight)
 
     def _rearm(self) -> None:
         while self._heap and self._is_stale(self._heap[0]):
@@ -134,6 +177,10 @@ class Scheduler:
         if self._timer is not None:
             self._timer.cancel()
         delay = max(0.0, (due - utcnow()).total_seconds())
+        if delay > MAX_SLEEP_S:  # wake to look at the wall clock: a sleeping laptop stops monotonic time
+            delay = MAX_SLEEP_S
+        elif delay > 1.0:  # a long timer wakes late by up to 0.1 %: wake early, then a short timer
+            delay -= min(MAX_SLACK_S, delay * 0.001)
         self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
         self._armed_for = due
 
@@ -147,7 +194,8 @@ class Scheduler:
             self._firing = asyncio.get_running_loop().create_task(self._fire_due())
 
     async def _fire_due(self) -> None:
-        """Record every fire that is due (one database call each, off the loop), then re-arm."""
+        """Handle every schedule that is due (one database call per fire, off the loop), then
+        re-arm."""
         now = utcnow()
         while self._heap and self._heap[0][0] <= now + EARLY_TOLERANCE:
             item = heapq.heappop(self._heap)
@@ -155,27 +203,35 @@ class Scheduler:
                 continue
             due, _, task_id = item
             schedule = self._entries.pop(task_id).schedule
-            # After a stall, fires that fell in it are dropped: the next is computed from now.
-            next_due = schedule.next_after(max(due, now))
+            self._in_flight.add(task_id)
+            try:
+                next_due = await self._catch_up(task_id, schedule, due, now)
+            except Exception:  # one task's failure must not stop the others' schedules
+                log.exception("task %s: could not record the fire of %s", task_id, due.isoformat())
+                next_due = schedule.next_after(now)
+            finally:
+                self._in_flight.discard(task_id)
+            if task_id in self._removed_in_flight or task_id in self._entries:  # killed, or re-added: that wins
+                self._removed_in_flight.discard(task_id)
+                continue
             if next_due is not None:
                 entry = self._entries[task_id] = _Entry(next(self._seq), next_due, schedule)
                 heapq.heappush(self._heap, (next_due, entry.seq, task_id))
-            try:
-                await self._fire(task_id, due, next_due, check_overlap=True)
-            except Exception:  # one task's failure must not stop the others' schedules
-                log.exception("task %s: could not record the fire of %s", task_id, due.isoformat())
-            if next_due is None:
+            else:
                 await self._ended(task_id)
         self._rearm()
 
-    async def _fire(self, task_id: str, at: datetime, next_due: datetime | None, check_overlap: bool) -> None:
-        queue_behind = self.overlap_policy == "queue"
-        run_id = await self.store.call(self.records.record_fire, task_id, at, next_due, check_overlap, queue_behind)
-        if run_id is not None:
+    async def _fire(
+        self, task_id: str, at: datetime, next_due: datetime | None, check_overlap: bool, missed: bool = False
+    ) -> None:
+        fire = Fire(task_id, at, next_due, check_overlap, self.overlap_policy == "queue", missed)
+        outcome, run_id = await self.store.call(self.records.record_fire, fire, self._leader, self.engine_id)
+        if outcome == RAN and run_id is not None:
             self._launch(run_id, task_id)
-        elif check_overlap:
-            log.warning("task %s: skipped the fire of %s, its previous run is still running",
-                        task_id, at.isoformat())
+        elif outcome == SKIPPED_OVERLAP:
+            log.info("task %s: skipped the fire of %s, its previous run is still running", task_id, at.isoformat())
+        elif outcome == NOT_LEADER:
+            log.warning("task %s: the fire of %s is left to the engine that now leads", task_id, at.isoformat())
 
     def _end_later(self, task_id: str) -> None:
         job: asyncio.Task[None] = asyncio.ensure_future(self._ended(task_id))

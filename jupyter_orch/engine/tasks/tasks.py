@@ -12,9 +12,12 @@ Task status:
 - kill: pending_kill while runs are being stopped, then killed. Killing a task that has
   already ended changes nothing.
 
-On start-up the service recovers what a previous server process left: runs it left running are
-ended (their process groups killed) and marked failed with a log line saying why, queued runs
-are queued again, schedules resume under the missed-fire policy and continuous tasks restart.
+Several engines may share the database (tasks/coordinator.py): each claims pending runs for
+itself (runner.py), one at a time fires schedules (the leader), and an engine whose lease expired
+is recovered by another: runs it left running are ended (their processes killed, when on this
+machine) and marked failed with a log line saying why, runs it had claimed but not started go
+back to the queue, and its continuous tasks restart. A kill through any engine reaches the
+engine that drives the run (a `run_kill` event, and each engine's own look at killed tasks).
 """
 
 from __future__ import annotations
@@ -22,17 +25,20 @@ from __future__ import annotations
 import asyncio
 import builtins
 import os
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...constants import REFERENCE_TASK_ID_ENV, RUN_ID_ENV, TASK_ACTIVE, TOKEN_ENV, URL_ENV, RunFilter, RunType
 from ..childenv import run_environ
 from ..errors import Conflict, Invalid
-from ..events.bus import EventBus
+from ..events.bus import Event, EventBus
 from ..executors.base import Executor, RunSpec
-from ..orchestrations.environments import Environments
+from ..orchestrations.environments import Environments, normalize_requirements
 from ..orchestrations.orchestrations import READY, Orchestrations
 from ..store.database import Store
+from ..store.leases import SCHEDULER, Leases
 from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
 from .credentials import RunCredentials, RunGrant
@@ -45,7 +51,6 @@ from .records import (
     PENDING,
     PENDING_KILL,
     RUN_ENDED,
-    RUNNING,
     STARTED,
     SUCCESS,
     TASK_TERMINAL,
@@ -71,6 +76,7 @@ BACKOFF_CAP_S = 60.0
 RESTART_NOTE = "the server restarted while this run was running; the run was marked failed"
 DEFAULT_RUN_LIMIT = 10
 RUN_START_WAIT_S = 5.0  # how long task creation waits for a run that got a slot to start
+RECONCILE_QUIET_S = 30.0  # a continuous task with no run for this long lost its restart
 
 
 class Tasks:
@@ -83,6 +89,7 @@ class Tasks:
         environments: Environments,
         executor: Executor,
         config: EngineConfig,
+        leases: Leases,
     ):
         self.store = store
         self.bus = bus
@@ -90,19 +97,25 @@ class Tasks:
         self.orchestrations = orchestrations
         self.environments = environments
         self.config = config
+        self.leases = leases
+        self.engine_id = leases.engine_id
         self.credentials = RunCredentials()
         self.records = TaskRecords(store, bus)
-        self.logs = RunLogs(store, bus, config.max_log_lines_per_run)
+        self.logs = RunLogs(store, bus, config.max_log_lines_per_run, self.engine_id)
         self.runner = Runner(
             self.records, self.logs, executor, self, config.max_concurrent_runs, config.kill_grace_seconds,
+            self.engine_id,
         )
         self.scheduler = Scheduler(
-            self.records, self.runner.enqueue, self._schedule_ended,
+            self.records, lambda _run_id, _task_id: self.runner.wake(), self._schedule_ended,
             config.missed_fire_policy, config.overlap_policy,
+            leader=lambda db: leases.holds(db, SCHEDULER), engine_id=self.engine_id,
         )
+        self.leading = False  # whether this engine fires the schedules now
         self._quick_ends: dict[str, int] = {}
-        self._restarts: dict[str, asyncio.TimerHandle] = {}
+        self._wakers: set[asyncio.TimerHandle] = set()
         self._jobs: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
         self._stopping = False
 
     # --- creating, reading, killing ---
@@ -133,8 +146,8 @@ class Tasks:
                       timeout, status, args or {}, next_due)
         task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB)
         if run_id is not None:
-            self.runner.enqueue(run_id, task_id)
-        if parsed is not None and next_due is not None:
+            await self.runner.claim()
+        if parsed is not None and next_due is not None and self.leading:
             self.scheduler.add(task_id, parsed, next_due)
         return await self.get(task_id)
 
@@ -180,9 +193,13 @@ class Tasks:
         self.scheduler.remove(task.id)
         self._forget_service(task.id)
         await self.store.call(self.records.set_task_status, task.id, PENDING_KILL, killed=True, next_run_at=None)
-        active = await self.store.call(self.records.active_runs, task.id)
-        stopping = [not await self.runner.kill(r.run_id, task.id) for r in active]
-        if not any(stopping):
+        stopping = False
+        for run in await self.store.call(self.records.active_runs, task.id):
+            if not await self.runner.kill(run.run_id, task.id):
+                stopping = True
+                # Whichever engine drives it stops it; it records the run's end and the task's.
+                self.bus.publish("run_kill", run.run_id, task_id=task.id)
+        if not stopping:
             await self.store.call(self.records.set_task_status, task.id, KILLED)
         return await self.get(task.id)
 
@@ -212,7 +229,7 @@ class Tasks:
     # --- the runner's hooks ---
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        task, orch, python = await self.store.call(self._run_context, run_id)
+        task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
             **run_environ(os.environ),
@@ -221,29 +238,40 @@ class Tasks:
             RUN_ID_ENV: run_id,
             REFERENCE_TASK_ID_ENV: task.id,
             "PYTHONUNBUFFERED": "1",
-            TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id)),
+            TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id, orch.id)),
         }
-        if self.config.server_url:
-            env[URL_ENV] = self.config.server_url
-        if python is None:  # made by an older release or on another machine: rebuilt
+        url = self.config.public_url or self.config.server_url
+        if url:
+            env[URL_ENV] = url
+        local = self.runner.executor.local_files
+        if python is None and local:  # made by an older release or on another machine: rebuilt
             python = (await self.environments.ensure(orch.requirements, lambda _line: None)).python
+        if not unpacked and local:  # packaged by another engine, on another machine
+            await self.orchestrations.unpack_here(orch.sha)
         spec = RunSpec(
             run_id=run_id,
-            python=python,
+            python=python or self.environments.python_for(orch.env_key),
             source=self.orchestrations.unpacked_path(orch.sha),
             entrypoint=orch.entrypoint,
             env=env,
             args=task.input_data,
+            orch_id=orch.id,
+            orch_sha=orch.sha,
+            requirements=normalize_requirements(orch.requirements),
+            env_key=orch.env_key,
+            kill_grace=self.config.kill_grace_seconds,
         )
         return spec, task.timeout
 
-    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None]:
-        """The task and orchestration of a run, and its environment's interpreter if that exists,
-        in one trip to the store's thread pool (the look for the interpreter is file work too)."""
+    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None, bool]:
+        """The task and orchestration of a run, its environment's interpreter if that exists,
+        and whether its tree is unpacked here, in one trip to the store's thread pool (the looks
+        at the files are file work too)."""
         task = self.records.get_task(self.records.get_run(run_id).task, 0)
         orch = self.orchestrations.get_now(task.orch_id)
         python = self.environments.python_for(orch.env_key)
-        return task, orch, python if Path(python).exists() else None
+        unpacked = self.orchestrations.unpacked_path(orch.sha).exists()
+        return task, orch, python if Path(python).exists() else None, unpacked
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)
@@ -256,8 +284,8 @@ class Tasks:
             await self.store.call(self.records.set_task_status, task_id, TASK_STATUS_OF_RUN[run.status])
         elif task.run_type == CRONJOB:
             await self._finish_schedule_if_done(task)
-        elif not self._stopping:
-            self._restart_later(task, await self.store.call(self.records.get_run, run_id))
+        elif not self._stopping and task.status == STARTED:
+            await self._restart_later(task, await self.store.call(self.records.get_run, run_id))
 
     # --- schedules and continuous tasks ---
 
@@ -270,48 +298,130 @@ class Tasks:
         ):
             await self.store.call(self.records.set_task_status, task.id, SUCCESS)
 
-    def _restart_later(self, task: Task, last: Run) -> None:
+    async def _restart_later(self, task: Task, last: Run) -> None:
+        """Queue the continuous task's next run at once, to start after its back-off: a pending
+        run in the database, which any engine may claim, and a kill cancels like any other."""
         quick = last.started_at is None or (utcnow() - last.started_at).total_seconds() < QUICK_RUN_S
         ends = self._quick_ends[task.id] = self._quick_ends.get(task.id, 0) + 1 if quick else 0
         delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (ends - 1)) if ends else 0.0
-        loop = asyncio.get_running_loop()
-        self._restarts[task.id] = loop.call_later(delay, self._spawn_restart, task.id)
+        not_before = utcnow() + timedelta(seconds=delay) if delay else None
+        await self.store.call(self.records.insert_run, task.id, not_before)
+        if delay:
+            self._wake_later(delay)
+        else:
+            self.runner.wake()
 
-    async def _restart(self, task_id: str) -> None:
-        self._restarts.pop(task_id, None)
-        task = await self.get(task_id, 0)
-        if not task.killed and task.status == STARTED and not self._stopping:
-            self.runner.enqueue(await self.store.call(self.records.insert_run, task_id), task_id)
+    def _wake_later(self, delay: float) -> None:
+        def wake() -> None:
+            self._wakers.discard(handle)
+            self.runner.wake()
 
-    def _spawn_restart(self, task_id: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._restart(task_id))
-        self._jobs.add(task)
-        task.add_done_callback(self._jobs.discard)
+        handle = asyncio.get_running_loop().call_later(delay, wake)
+        self._wakers.add(handle)
 
     def _forget_service(self, task_id: str) -> None:
-        handle = self._restarts.pop(task_id, None)
-        if handle is not None:
-            handle.cancel()
         self._quick_ends.pop(task_id, None)
 
-    # --- lifecycle ---
+    # --- recovery and leadership (driven by the coordinator) ---
 
-    async def start(self) -> None:
-        """Recover what a previous server process left, then resume every live task."""
-        for ref in await self.store.call(self.records.runs_with_status, RUNNING):
+    async def start(self, alone: bool) -> None:
+        """Recover the engines that are gone (with `alone`, every other engine that used this
+        database: this one holds it alone), then start claiming runs."""
+        self._unsubscribe = self.bus.subscribe(self._on_event)
+        await self.recover_dead(alone)
+        self.runner.start()
+
+    async def recover_dead(self, everyone_else: bool = False) -> None:
+        seen: set[str] = set()
+        while (dead := await self.store.call(self.leases.take_dead, everyone_else)) is not None:
+            if dead in seen:
+                return
+            seen.add(dead)
+            await self._recover(dead)
+            await self.store.call(self.leases.forget, dead)
+
+    async def _recover(self, engine_id: str | None) -> None:
+        """End or free the runs of an engine that is gone (None: runs of a release before
+        engines), then resume the tasks they belonged to."""
+        refs = await self.store.call(self.records.live_runs_of_engine, engine_id)
+        for ref in refs:
+            if ref.status == PENDING:
+                await self.store.call(self.records.release_claim, ref.run_id)
+                continue
+            # A local executor ends only processes that carry the run's marker (none on another
+            # machine); a cluster executor ends the run wherever it executes.
             await self.runner.executor.end_orphan(ref.run_id, ref.pid)
             await self.logs.note(ref.run_id, ref.task_id, RESTART_NOTE)
             await self.store.call(self.records.run_ended, ref.run_id, ref.task_id, FAILURE, None,
                                   "the server restarted while the run was running")
-        for ref in await self.store.call(self.records.runs_with_status, PENDING):
-            if (await self.get(ref.task_id, 0)).killed:
-                await self.store.call(self.records.run_ended, ref.run_id, ref.task_id, KILLED, None,
-                                      "killed before it started")
-            else:
-                self.runner.enqueue(ref.run_id, ref.task_id)
+        for task_id in dict.fromkeys(ref.task_id for ref in refs):
+            task = await self.get(task_id, 0)
+            if task.status in TASK_ACTIVE and task.run_type != CRONJOB:
+                await self._resume(task)
+        self.runner.wake()
+
+    async def lead(self) -> None:
+        """This engine has become the leader: take over what has no engine, and the schedules
+        (fires missed meanwhile follow the missed-fire policy)."""
+        self.leading = True
+        await self._recover(None)
         for task in await self.store.call(self.records.list_tasks, None, None, None, 0):
             if task.status in TASK_ACTIVE:
                 await self._resume(task)
+
+    def unlead(self) -> None:
+        self.leading = False
+        self.scheduler.stop()
+
+    async def reconcile(self) -> None:
+        """The leader's regular look: every live schedule is in its timer (a task made through
+        another engine whose event was missed), and no continuous task was left without a run."""
+        for task in await self.store.call(self.records.list_tasks, None, None, False, 0):
+            if task.run_type == CRONJOB and task.status == STARTED and not self.scheduler.has(task.id):
+                assert task.schedule is not None
+                await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+        for task_id in await self.store.call(self.records.orphaned_services, RECONCILE_QUIET_S):
+            await self.store.call(self.records.insert_run, task_id)
+            self.runner.wake()
+
+    async def stop_killed_runs(self) -> None:
+        """Stop the runs this engine drives whose task was killed through another engine (the
+        `run_kill` event does it at once; this catches one the relay missed)."""
+        mine = self.runner.active_run_ids
+        if mine:
+            for run_id in await self.store.call(self.records.killed_runs, mine):
+                self.runner.kill_here(run_id)
+
+    async def lost_lease(self) -> None:
+        """Other engines found this one's lease expired and recovered its runs: stop them here."""
+        for run_id in self.runner.active_run_ids:
+            self.runner.kill_here(run_id)
+        self.unlead()
+
+    def _on_event(self, event: Event) -> None:
+        kind = event["kind"]
+        if kind == "run_kill":
+            self.runner.kill_here(event["id"])
+        elif kind == "run" and event.get("engine") not in (None, self.engine_id):
+            self.runner.wake()  # another engine queued a run or freed a task
+        elif kind == "task" and self.leading and event.get("engine") not in (None, self.engine_id):
+            self._spawn(self._follow_schedule(event["id"]))
+
+    async def _follow_schedule(self, task_id: str) -> None:
+        """A task changed through another engine: the leader's timer follows it."""
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB:
+            return
+        if task.killed or task.status != STARTED:
+            self.scheduler.remove(task.id)
+        elif not self.scheduler.has(task.id):
+            assert task.schedule is not None
+            await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
 
     async def _resume(self, task: Task) -> None:
         active = await self.store.call(self.records.active_runs, task.id)
@@ -324,16 +434,22 @@ class Tasks:
                 status = TASK_STATUS_OF_RUN[last[0].status] if last else FAILED
                 await self.store.call(self.records.set_task_status, task.id, status)
         elif task.run_type == CRONJOB:
-            assert task.schedule is not None
-            await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+            if self.leading:
+                assert task.schedule is not None
+                await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
         elif not active:
-            self.runner.enqueue(await self.store.call(self.records.insert_run, task.id), task.id)
+            await self.store.call(self.records.insert_run, task.id)
+            self.runner.wake()
 
     async def stop(self) -> None:
         self._stopping = True
-        self.scheduler.stop()
-        for task_id in list(self._restarts):
-            self._forget_service(task_id)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.unlead()
+        for handle in self._wakers:
+            handle.cancel()
+        self._wakers.clear()
+        self._quick_ends.clear()
         await self.runner.stop()
         for job in list(self._jobs):
             job.cancel()

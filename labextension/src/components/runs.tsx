@@ -14,12 +14,13 @@ const RunRow = memo(function RunRow(props: { run: IRun; taskTitle: string; ctx: 
   const now = useNow(running && Boolean(start));
   const open = () =>
     void ctx.commands.execute(CommandIDs.openRunLog, { runId: run.run_id, taskId: run.task, title: props.taskTitle });
+  const engine = run.engine_id ? ctx.trans.__(' (run by engine %1)', shortId(run.engine_id)) : '';
   return (
     <li
       className="jp-orch-item jp-orch-run"
       data-run-id={run.run_id}
       data-status={run.status}
-      title={ctx.trans.__('Open the log of this run')}
+      title={ctx.trans.__('Open the log of this run') + engine}
       {...rowProps(open)}
     >
       <div className="jp-orch-item-main">
@@ -31,6 +32,11 @@ const RunRow = memo(function RunRow(props: { run: IRun; taskTitle: string; ctx: 
         {start ? <span className="jp-orch-duration">{durationBetween(start, run.ended_at, now)}</span> : null}
         {run.exit_code !== undefined && run.exit_code !== null ? (
           <span className="jp-orch-exit-code">{exitWords(run.exit_code)}</span>
+        ) : null}
+        {run.worker ? (
+          <span className="jp-orch-worker" title={ctx.trans.__('The Dask worker it ran on')}>
+            {ctx.trans.__('on %1', run.worker.replace(/^[a-z]+:\/\//, ''))}
+          </span>
         ) : null}
       </div>
     </li>

@@ -1,0 +1,256 @@
+"""What a Dask worker does for one task run (the server's side is executors/dask.py).
+
+`run_on_worker` is the Dask task: it builds (or reuses) the run's environment by key with uv in
+the worker's own cache, fetches the orchestration's zip from the server over the REST API with
+the run's credentials (cached by sha, checked against it), starts the run as a subprocess in
+its own process group, and sends its output lines, with the time each was printed, to the
+server in batches as Dask events (`Worker.log_event`, topic TOPIC). A `distributed.Event` per
+run asks it to stop: SIGTERM to the group, SIGKILL after the grace. Every line is also kept in
+a file beside the run, which `finish_on_worker` reads back for any line the server missed and
+then removes.
+
+Dask runs a task again elsewhere when its worker dies; a `distributed.Event` per run marks the
+first attempt, so a second attempt only reports that the first one's worker was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+from distributed import Event, get_worker
+
+from ...constants import TASK_ARGS_FILE_ENV, TOKEN_ENV, URL_ENV
+from ..orchestrations.environments import build_environment, env_python
+from ..orchestrations.zips import unpack
+from ..timeutil import iso, utcnow
+from .local import BOOTSTRAP, LineSplitter, working_copy, write_private
+
+TOPIC = "jupyter-orch-runs"
+BATCH_S = 0.05  # lines printed within this long travel together
+STOP_POLL_S = 0.2
+DRAIN_AFTER_EXIT_S = 2.0
+ZIP_ROUTE = "v1/api/orchestration/zip/"
+
+Line = list[Any]  # [seq, stream, text, ISO time printed, partial]
+
+
+@dataclass(frozen=True)
+class RemoteRun:
+    run_id: str
+    orch_id: str
+    orch_sha: str
+    entrypoint: str
+    requirements: str  # normalized; empty: the worker's own environment
+    env_key: str | None
+    env: dict[str, str]
+    args: dict[str, Any]
+    grace: float
+    installer: str
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    exit_code: int
+    lines: int  # how many lines the run printed (the server checks it received them all)
+    worker: str
+    error: str | None = None  # the run could not start
+    lost_worker: str | None = None  # a second attempt: the first one's worker died
+
+
+def attempt_name(run_id: str) -> str:
+    return f"jupyter-orch-attempt-{run_id}"
+
+
+def stop_name(run_id: str) -> str:
+    return f"jupyter-orch-stop-{run_id}"
+
+
+def run_on_worker(run: RemoteRun) -> RemoteResult:
+    worker = get_worker()
+    attempt = Event(attempt_name(run.run_id))
+    if attempt.is_set():  # Dask runs it again because the worker of the first attempt died
+        return RemoteResult(-1, 0, worker.address, lost_worker="the run's first worker")
+    attempt.set()
+    cache = Path(worker.local_directory) / "jupyter-orch"
+    run_dir = cache / "runs" / run.run_id
+    outbox = _Outbox(worker, run.run_id, run_dir)
+    stop = Event(stop_name(run.run_id))
+    try:
+        if stop.is_set():
+            return RemoteResult(-1, 0, worker.address, error="stopped before it started")
+        try:
+            python = _environment(cache / "envs", run, outbox)
+            source = _orchestration(cache / "orchestrations", run)
+        except Exception as e:  # reported as the run's start failure
+            return RemoteResult(-1, outbox.count, worker.address, error=str(e) or type(e).__name__)
+        code = _execute(run, python, source, run_dir, outbox, stop)
+        return RemoteResult(code, outbox.count, worker.address)
+    finally:
+        outbox.close()
+        with suppress(Exception):
+            stop.clear()
+
+
+def finish_on_worker(run_id: str, first_missing: int) -> list[Line]:
+    """The lines from `first_missing` on (those the server did not receive), then the run's
+    folder goes."""
+    run_dir = Path(get_worker().local_directory) / "jupyter-orch" / "runs" / run_id
+    lines: list[Line] = []
+    with suppress(FileNotFoundError), open(run_dir / "lines.jsonl") as kept:
+        lines = [line for line in map(json.loads, kept) if line[0] >= first_missing]
+    shutil.rmtree(run_dir, ignore_errors=True)
+    with suppress(Exception):
+        Event(attempt_name(run_id)).clear()
+    return lines
+
+
+def _execute(run: RemoteRun, python: str, source: Path, run_dir: Path, outbox: _Outbox, stop: Event) -> int:
+    workdir, args_file = run_dir / "work", run_dir / "args.json"
+    working_copy(source, workdir)
+    write_private(args_file, json.dumps(run.args).encode())
+    proc = subprocess.Popen(
+        [python, "-u", str(BOOTSTRAP), run.entrypoint], cwd=workdir,
+        env={**run.env, TASK_ARGS_FILE_ENV: str(args_file)},
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    outbox.send({"run_id": run.run_id, "started": {"pid": proc.pid, "worker": outbox.worker_address}})
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [threading.Thread(target=_read, args=(pipe, LineSplitter(name, outbox.line)), daemon=True)
+               for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    while proc.poll() is None:
+        if stop.wait(timeout=STOP_POLL_S):
+            _end_group(proc, run.grace)
+    code = proc.wait()
+    _signal(proc.pid, signal.SIGKILL)  # whatever the run left running in its group
+    deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
+    for reader in readers:
+        reader.join(max(0.0, deadline - time.monotonic()))
+    return code
+
+
+def _end_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    _signal(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        _signal(proc.pid, signal.SIGKILL)
+
+
+def _signal(pgid: int, sig: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _read(pipe: IO[bytes], splitter: LineSplitter) -> None:
+    while chunk := pipe.read1(65536):  # type: ignore[attr-defined]
+        splitter.feed(chunk, utcnow())
+    splitter.close(utcnow())
+
+
+class _Outbox:
+    """A run's lines on their way to the server: numbered, kept in a file, sent in batches."""
+
+    def __init__(self, worker: Any, run_id: str, run_dir: Path):
+        run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._worker = worker
+        self.worker_address = str(worker.address)
+        self.run_id = run_id
+        self.count = 0
+        self._kept = open(run_dir / "lines.jsonl", "a")  # noqa: SIM115 (closed in close())
+        self._batch: list[Line] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._sender = threading.Thread(target=self._send_batches, daemon=True)
+        self._sender.start()
+
+    def line(self, stream: str, text: str, at: datetime, partial: bool) -> None:
+        with self._lock:
+            line: Line = [self.count, stream, text, iso(at), partial]
+            self.count += 1
+            self._kept.write(json.dumps(line) + "\n")
+            self._batch.append(line)
+
+    def note(self, text: str) -> None:
+        self.line("stderr", f"[jupyter-orch] {text}", utcnow(), False)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._worker.log_event(TOPIC, message)
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._batch = self._batch, []
+            self._kept.flush()
+        if batch:
+            self.send({"run_id": self.run_id, "lines": batch})
+
+    def _send_batches(self) -> None:
+        while not self._closed.wait(BATCH_S):
+            self._flush()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._sender.join()
+        self._flush()
+        self._kept.close()
+
+
+def _environment(root: Path, run: RemoteRun, outbox: _Outbox) -> str:
+    """The run's interpreter: the worker's own for no requirements, else a venv built here once
+    per environment key (a lock file keeps two runs from building one at the same time)."""
+    if not run.requirements or run.env_key is None:
+        return sys.executable
+    path = root / run.env_key
+    with _locked(root / f"{run.env_key}.lock"):
+        if (path / ".ready").exists():
+            return str(env_python(path))
+        outbox.note(f"building the environment on worker {outbox.worker_address}")
+        ok = asyncio.run(build_environment(path, run.requirements, run.installer,
+                                           lambda text: outbox.line("stderr", text.rstrip("\n"), utcnow(), False)))
+        if not ok:
+            raise RuntimeError(f"installing requirements.txt failed on worker {outbox.worker_address}")
+        (path / ".ready").touch()
+    return str(env_python(path))
+
+
+def _orchestration(root: Path, run: RemoteRun) -> Path:
+    """The orchestration's unpacked tree, fetched from the server with the run's token once per
+    sha and checked against it."""
+    target = root / run.orch_sha
+    if target.exists():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    url = run.env[URL_ENV].rstrip("/") + "/" + ZIP_ROUTE + run.orch_id
+    answer = requests.get(url, headers={"Authorization": f"Bearer {run.env[TOKEN_ENV]}"}, timeout=60)
+    if answer.status_code != 200:
+        raise RuntimeError(f"could not fetch orchestration {run.orch_id} from {url}: HTTP {answer.status_code}")
+    if hashlib.sha256(answer.content).hexdigest() != run.orch_sha:
+        raise RuntimeError(f"the zip fetched from {url} does not match sha {run.orch_sha}")
+    unpack(answer.content, target)
+    return target
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -81,7 +81,7 @@ def orch_data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def jp_server_config(orch_data_dir: Path, db_url: str | None, request: pytest.FixtureRequest) -> dict[str, Any]:
-    orch: dict[str, Any] = {"data_dir": str(orch_data_dir)}
+    orch: dict[str, Any] = {"data_dir": str(orch_data_dir), "warm_start": False}
     if db_url:
         orch["db_url"] = db_url
     config: dict[str, Any] = {"ServerApp": {"jpserver_extensions": {"jupyter_orch": True}}}
@@ -116,7 +116,13 @@ def api(jp_fetch: Any, jp_serverapp: Any) -> Api:
 
 
 @pytest.fixture
-def server(tmp_path: Path, db_url: str | None) -> Iterator[ServerProcess]:
+def warm_start() -> bool:
+    """Whether `server` forks runs from warm interpreters; a test parametrizes it to have them."""
+    return False
+
+
+@pytest.fixture
+def server(tmp_path: Path, db_url: str | None, warm_start: bool) -> Iterator[ServerProcess]:
     """A real `jupyter server` subprocess with jupyter-orch, on its own data dir (and database)."""
-    with running_server(tmp_path, db_url) as proc:
+    with running_server(tmp_path, db_url, warm_start) as proc:
         yield proc

@@ -30,10 +30,10 @@ def select(frame: Frame, wanted: set[str], separator: str | None = None) -> Fram
     import pandas as pd
 
     columns = list(frame.columns) if isinstance(frame, pd.DataFrame) else frame.column_names
-    keep = [c for c in columns if c.split(".", 1)[0] in wanted]
+    keep = [c for c in columns if in_families(c, wanted)]
     names = [c.replace(".", separator, 1) if separator else c for c in keep]
     if isinstance(frame, pd.DataFrame):
-        chosen = frame[keep].set_axis(names, axis="columns")
+        chosen = frame if names == keep == columns else frame[keep].set_axis(names, axis="columns")
         if "time" in chosen.columns and getattr(chosen["time"].dtype, "tz", None) is not None:
             chosen["time"] = chosen["time"].dt.tz_convert("UTC").dt.tz_localize(None)
         return chosen
@@ -44,6 +44,10 @@ def select(frame: Frame, wanted: set[str], separator: str | None = None) -> Fram
         unit = chosen.schema.field("time").type.unit
         chosen = chosen.set_column(names.index("time"), "time", chosen.column("time").cast(pa.timestamp(unit)))
     return chosen
+
+
+def in_families(column: str, wanted: set[str]) -> bool:
+    return column.split(".", 1)[0] in wanted
 
 
 def _families(names: Iterable[str], parameter: str) -> set[str]:

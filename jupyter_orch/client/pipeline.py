@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from ..constants import ARROW_FILE as ARROW
 from .base import Entity
-from .datasets import choose, select
+from .datasets import choose, in_families, select
 from .deployment_status import reference_status
 from .display import local_time
 from .errors import StatusError
@@ -105,15 +105,11 @@ class Pipeline(Entity):
         chooses others (see `datasets`)."""
         wanted = choose(dataset, dataset_exclude)
         body, headers = encode(tensor)
-        response = self._client._http.send(
-            f"pipelines/infer/{quote(self.name(), safe='')}",
-            params={"workspace_id": self.workspace_id()},
-            data=body,
-            headers=headers,
-            timeout=timeout,
+        content, content_type = self._client._http.post_bytes(
+            f"pipelines/infer/{quote(self.name(), safe='')}", body, headers,
+            {"workspace_id": self.workspace_id()}, timeout,
         )
-        answer = decode(response.content, response.headers.get("Content-Type", ""), like=tensor)
-        return select(answer, wanted, dataset_separator)
+        return infer_answer(content, content_type, tensor, wanted, dataset_separator)
 
     def infer_from_file(
         self,
@@ -184,3 +180,9 @@ class Pipeline(Entity):
 def _utc_iso(moment: datetime) -> str:
     """A naive datetime is local time (as `datetime.now()` gives); send it with its offset."""
     return moment.astimezone(UTC).isoformat()
+
+
+def infer_answer(content: bytes, content_type: str, like: Frame, wanted: set[str], separator: str | None) -> Frame:
+    """An infer answer in the kind of `like`, with the `wanted` column families only."""
+    answer = decode(content, content_type, like, lambda column: in_families(column, wanted))
+    return select(answer, wanted, separator)

@@ -7,16 +7,19 @@ import hashlib
 import os
 import re
 import socket
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .childenv import run_environ
 from .errors import Unavailable
 from .events.bus import EventBus
 from .executors.base import Executor
 from .executors.local import LocalExecutor
 from .executors.sandbox import Sandbox
+from .executors.warm import DEFAULT_PRELOAD, WarmPool
 from .leftovers import remove_leftovers
 from .orchestrations.blobs import BlobStore
 from .orchestrations.environments import Environments
@@ -69,6 +72,8 @@ class EngineConfig:
     inference: InferenceSettings = field(default_factory=InferenceSettings)
     log_flush_rows: int = 500_000
     log_flush_seconds: float = 5.0
+    warm_start: bool = False  # fork runs from warm interpreters (executors/warm.py); the server's default is on
+    preload_modules: tuple[str, ...] = DEFAULT_PRELOAD
     public_url: str | None = None  # where runs reach the server (cluster workers); None: server_url
     executor_options: dict[str, Any] = field(default_factory=dict)  # keyword arguments of executor_class
     blob_url: str | None = None  # a store every team server reaches (fsspec URL); None: the data dir only
@@ -122,9 +127,12 @@ class Engine:
             data_dir / "unpacked",
             ZipLimits(config.max_unpacked_bytes, config.max_zip_files, config.max_compression_ratio),
         )
+        executor = config.executor_class(data_dir / "runs", config.run_sandbox, **config.executor_options)
+        # Warm interpreters fork runs on this machine; a sandboxed run starts inside bubblewrap.
+        warm = config.warm_start and executor.local_files and not config.run_sandbox
+        self.warm = executor.warm = WarmPool(config.preload_modules) if warm else None
         self.tasks = Tasks(
-            self.store, self.bus, self.workspaces, self.orchestrations, self.environments,
-            config.executor_class(data_dir / "runs", config.run_sandbox, **config.executor_options), config,
+            self.store, self.bus, self.workspaces, self.orchestrations, self.environments, executor, config,
             self.leases,
         )
         self.coordinator = Coordinator(self.leases, self.tasks, self.alone, config.server_url)
@@ -167,6 +175,9 @@ class Engine:
         running = await self.store.call(self.tasks.records.running_run_ids)
         await asyncio.to_thread(remove_leftovers, Path(self.config.data_dir), running)
         await self.orchestrations.resume_interrupted()
+        if self.warm is not None:  # the server environment's, for what every run starts with
+            base = {**run_environ(os.environ), **self.config.run_env, "PYTHONUNBUFFERED": "1"}
+            self.warm.prewarm(sys.executable, base)
         self.coordinator.url = self.config.server_url
         await self.tasks.runner.executor.open()
         await self.coordinator.start()
@@ -187,6 +198,8 @@ class Engine:
         await self.tasks.stop()
         await self.coordinator.retire()
         await self.tasks.runner.executor.close()
+        if self.warm is not None:
+            await self.warm.stop()
         await self.pipelines.stop()
         await asyncio.to_thread(self.inference_log.close)
         if self.relay is not None:

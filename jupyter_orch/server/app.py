@@ -10,7 +10,7 @@ from typing import Any, cast
 from jupyter_core.paths import jupyter_config_dir, jupyter_data_dir, jupyter_runtime_dir
 from jupyter_server.extension.application import ExtensionApp
 from tornado import web
-from traitlets import Dict, Enum, Float, Int, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Type, Unicode, default, validate
 from traitlets.config.loader import DeferredConfigString
 
 from ..constants import TOKEN_ENV, URL_ENV
@@ -19,6 +19,7 @@ from ..engine.engine import Installer, MissedFirePolicy, OverlapPolicy
 from ..engine.executors.base import Executor
 from ..engine.executors.local import LocalExecutor
 from ..engine.executors.sandbox import Sandbox
+from ..engine.executors.warm import DEFAULT_PRELOAD
 from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
 from ..engine.retention import RetentionSettings
@@ -161,6 +162,15 @@ class OrchApp(ExtensionApp):
     inference_workers = Int(
         0, help="Threads a large inference batch is split over (0: one per CPU core)."
     ).tag(config=True)
+    warm_start = Bool(
+        True, help="Fork each task run from a warm interpreter of its environment, which has imported "
+        "preload_modules already, instead of starting a fresh Python (not with run_sandbox).",
+    ).tag(config=True)
+    preload_modules = List(
+        Unicode(), list(DEFAULT_PRELOAD),
+        help="Modules a warm interpreter imports once for all its runs; one that cannot be imported is "
+        "skipped (and logged).",
+    ).tag(config=True)
     inference_log_flush_seconds = Float(
         5.0, help="Longest time an inference row stays in memory before it is written to Parquet."
     ).tag(config=True)
@@ -222,6 +232,8 @@ class OrchApp(ExtensionApp):
             log_flush_seconds=self.inference_log_flush_seconds,
             inference_log_url=self.inference_log_url or None,
             retention=RetentionSettings(self.keep_runs_per_task or None, self.run_retention_days or None),
+            warm_start=self.warm_start,
+            preload_modules=tuple(self.preload_modules),
         )
 
     def _executor_options(self) -> dict[str, Any]:

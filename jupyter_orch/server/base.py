@@ -98,10 +98,11 @@ class OrchHandler(APIHandler):
             self._scope_query()
         # The server may answer before the extension has started: never serve state that
         # start-up recovery (runs left by a crash, interrupted packaging) has yet to mend.
-        try:
-            await asyncio.wait_for(self.engine.ready.wait(), STARTUP_WAIT_S)
-        except TimeoutError:
-            raise web.HTTPError(503, "jupyter-orch is still starting; try again shortly") from None
+        if not self.engine.ready.is_set():  # (wait_for costs a task and loop turns per request)
+            try:
+                await asyncio.wait_for(self.engine.ready.wait(), STARTUP_WAIT_S)
+            except TimeoutError:
+                raise web.HTTPError(503, "jupyter-orch is still starting; try again shortly") from None
         if self.engine.refusal is not None:
             raise self.engine.refusal
 

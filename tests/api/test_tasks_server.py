@@ -61,6 +61,7 @@ def until(check: Any, timeout: float = 20.0) -> Any:
     return value
 
 
+@pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])  # the `server` fixture's
 def test_a_crash_fails_the_running_run_and_schedules_resume(server: ServerProcess, tmp_path: Path) -> None:
     wid = workspace(server)
     orch_id = ready_orchestration(server, wid, LONG_RUN)

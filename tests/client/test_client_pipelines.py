@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from jupyter_orch.client import Client, EntityNotFoundError, ModelVersion, Pipeline
+from jupyter_orch.client import ApiError, Client, EntityNotFoundError, ModelVersion, Pipeline
 from jupyter_orch.compat.wallaroo import DeploymentConfigBuilder
 from jupyter_orch.compat.wallaroo.framework import Framework
 from tests.client.conftest import SAMPLES
@@ -88,3 +89,17 @@ def test_infer_rejects_other_types_and_unknown_frameworks(wl: Client) -> None:
     pipeline = wl.build_pipeline("typed-pipe")
     with pytest.raises(TypeError, match="DataFrame or a pyarrow Table"):
         pipeline.infer([[1.0] * 18])  # type: ignore[arg-type]
+
+
+def test_infer_answers_errors_and_survives_a_dropped_connection(wl: Client) -> None:
+    _, pipeline = deployed(wl, "lane-pipe")
+    frame = pd.read_json(SAMPLES / "smoke_test.df.json", orient="records")
+    assert len(pipeline.infer(frame)) == 1
+    lane = wl._http._lane
+    assert lane is not None and lane._connection is not None and lane._connection.sock is not None
+    lane._connection.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection does
+    assert len(pipeline.infer(frame)) == 1
+    with pytest.raises(ApiError) as refused:
+        pipeline.infer(pd.DataFrame({"tensor": [[1.0, 2.0]]}))  # 2 features, the model takes 18
+    assert refused.value.code == 400 and "needs lists of 18 numbers" in refused.value.msg
+    pipeline.undeploy()

@@ -27,6 +27,8 @@ from tests.support.engine import database_url, running_engine
 from tests.support.zips import make_zip
 
 RUN_ENDED = ("success", "failure", "timed_out", "killed")
+# Runs forked from a warm interpreter behave as cold ones: the same tests, both ways.
+WARM_OR_COLD = pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])
 
 
 async def orchestration(engine: Engine, files: dict[str, str | bytes], workspace: str = "ws") -> Orchestration:
@@ -91,7 +93,8 @@ async def log_texts(engine: Engine, run_id: str) -> list[str]:
     return texts(await engine.tasks.run_logs(run_id))
 
 
-async def test_success_runs_in_a_private_copy_with_args_and_environment(tmp_path: Path) -> None:
+@WARM_OR_COLD
+async def test_success_runs_in_a_private_copy_with_args_and_environment(tmp_path: Path, warm_start: bool) -> None:
     code = (
         "import json, os, sys\n"
         "from helper import VALUE\n"  # a sibling module of the entrypoint
@@ -106,7 +109,7 @@ async def test_success_runs_in_a_private_copy_with_args_and_environment(tmp_path
         "print('helper', VALUE, 'wallaroo', wallaroo.__name__)\n"
         "print('oops', file=sys.stderr)\n"
     )
-    async with running_engine(tmp_path / "data") as engine:
+    async with running_engine(tmp_path / "data", warm_start=warm_start) as engine:
         orch = await orchestration(engine, {
             "job/main.py": code, "job/helper.py": "VALUE = 42\n", "data/input.csv": "a,b",
         })
@@ -130,8 +133,9 @@ async def test_success_runs_in_a_private_copy_with_args_and_environment(tmp_path
         assert any(line.split(" ")[1:3] == ["stderr", "F"] and line.endswith(" oops") for line in lines)
 
 
-async def test_failure_keeps_the_traceback_summary_and_exit_code(tmp_path: Path) -> None:
-    async with running_engine(tmp_path / "data") as engine:
+@WARM_OR_COLD
+async def test_failure_keeps_the_traceback_summary_and_exit_code(tmp_path: Path, warm_start: bool) -> None:
+    async with running_engine(tmp_path / "data", warm_start=warm_start) as engine:
         task = await run_once(engine, "print('before')\nx = 1 / 0\n")
         assert task.status == "failed"
         (run,) = await engine.tasks.runs(task.id)
@@ -143,8 +147,9 @@ async def test_failure_keeps_the_traceback_summary_and_exit_code(tmp_path: Path)
         assert (await engine.tasks.runs(exited.id))[0].error == "exited with code 3"
 
 
-async def test_timeout_stops_the_run(tmp_path: Path) -> None:
-    async with running_engine(tmp_path / "data", kill_grace_seconds=1) as engine:
+@WARM_OR_COLD
+async def test_timeout_stops_the_run(tmp_path: Path, warm_start: bool) -> None:
+    async with running_engine(tmp_path / "data", kill_grace_seconds=1, warm_start=warm_start) as engine:
         start = time.monotonic()
         task = await run_once(engine, "import time\nprint('sleeping')\ntime.sleep(60)\n", timeout=1)
         assert time.monotonic() - start < 15
@@ -154,7 +159,8 @@ async def test_timeout_stops_the_run(tmp_path: Path) -> None:
         assert any("timed out after 1 s" in line for line in (await logs(engine, task)))
 
 
-async def test_kill_stops_the_run_and_every_child(tmp_path: Path) -> None:
+@WARM_OR_COLD
+async def test_kill_stops_the_run_and_every_child(tmp_path: Path, warm_start: bool) -> None:
     pid_file = tmp_path / "child.pid"
     code = (
         "import json, os, subprocess, sys, time\n"
@@ -164,7 +170,7 @@ async def test_kill_stops_the_run_and_every_child(tmp_path: Path) -> None:
         "open(args['pid_file'], 'w').write(str(child.pid))\n"
         "time.sleep(120)\n"
     )
-    async with running_engine(tmp_path / "data", kill_grace_seconds=0.5) as engine:
+    async with running_engine(tmp_path / "data", kill_grace_seconds=0.5, warm_start=warm_start) as engine:
         orch = await orchestration(engine, {"main.py": code})
         task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {"pid_file": str(pid_file)})
         await eventually(lambda: pid_file.exists() and pid_file.read_text())
@@ -183,7 +189,8 @@ async def test_kill_stops_the_run_and_every_child(tmp_path: Path) -> None:
         assert (await engine.tasks.kill(done.id)).status == "success"
 
 
-async def test_logs_keep_stream_time_order_and_are_capped(tmp_path: Path) -> None:
+@WARM_OR_COLD
+async def test_logs_keep_stream_time_order_and_are_capped(tmp_path: Path, warm_start: bool) -> None:
     code = (
         "import sys, time\n"
         "print('err first', file=sys.stderr)\n"
@@ -192,7 +199,7 @@ async def test_logs_keep_stream_time_order_and_are_capped(tmp_path: Path) -> Non
         "    print(f'line {i}')\n"
         "raise RuntimeError('after all that')\n"
     )
-    async with running_engine(tmp_path / "data", max_log_lines_per_run=50) as engine:
+    async with running_engine(tmp_path / "data", max_log_lines_per_run=50, warm_start=warm_start) as engine:
         task = await run_once(engine, "import sys\nprint('first')\nsys.stdout.write('no newline')\n")
         (run,) = await engine.tasks.runs(task.id)
         lines = (await logs(engine, task))
@@ -432,9 +439,10 @@ async def test_missed_fires_follow_the_policy_after_a_restart(tmp_path: Path, po
         assert len(await engine.tasks.runs(task.id)) == expected
 
 
-async def test_restart_fails_orphaned_runs_and_kills_their_processes(tmp_path: Path) -> None:
+@WARM_OR_COLD
+async def test_restart_fails_orphaned_runs_and_kills_their_processes(tmp_path: Path, warm_start: bool) -> None:
     data = tmp_path / "data"
-    async with running_engine(data) as engine:
+    async with running_engine(data, warm_start=warm_start) as engine:
         orch = await orchestration(engine, {"main.py": "print(1)\n"})
         task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {})
         await engine.tasks.wait_for(task.id, TASK_TERMINAL, 30)
@@ -448,7 +456,7 @@ async def test_restart_fails_orphaned_runs_and_kills_their_processes(tmp_path: P
              " started_at) VALUES (:r, :t, 2, 'running', :pid, 0, false, :at, :at, :at)",
         r=run_id, t=task.id, pid=orphan.pid, at=iso(datetime(2030, 1, 1, tzinfo=UTC)))
     try:
-        async with running_engine(data) as engine:
+        async with running_engine(data, warm_start=warm_start) as engine:
             assert orphan.wait(10) == -signal.SIGKILL
             run = await engine.store.call(engine.tasks.records.get_run, run_id)
             assert run.status == "failure" and "server restarted" in (run.error or "")
@@ -459,9 +467,10 @@ async def test_restart_fails_orphaned_runs_and_kills_their_processes(tmp_path: P
             orphan.kill()
 
 
-async def test_stop_kills_running_runs_and_keeps_queued_ones(tmp_path: Path) -> None:
+@WARM_OR_COLD
+async def test_stop_kills_running_runs_and_keeps_queued_ones(tmp_path: Path, warm_start: bool) -> None:
     data = tmp_path / "data"
-    async with running_engine(data, max_concurrent_runs=1) as engine:
+    async with running_engine(data, max_concurrent_runs=1, warm_start=warm_start) as engine:
         orch = await orchestration(engine, {"main.py": "import time\nprint('up')\ntime.sleep(60)\n"})
         first = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {})
         second = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {})
@@ -470,7 +479,7 @@ async def test_stop_kills_running_runs_and_keeps_queued_ones(tmp_path: Path) -> 
     assert time.monotonic() - start < 10
     statuses = dict(sql(database_url(data), "SELECT task_id, status FROM runs"))
     assert statuses == {first.id: "failure", second.id: "pending"}
-    async with running_engine(data, max_concurrent_runs=1) as engine:
+    async with running_engine(data, max_concurrent_runs=1, warm_start=warm_start) as engine:
         assert (await engine.tasks.get(first.id)).status == "failed"
         assert (await engine.tasks.wait_for(second.id, ("started",), 10)).status == "started"
         await engine.tasks.kill(second.id)

@@ -26,6 +26,8 @@ def database_url(data_dir: Path) -> str:
 async def running_engine(data_dir: Path, **config: Any) -> AsyncIterator[Engine]:
     engine = Engine(EngineConfig(data_dir=data_dir, db_url=current_db_url, **config))
     await engine.start()
+    if engine.warm is not None:  # the first runs are warm ones
+        await engine.warm.wait_ready()
     try:
         yield engine
     finally:

@@ -18,14 +18,21 @@ from typing import Any
 
 import requests
 
+from jupyter_orch.engine.executors.zygote import READY_ARG
+
 
 @contextmanager
-def running_server(base: Path, db_url: str | None = None) -> Iterator[ServerProcess]:
+def running_server(base: Path, db_url: str | None = None, warm_start: bool = False) -> Iterator[ServerProcess]:
     """A server with its root and data dir under `base` (and its database at `db_url`, else in
-    the data dir), stopped however the caller ends."""
+    the data dir), stopped however the caller ends. Warm starts are off unless asked for (each
+    warm interpreter imports pandas and pyarrow: seconds of CPU per server); with them, it
+    answers once the server environment's warm interpreter is ready."""
     extra = [f"--OrchApp.db_url={db_url}"] if db_url else []
-    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data", extra_args=extra).start()
+    proc = ServerProcess(root=base / "root", data_dir=base / "orch-data", extra_args=extra, warm_start=warm_start)
+    proc.start()
     try:
+        if warm_start:
+            proc.wait_warm()
         yield proc
     finally:
         proc.stop()
@@ -45,6 +52,7 @@ class ServerProcess:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     app: str = "server"
     extra_args: list[str] = field(default_factory=list)
+    warm_start: bool = False  # see running_server
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -78,7 +86,7 @@ class ServerProcess:
             sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={self.port}", f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}", f"--OrchApp.data_dir={self.data_dir}",
-            *self.extra_args,
+            f"--OrchApp.warm_start={self.warm_start}", *self.extra_args,
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_ORCH_")}
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -94,6 +102,16 @@ class ServerProcess:
             time.sleep(0.1)
         raise RuntimeError("server did not start within 60 s")
 
+    def wait_warm(self, timeout: float = 120) -> int:
+        """The pid of the server's warm interpreter, once it is ready to fork runs."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in warm_interpreters(self.proc.pid):
+                return pid
+            time.sleep(0.1)
+        raise RuntimeError(f"no warm interpreter was ready within {timeout} s")
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -107,3 +125,18 @@ class ServerProcess:
     def crash(self) -> None:
         """Die the way a power cut or OOM kill would: no shutdown hooks."""
         self.stop(signal.SIGKILL)
+
+
+def warm_interpreters(parent: int) -> list[int]:
+    """The ready zygotes (executors/zygote.py) among `parent`'s children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        is_ready_zygote = len(argv) > 3 and argv[2].endswith(b"zygote.py") and argv[3] == READY_ARG.encode()
+        if int(stat[1]) == parent and is_ready_zygote:
+            found.append(int(entry.name))
+    return found

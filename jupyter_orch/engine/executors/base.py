@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .sandbox import Sandbox
+from .warm import WarmPool
 
 LineSink = Callable[[str, str, datetime, bool], None]  # stream, text, time read, partial
 # Called with the pid of a run's first process before that process runs user code: the run's
@@ -66,6 +67,7 @@ class Executor(ABC):
         self.runs_root = runs_root  # where this executor may keep each run's private folder
         self.sandbox = sandbox
         self.capacity_changed: Callable[[], None] = lambda: None  # the runner listens: slots came or went
+        self.warm: WarmPool | None = None  # set by the engine: warm interpreters to fork local runs from
 
     async def open(self) -> None:  # noqa: B027 (most executors have nothing to open)
         """Before the first run (e.g. connect to a cluster)."""

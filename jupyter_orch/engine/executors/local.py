@@ -30,6 +30,7 @@ from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
 from .processes import Gate, RunCgroups, kill_all, marker, signal_all
 from .sandbox import Sandbox
+from .warm import WarmProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
@@ -52,7 +53,7 @@ class LocalExecutor(Executor):
         env = {**spec.env, ARGS_ENV: str(args_file)}
         try:
             argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
-            transport, protocol = await self._spawn(spec.run_id, argv, workdir, env, sink, spawned)
+            transport, protocol = await self._spawn(spec, argv, workdir, env, sink, spawned)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise
@@ -75,10 +76,21 @@ class LocalExecutor(Executor):
         return self.sandbox.wrap(argv, run_dir, readable, workdir)
 
     async def _spawn(
-        self, run_id: str, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
+        self, spec: RunSpec, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
     ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
-        """Start `argv` under the launcher, in its own session (and cgroup, where there are),
-        and let it run user code only once `spawned` has recorded its pid."""
+        """Start the run in its own session (and cgroup, where there are), and let it run user
+        code only once `spawned` has recorded its pid: a fork of the environment's warm
+        interpreter when there is one (warm.py; it waits on its own gate), else `argv` cold,
+        under the launcher."""
+        run_id = spec.run_id
+        warm = None if self.sandbox else self.warm
+        zygote = warm.zygote_for(spec.python, env, spec.entrypoint) if warm else None
+        if zygote is not None:
+            forked, protocol = await zygote.fork(lambda: _RunProtocol(sink), spec.entrypoint, cwd, env)
+            await self._record(run_id, forked, spawned)
+            assert isinstance(forked, WarmProcess)
+            forked.release()
+            return forked, protocol
         loop = asyncio.get_running_loop()
         with Gate() as gate:
             transport, protocol = await loop.subprocess_exec(
@@ -92,15 +104,20 @@ class LocalExecutor(Executor):
                 start_new_session=True,
                 pass_fds=gate.fds,
             )
-            try:
-                await asyncio.to_thread(self.cgroups.enter, run_id, transport.get_pid())
-                await spawned(transport.get_pid())
-            except BaseException:
-                transport.close()  # the closed gate ends the launcher before it ran anything
-                await asyncio.to_thread(self.end_processes, run_id)
-                raise
+            await self._record(run_id, transport, spawned)
             gate.release()
         return transport, protocol
+
+    async def _record(self, run_id: str, transport: asyncio.SubprocessTransport, spawned: SpawnHook) -> None:
+        """Put the held process in the run's cgroup and record its pid; if either fails, it
+        ends before it ran anything (its gate closes)."""
+        try:
+            await asyncio.to_thread(self.cgroups.enter, run_id, transport.get_pid())
+            await spawned(transport.get_pid())
+        except BaseException:
+            transport.close()
+            await asyncio.to_thread(self.end_processes, run_id)
+            raise
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
         await asyncio.to_thread(self.end_processes, run_id)

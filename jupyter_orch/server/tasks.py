@@ -1,11 +1,14 @@
 """Routes: task/run_once, run_scheduled, run_continuously, get_by_id, list,
-get_tasks_by_orch_sha, kill, list_task_runs, get_logs_for_run."""
+get_tasks_by_orch_sha, kill, list_task_runs, get_logs_for_run; the schedule controls pause,
+update_schedule and next_fires."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from ..constants import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, RunType
+from ..engine import Invalid
+from ..engine.timeutil import iso
 from . import requests as r
 from .base import JsonRoute
 
@@ -16,6 +19,7 @@ class CreateTask(JsonRoute[r.CreateTask]):
     run_type: ClassVar[RunType]
 
     async def handle(self, request: r.CreateTask, *args: str) -> Any:
+        scheduled = request if isinstance(request, r.CreateScheduledTask) else None
         task = await self.engine.tasks.launch(
             self.run_type,
             workspace_id=request.workspace_id,
@@ -23,7 +27,8 @@ class CreateTask(JsonRoute[r.CreateTask]):
             args=request.json_args,
             name=request.name,
             timeout=request.timeout,
-            schedule=request.schedule if isinstance(request, r.CreateScheduledTask) else None,
+            **({"schedule": scheduled.schedule, "tz": scheduled.tz, "end_date": scheduled.end_date,
+                "max_runs": scheduled.max_runs} if scheduled else {}),
         )
         return {"id": task.id}
 
@@ -90,3 +95,32 @@ class RunLogs(JsonRoute[r.RunLogRequest]):
 
     async def handle(self, request: r.RunLogRequest, *args: str) -> Any:
         return {"logs": await self.engine.tasks.run_logs(request.id, request.lines)}
+
+
+class PauseTask(JsonRoute[r.PauseTask]):
+    request_model = r.PauseTask
+
+    async def handle(self, request: r.PauseTask, *args: str) -> Any:
+        return await self.engine.tasks.pause(request.id, request.pause)
+
+
+class UpdateSchedule(JsonRoute[r.UpdateSchedule]):
+    request_model = r.UpdateSchedule
+
+    async def handle(self, request: r.UpdateSchedule, *args: str) -> Any:
+        return await self.engine.tasks.update_schedule(request.id, request.changes())
+
+
+class NextFires(JsonRoute[r.NextFires]):
+    request_model = r.NextFires
+
+    async def handle(self, request: r.NextFires, *args: str) -> Any:
+        if (request.id is None) == (request.schedule is None):
+            raise Invalid("give either 'id' (a scheduled task) or 'schedule' (to preview one), not both")
+        if request.id is not None:
+            fires = await self.engine.tasks.next_fires(request.id, request.count)
+        else:
+            assert request.schedule is not None
+            fires = self.engine.tasks.preview_fires(request.schedule, request.tz, request.end_date,
+                                                    request.max_runs, request.count)
+        return {"fires": [iso(at) for at in fires]}

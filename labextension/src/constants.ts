@@ -7,7 +7,7 @@ export const ONESHOT = 'Oneshot';
 export const CRONJOB = 'CronJob';
 export const SERVICE = 'NetworkService';
 
-export const TASK_STATUSES = ['pending', 'started', 'success', 'failed', 'timed_out', 'pending_kill', 'killed'];
+export const TASK_STATUSES = ['pending', 'started', 'paused', 'success', 'failed', 'timed_out', 'pending_kill', 'killed'];
 export const TASK_TERMINAL = ['success', 'failed', 'timed_out', 'killed'];
 export const PENDING_KILL = 'pending_kill';
 export const TASK_ACTIVE = ['pending', 'started', 'pending_kill'];

@@ -81,6 +81,9 @@ tasks = Table(
     Column("next_run_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("tz", Text),  # the schedule's IANA time zone; null: UTC
+    Column("end_date", UTCDateTime),  # the schedule fires no more after it
+    Column("max_runs", Integer),  # the schedule ends once its fires made this many runs
     Index("tasks_ws", "workspace_id"),
     Index("tasks_orch", "orch_id"),
 )

@@ -45,7 +45,7 @@ from ..timeutil import utcnow
 __all__ = [
     "CRONJOB", "FAILED", "FAILURE", "KILLED", "ONESHOT", "PENDING", "PENDING_KILL", "RUNNING", "RUN_ACTIVE",
     "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "Fire", "NewTask", "Run", "RunSummary",
-    "Task", "TaskRecords",
+    "ScheduleChange", "Task", "TaskRecords",
 ]
 
 # What a fire did, as recorded in `fires`: made a run, made a skipped run (overlap), or none (missed).
@@ -79,6 +79,9 @@ class Task:
     extra_env_vars: dict[str, str]
     last_runs: list[RunSummary]
     next_run_at: datetime | None
+    tz: str | None = None
+    end_date: datetime | None = None
+    max_runs: int | None = None
 
 
 @dataclass
@@ -109,6 +112,18 @@ class NewTask:
     status: str
     input_data: dict[str, Any]
     next_run_at: datetime | None
+    tz: str | None = None
+    end_date: datetime | None = None
+    max_runs: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """New values of a scheduled task's fields (only those given), and its next fire."""
+
+    fields: dict[str, Any]
+    next_run_at: datetime | None
+    status: str
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,7 @@ class TaskRecords:
                 id=task_id, name=new.name, workspace_id=new.workspace_id, orch_id=new.orch_id,
                 run_type=new.run_type, schedule=new.schedule, timeout=new.timeout, status=new.status,
                 input_data=new.input_data, killed=False, next_run_at=new.next_run_at, created_at=now, updated_at=now,
+                tz=new.tz, end_date=new.end_date, max_runs=new.max_runs,
             ))
             if run_id is not None:
                 _insert_run(db, run_id, task_id, None, now)
@@ -190,6 +206,26 @@ class TaskRecords:
             )
         if workspace_id is not None:
             self._announce_task(task_id, status, workspace_id)
+
+    def change_schedule(self, task_id: str, change: ScheduleChange, expected_status: str) -> bool:
+        """Write a schedule edit (or a pause/resume) while the task still has `expected_status`
+        and lives; False when it changed meanwhile. The task's runs and fires stay."""
+        values = {**change.fields, "status": change.status, "next_run_at": change.next_run_at, "updated_at": utcnow()}
+        with self.store.write() as db:
+            workspace_id = db.scalar(
+                update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status == expected_status,
+                                      t.tasks.c.killed.is_(False))
+                .values(**values).returning(t.tasks.c.workspace_id)
+            )
+        if workspace_id is None:
+            return False
+        self._announce_task(task_id, change.status, workspace_id)
+        return True
+
+    def fired_runs(self, task_id: str) -> int:
+        """How many runs the task's schedule has made (what `max_runs` counts)."""
+        with self.store.read() as db:
+            return _fired_runs(db, task_id)
 
     def set_next_run_at(self, task_id: str, next_run_at: datetime | None) -> None:
         with self.store.write() as db:
@@ -337,7 +373,7 @@ class TaskRecords:
 
     def record_fire(
         self, fire: Fire, leader: Callable[[Connection], bool], engine_id: str,
-    ) -> tuple[str, str | None]:
+    ) -> tuple[str, str | None, bool]:
         """Record one fire of a schedule and move the task's next fire on, in one transaction,
         only while this engine is the leader (`leader` looks, holding the lease row until the
         transaction ends) and the task lives.
@@ -345,23 +381,25 @@ class TaskRecords:
         With `skip_if_busy`, a fire while the task has an active run is recorded as skipped (when
         `queue_behind`, only while a run already waits behind the running one). Returns what the
         fire did (RAN, SKIPPED_OVERLAP, DUPLICATE: already recorded, e.g. by a process that died
-        after recording it, NOT_LEADER: nothing written) and the new run's id.
+        after recording it, NOT_LEADER: nothing written), the new run's id, and whether the
+        schedule has now made its `max_runs` runs (then its next fire is none).
         """
         now, task_id = utcnow(), fire.task_id
         with self.store.write() as db:
             if not leader(db):
-                return NOT_LEADER, None
-            live = db.scalar(select(func.count()).select_from(t.tasks).where(
+                return NOT_LEADER, None, False
+            live = db.execute(select(t.tasks.c.max_runs).where(
                 t.tasks.c.id == task_id, t.tasks.c.killed.is_(False), t.tasks.c.status == STARTED
-            ))
-            if not live:
-                return DUPLICATE, None
+            )).first()
+            if live is None:
+                return DUPLICATE, None, False
+            max_runs = live.max_runs
             db.execute(update(t.tasks).where(t.tasks.c.id == task_id)
                        .values(next_run_at=fire.next_run_at, updated_at=now))
             if db.scalar(select(func.count()).select_from(t.fires).where(
                 t.fires.c.task_id == task_id, t.fires.c.scheduled_at == fire.scheduled_at
             )):
-                return DUPLICATE, None
+                return DUPLICATE, None, False
             run_id: str | None = None if fire.missed else str(uuid.uuid4())
             outcome = MISSED if fire.missed else RAN
             if run_id is not None and fire.skip_if_busy and _busy(db, task_id, fire.queue_behind):
@@ -376,10 +414,13 @@ class TaskRecords:
                 db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
                     status=RUN_SKIPPED, error=OVERLAP_NOTE, ended_at=now, engine_id=engine_id,
                 ))
+            exhausted = max_runs is not None and _fired_runs(db, task_id) >= max_runs
+            if exhausted:
+                db.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(next_run_at=None))
         if run_id is not None:
             status = RUN_SKIPPED if outcome == SKIPPED_OVERLAP else PENDING
             self._announce_run(run_id, task_id, status, scheduled_for=fire.scheduled_at)
-        return outcome, run_id
+        return outcome, run_id, exhausted
 
     # --- events ---
 
@@ -388,6 +429,12 @@ class TaskRecords:
 
     def _announce_run(self, run_id: str, task_id: str, status: str, **fields: Any) -> None:
         self.bus.publish("run", run_id, task_id=task_id, status=status, **fields)
+
+
+def _fired_runs(db: Connection, task_id: str) -> int:
+    return int(db.scalar(select(func.count()).select_from(t.fires).where(
+        t.fires.c.task_id == task_id, t.fires.c.outcome == RAN
+    )) or 0)
 
 
 def _busy(db: Connection, task_id: str, queue_behind: bool) -> bool:
@@ -453,6 +500,9 @@ def _task(row: Row[Any], last_runs: list[RunSummary]) -> Task:
         },
         last_runs=last_runs,
         next_run_at=row.next_run_at,
+        tz=row.tz,
+        end_date=row.end_date,
+        max_runs=row.max_runs,
     )
 
 

@@ -24,13 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 import os
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...constants import REFERENCE_TASK_ID_ENV, RUN_ID_ENV, TASK_ACTIVE, TOKEN_ENV, URL_ENV, RunFilter, RunType
+from ...constants import (
+    PAUSED,
+    REFERENCE_TASK_ID_ENV,
+    RUN_ID_ENV,
+    TASK_ACTIVE,
+    TOKEN_ENV,
+    URL_ENV,
+    RunFilter,
+    RunType,
+)
 from ..childenv import run_environ
 from ..errors import Conflict, Invalid
 from ..events.bus import Event, EventBus
@@ -57,12 +67,13 @@ from .records import (
     TIMED_OUT,
     NewTask,
     Run,
+    ScheduleChange,
     TaskRecords,
 )
 from .runlogs import RunLogs
 from .runner import Runner
 from .scheduler import Scheduler
-from .schedules import parse_schedule
+from .schedules import Schedule, local_end, parse_schedule
 
 if TYPE_CHECKING:
     from ..engine import EngineConfig
@@ -129,8 +140,16 @@ class Tasks:
         name: str | None = None,
         timeout: float | None = None,
         schedule: str | None = None,
+        tz: str | None = None,
+        end_date: datetime | None = None,
+        max_runs: int | None = None,
     ) -> Task:
-        parsed = parse_schedule(schedule) if run_type == CRONJOB else None
+        """`tz`, `end_date` (a time without offset is on the zone's wall clock) and `max_runs`
+        are a scheduled task's; `max_runs` counts the runs its fires make."""
+        if run_type != CRONJOB and (tz, end_date, max_runs) != (None, None, None):
+            raise Invalid("'tz', 'end_date' and 'max_runs' are for scheduled tasks (task/run_scheduled)")
+        ends_at = local_end(end_date, tz) if end_date is not None else None
+        parsed = parse_schedule(schedule, tz, ends_at) if run_type == CRONJOB else None
         orch = await self.orchestrations.get(orch_id)
         if orch.workspace_id != workspace_id:
             workspace = await self.workspaces.get(workspace_id)  # NotFound if there is none
@@ -143,7 +162,7 @@ class Tasks:
         if parsed is not None and next_due is None:
             status = SUCCESS  # a schedule that has already ended: nothing will ever run
         new = NewTask(name, orch.workspace_id, orch.id, run_type, parsed.expression if parsed else None,
-                      timeout, status, args or {}, next_due)
+                      timeout, status, args or {}, next_due, tz, ends_at, max_runs)
         task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB)
         if run_id is not None:
             await self.runner.claim()
@@ -202,6 +221,80 @@ class Tasks:
         if not stopping:
             await self.store.call(self.records.set_task_status, task.id, KILLED)
         return await self.get(task.id)
+
+    # --- schedule controls: pause and resume, edits, the next fires ---
+
+    async def pause(self, task_id: str, pause: bool) -> Task:
+        """Pause a scheduled task (no fire until resumed; a run under way goes on) or resume it
+        from now on: the fires that fell while it was paused are not made up."""
+        task = await self._live_schedule(task_id, "paused or resumed")
+        if pause and task.status != PAUSED:
+            await self._change_schedule(task, {}, PAUSED)
+        elif not pause and task.status == PAUSED:
+            await self._change_schedule(task, {}, STARTED)
+        return await self.get(task.id)
+
+    async def update_schedule(self, task_id: str, changes: dict[str, Any]) -> Task:
+        """Edit a scheduled task's `schedule`, `tz`, `end_date`, `max_runs`, `json` arguments or
+        `timeout` (only the keys given; null clears end_date, max_runs, timeout and tz). Its id,
+        runs, logs and fires stay; its next fire is worked out again from now."""
+        task = await self._live_schedule(task_id, "edited")
+        tz = changes.get("tz", task.tz)
+        end = changes.get("end_date", task.end_date)
+        ends_at = local_end(end, tz) if isinstance(end, datetime) else None
+        schedule = parse_schedule(changes.get("schedule", task.schedule), tz, ends_at)
+        fields: dict[str, Any] = {"schedule": schedule.expression, "tz": tz, "end_date": ends_at}
+        if "max_runs" in changes:
+            fields["max_runs"] = changes["max_runs"]
+        if "json" in changes:
+            fields["input_data"] = changes["json"] or {}
+        if "timeout" in changes:
+            fields["timeout"] = changes["timeout"]
+        await self._change_schedule(task, fields, task.status)
+        return await self.get(task.id)
+
+    async def next_fires(self, task_id: str, count: int) -> builtins.list[datetime]:
+        """The task's next `count` fires from now (a paused task's: if it were resumed now)."""
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB or task.killed or task.status not in (STARTED, PAUSED):
+            return []
+        left = await self._runs_left(task)
+        return _schedule_of(task).next_fires(utcnow(), count if left is None else min(count, left))
+
+    @staticmethod
+    def preview_fires(schedule: str, tz: str | None, end_date: datetime | None, max_runs: int | None,
+                      count: int) -> builtins.list[datetime]:
+        """The next fires of a schedule not made yet (the sidebar's preview, `task/next_fires`)."""
+        ends_at = local_end(end_date, tz) if end_date is not None else None
+        limit = count if max_runs is None else min(count, max_runs)
+        return parse_schedule(schedule, tz, ends_at).next_fires(utcnow(), limit)
+
+    async def _live_schedule(self, task_id: str, verb: str) -> Task:
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB:
+            raise Invalid(f"task {task.id} is a {task.run_type} task: only scheduled tasks (CronJob) can be {verb}")
+        if task.killed or task.status not in (STARTED, PAUSED):
+            raise Conflict(f"task {task.id} is {task.status}: its schedule has ended, it cannot be {verb}")
+        return task
+
+    async def _change_schedule(self, task: Task, fields: dict[str, Any], status: str) -> None:
+        """Write the change and the next fire it gives, then set this engine's timer by it (the
+        leader's, through the task event, when another engine leads)."""
+        changed = dataclasses.replace(task, **{k: v for k, v in fields.items() if hasattr(task, k)})
+        schedule = _schedule_of(changed)
+        left = await self._runs_left(changed)
+        next_due = schedule.next_after(utcnow()) if status == STARTED and left != 0 else None
+        if not await self.store.call(self.records.change_schedule, task.id,
+                                     ScheduleChange(fields, next_due, status), task.status):
+            raise Conflict(f"task {task.id} changed while it was being changed; look at it again")
+        self.scheduler.remove(task.id)
+        if status == STARTED and self.leading:
+            self.scheduler.add(task.id, schedule, next_due)  # no next fire: the schedule ends
+
+    async def _runs_left(self, task: Task) -> int | None:
+        if task.max_runs is None:
+            return None
+        return max(0, task.max_runs - await self.store.call(self.records.fired_runs, task.id))
 
     async def runs(self, task_id: str, status: RunFilter = "all", limit: int | None = None) -> builtins.list[Run]:
         task = await self.get(task_id, 0)
@@ -370,8 +463,7 @@ class Tasks:
         another engine whose event was missed), and no continuous task was left without a run."""
         for task in await self.store.call(self.records.list_tasks, None, None, False, 0):
             if task.run_type == CRONJOB and task.status == STARTED and not self.scheduler.has(task.id):
-                assert task.schedule is not None
-                await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+                await self.scheduler.resume(task.id, _schedule_of(task), task.next_run_at)
         for task_id in await self.store.call(self.records.orphaned_services, RECONCILE_QUIET_S):
             await self.store.call(self.records.insert_run, task_id)
             self.runner.wake()
@@ -404,11 +496,9 @@ class Tasks:
         task = await self.get(task_id, 0)
         if task.run_type != CRONJOB:
             return
-        if task.killed or task.status != STARTED:
-            self.scheduler.remove(task.id)
-        elif not self.scheduler.has(task.id):
-            assert task.schedule is not None
-            await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+        self.scheduler.remove(task.id)  # it may have been paused, resumed or edited: follow what it is now
+        if not task.killed and task.status == STARTED:
+            await self.scheduler.resume(task.id, _schedule_of(task), task.next_run_at)
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(job)
@@ -427,8 +517,7 @@ class Tasks:
                 await self.store.call(self.records.set_task_status, task.id, status)
         elif task.run_type == CRONJOB:
             if self.leading:
-                assert task.schedule is not None
-                await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+                await self.scheduler.resume(task.id, _schedule_of(task), task.next_run_at)
         elif not active:
             await self.store.call(self.records.insert_run, task.id)
             self.runner.wake()
@@ -446,6 +535,11 @@ class Tasks:
         for job in list(self._jobs):
             job.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
+
+
+def _schedule_of(task: Task) -> Schedule:
+    assert task.schedule is not None
+    return parse_schedule(task.schedule, task.tz, task.end_date)
 
 
 def _run_filter(status: RunFilter) -> tuple[str, ...] | None:

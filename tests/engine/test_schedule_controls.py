@@ -1,0 +1,152 @@
+"""Schedule controls against a real engine: time zones across both 2026 daylight saving changes
+(the scheduler driven by a fake clock), pause and resume, edits, end dates, run caps and the
+next-fires preview."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from jupyter_orch.engine import Conflict, Engine, Invalid
+from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT
+from jupyter_orch.engine.tasks.schedules import parse_schedule
+from jupyter_orch.engine.timeutil import parse_time, utcnow
+from tests.engine.test_tasks_engine import _at_least, eventually, orchestration, run_count
+from tests.support.databases import sql
+from tests.support.engine import running_engine
+
+PARIS = ZoneInfo("Europe/Paris")
+# 2026 in Paris: 29 March 02:00 CET -> 03:00 CEST; 25 October 03:00 CEST -> 02:00 CET.
+SPRING = datetime(2026, 3, 27, tzinfo=PARIS), datetime(2026, 4, 1, tzinfo=PARIS)
+AUTUMN = datetime(2026, 10, 23, tzinfo=PARIS), datetime(2026, 10, 28, tzinfo=PARIS)
+
+
+async def fires_with_a_fake_clock(engine: Engine, schedule: str, since: datetime, until: datetime) -> list[datetime]:
+    """Make a Paris task of `schedule`, then let the real scheduler handle every fire from
+    `since` with its clock at `until` (as after a sleep: it walks each fire time and records
+    each one in `fires`); answer the recorded fire times."""
+    orch = await orchestration(engine, {"main.py": "pass\n"})
+    task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule=schedule, tz="Europe/Paris")
+    parsed = parse_schedule(schedule, "Europe/Paris")
+    first = parsed.next_after(since.astimezone(UTC))
+    assert first is not None
+    await engine.tasks.scheduler._catch_up(task.id, parsed, first, until.astimezone(UTC))
+    await engine.tasks.kill(task.id)
+    rows = sql(engine.store.url, "SELECT scheduled_at FROM fires WHERE task_id = :t ORDER BY 1", t=task.id)
+    return [parse_time(r[0]) for r in rows]
+
+
+def local_days(fires: list[datetime]) -> Counter[str]:
+    return Counter(at.astimezone(PARIS).strftime("%m-%d") for at in fires)
+
+
+@pytest.mark.parametrize("since, until", [SPRING, AUTUMN], ids=["spring", "autumn"])
+async def test_a_daily_time_fires_once_a_day_across_the_change(tmp_path: Path, since: datetime,
+                                                              until: datetime) -> None:
+    async with running_engine(tmp_path / "data", missed_fire_policy="run_all") as engine:
+        fires = await fires_with_a_fake_clock(engine, "30 2 * * *", since, until)
+    assert list(local_days(fires).values()) == [1] * 5, fires  # no day doubled, none missing
+    walls = [at.astimezone(PARIS).strftime("%H:%M") for at in fires]
+    if since == SPRING[0]:  # 02:30 does not exist on 29 March: it fires at the change, 03:00 CEST
+        assert walls == ["02:30", "02:30", "03:00", "02:30", "02:30"]
+        assert fires[2] == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    else:  # 02:30 happens twice on 25 October: the first pass only (CEST, 00:30 UTC)
+        assert walls == ["02:30"] * 5 and fires[2] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("since, until, hours", [(*SPRING, 23), (*AUTUMN, 25)], ids=["spring", "autumn"])
+async def test_an_hourly_schedule_keeps_real_hours_across_the_change(tmp_path: Path, since: datetime,
+                                                                     until: datetime, hours: int) -> None:
+    async with running_engine(tmp_path / "data") as engine:  # run_once: the rest recorded as missed
+        fires = await fires_with_a_fake_clock(engine, "0 * * * *", since, until)
+    change_day = "03-29" if since == SPRING[0] else "10-25"
+    assert local_days(fires)[change_day] == hours
+    assert all(b - a == timedelta(hours=1) for a, b in zip(fires, fires[1:], strict=False)), fires
+
+
+def test_utc_stays_the_default_and_bad_zones_are_refused() -> None:
+    assert parse_schedule("0 9 * * *").next_after(datetime(2026, 7, 1, tzinfo=UTC)) == datetime(
+        2026, 7, 1, 9, tzinfo=UTC)
+    assert parse_schedule("0 9 * * *", "Europe/Paris").next_after(datetime(2026, 7, 1, tzinfo=UTC)) == datetime(
+        2026, 7, 1, 7, tzinfo=UTC)
+    assert parse_schedule("0 9 * * *", "America/New_York").next_after(
+        datetime(2026, 12, 1, tzinfo=UTC)) == datetime(2026, 12, 1, 14, tzinfo=UTC)
+    for bad in ("Mars/Olympus", "", "../etc/passwd"):
+        with pytest.raises(Invalid, match="IANA time zone"):
+            parse_schedule("0 9 * * *", bad)
+
+
+async def test_pause_stops_fires_and_resume_starts_them_from_now(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "pass\n"})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="* * * * * *")
+        await eventually(lambda: _at_least(run_count(engine, task.id, "success"), 1), 10)
+        paused = await engine.tasks.pause(task.id, True)
+        assert paused.status == "paused" and paused.next_run_at is None
+        assert (await engine.tasks.pause(task.id, True)).status == "paused"  # twice: no change
+        fired = len(await engine.tasks.runs(task.id))
+        await asyncio.sleep(2.5)
+        assert len(await engine.tasks.runs(task.id)) == fired
+        assert [at.microsecond for at in await engine.tasks.next_fires(task.id, 3)] == [0, 0, 0]
+        resumed = await engine.tasks.pause(task.id, False)
+        assert resumed.status == "started" and parse_time(resumed.next_run_at) > utcnow()
+        await eventually(lambda: _at_least(run_count(engine, task.id, "success"), fired + 1), 10)
+        killed = await engine.tasks.kill(task.id)
+        assert killed.status in ("pending_kill", "killed")
+        with pytest.raises(Conflict, match="cannot be paused"):
+            await engine.tasks.pause(task.id, False)
+        once = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {})
+        with pytest.raises(Invalid, match="only scheduled tasks"):
+            await engine.tasks.pause(once.id, True)
+
+
+async def test_an_edit_keeps_the_task_and_its_runs(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "import json, os\n"
+                                            "print(json.load(open(os.environ['JUPYTER_ORCH_TASK_ARGS_FILE'])))\n"})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {"v": 1}, schedule="* * * * * *")
+        await eventually(lambda: _at_least(run_count(engine, task.id, "success"), 1), 10)
+        edited = await engine.tasks.update_schedule(
+            task.id, {"schedule": "*/2 * * * * *", "json": {"v": 2}, "timeout": 30, "tz": "Asia/Tokyo"})
+        assert (edited.id, edited.schedule, edited.input_data, edited.timeout, edited.tz) == (
+            task.id, "*/2 * * * * *", {"v": 2}, 30, "Asia/Tokyo")
+        assert parse_time(edited.next_run_at).second % 2 == 0
+        before = len(await engine.tasks.runs(task.id))
+        await eventually(lambda: _at_least(run_count(engine, task.id, "success"), before + 1), 10)
+        newest = (await engine.tasks.runs(task.id, "success"))[0]
+        assert any("{'v': 2}" in line for line in await engine.tasks.run_logs(newest.run_id))
+        assert parse_time(newest.scheduled_for).second % 2 == 0
+        with pytest.raises(Invalid):
+            await engine.tasks.update_schedule(task.id, {"schedule": "61 * * * *"})
+        with pytest.raises(Invalid, match="IANA"):
+            await engine.tasks.update_schedule(task.id, {"tz": "Nowhere/Land"})
+        assert (await engine.tasks.get(task.id)).schedule == "*/2 * * * * *"  # a refused edit changes nothing
+        await engine.tasks.kill(task.id)
+
+
+async def test_max_runs_and_end_date_end_the_schedule(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "pass\n"})
+        capped = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="* * * * * *", max_runs=2)
+        assert capped.max_runs == 2 and len(await engine.tasks.next_fires(capped.id, 10)) == 2
+        capped = await engine.tasks.wait_for(capped.id, ("success",), 15)
+        assert capped.next_run_at is None and [r.status for r in capped.last_runs] == ["success", "success"]
+        end = utcnow() + timedelta(seconds=2.5)
+        ending = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="* * * * * *",
+                                           end_date=end)
+        assert all(at <= end for at in await engine.tasks.next_fires(ending.id, 10))
+        ending = await engine.tasks.wait_for(ending.id, ("success",), 15)
+        assert ending.next_run_at is None and 1 <= len(ending.last_runs) <= 3
+        assert all(parse_time(r.scheduled_for) <= end for r in await engine.tasks.runs(ending.id))
+        # An end date without an offset is on the schedule's own wall clock.
+        paris = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="@daily",
+                                          tz="Europe/Paris", end_date=datetime(2099, 7, 1))
+        assert paris.end_date == datetime(2099, 6, 30, 22, tzinfo=UTC)
+        await engine.tasks.kill(paris.id)
+        with pytest.raises(Invalid, match="scheduled tasks"):
+            await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {}, max_runs=1)

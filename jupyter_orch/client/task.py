@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from ..constants import TASK_TERMINAL
 from .base import Entity, Listing
-from .display import duration, local_time, record_html, table_html
+from .display import duration, local_time, parse_time, record_html, table_html, time_text
 from .errors import WaitTimeout
 from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 
 RUN_TYPE_WORDS = {"Oneshot": "Temporary Run", "CronJob": "Scheduled Run", "NetworkService": "Continuous Run"}
+SCHEDULE_FIELDS = ("schedule", "tz", "json_args", "timeout", "end_date", "max_runs")
 
 
 class Task(Entity):
@@ -42,6 +44,41 @@ class Task(Entity):
 
     def input_data(self) -> dict[str, Any]:
         return self._data.get("input_data") or {}
+
+    def tz(self) -> str:
+        """The IANA time zone whose wall clock the schedule follows."""
+        return self._data.get("tz") or "UTC"
+
+    def end_date(self) -> datetime | None:
+        return parse_time(self._data.get("end_date"))
+
+    def max_runs(self) -> int | None:
+        return self._data.get("max_runs")
+
+    def pause(self) -> Task:
+        """Stop the schedule firing (a run under way goes on) until `resume`."""
+        self._data = self._client._http.post("task/pause", {"id": self.id(), "pause": True})
+        return self
+
+    def resume(self) -> Task:
+        """Fire again from now on (fires that fell while paused are not made up)."""
+        self._data = self._client._http.post("task/pause", {"id": self.id(), "pause": False})
+        return self
+
+    def update_schedule(self, **changes: Any) -> Task:
+        """Edit a scheduled task, keeping its id and history: any of `schedule`, `tz`,
+        `json_args`, `timeout`, `end_date`, `max_runs` (None clears the last four and tz)."""
+        unknown = set(changes) - set(SCHEDULE_FIELDS)
+        if unknown:
+            raise TypeError(f"update_schedule() takes {', '.join(SCHEDULE_FIELDS)}; not {', '.join(sorted(unknown))}")
+        body = {"json" if k == "json_args" else k: time_text(v) if k == "end_date" else v for k, v in changes.items()}
+        self._data = self._client._http.post("task/update_schedule", {"id": self.id(), **body})
+        return self
+
+    def next_fires(self, count: int = 5) -> list[datetime]:
+        """The schedule's next `count` fires (UTC; a paused task's: if resumed now)."""
+        fires = self._client._http.post("task/next_fires", {"id": self.id(), "count": count})["fires"]
+        return [at for at in map(parse_time, fires) if at is not None]
 
     def created_at(self) -> str:
         return self._data["created_at"]
@@ -104,7 +141,12 @@ class Task(Entity):
             "status": self._data.get("status"),
         }
         if self._data.get("run_type") == "CronJob":
+            fields["time zone"] = self.tz()
             fields["next run"] = local_time(self._data.get("next_run_at"))
+            if self._data.get("end_date"):
+                fields["ends"] = local_time(self._data["end_date"])
+            if self.max_runs() is not None:
+                fields["max runs"] = self.max_runs()
         return fields
 
 

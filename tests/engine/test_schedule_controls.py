@@ -5,6 +5,7 @@ next-fires preview."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,7 +67,7 @@ async def test_an_hourly_schedule_keeps_real_hours_across_the_change(tmp_path: P
         fires = await fires_with_a_fake_clock(engine, "0 * * * *", since, until)
     change_day = "03-29" if since == SPRING[0] else "10-25"
     assert local_days(fires)[change_day] == hours
-    assert all(b - a == timedelta(hours=1) for a, b in zip(fires, fires[1:], strict=False)), fires
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(fires)), fires
 
 
 def test_utc_stays_the_default_and_bad_zones_are_refused() -> None:

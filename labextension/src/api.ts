@@ -50,6 +50,10 @@ export interface ITask {
   updated_at?: string;
   last_runs?: ILastRun[];
   next_run_at?: string | null;
+  /** A scheduled task's IANA time zone (null: UTC), end and run cap. */
+  tz?: string | null;
+  end_date?: string | null;
+  max_runs?: number | null;
 }
 
 export interface IRun {
@@ -280,6 +284,14 @@ export interface INewTask {
   /** once, on a cron schedule, or continuously. */
   mode: 'once' | 'schedule' | 'continuous';
   schedule?: string;
+  controls?: IScheduleControls;
+}
+
+/** A schedule's time zone, end (ISO; without offset: in that zone) and run cap, as the API takes them. */
+export interface IScheduleControls {
+  tz?: string | null;
+  end_date?: string | null;
+  max_runs?: number | null;
 }
 
 const TASK_ROUTES = { once: 'task/run_once', schedule: 'task/run_scheduled', continuous: 'task/run_continuously' };
@@ -295,6 +307,7 @@ export async function createTask(task: INewTask): Promise<string> {
   }
   if (task.mode === 'schedule') {
     body.schedule = task.schedule;
+    Object.assign(body, task.controls ?? {});
   }
   const data = await request<{ id: string }>(TASK_ROUTES[task.mode], body);
   return String(data.id ?? '');
@@ -302,6 +315,32 @@ export async function createTask(task: INewTask): Promise<string> {
 
 export async function killTask(id: string): Promise<ITask> {
   return request<ITask>('task/kill', { id });
+}
+
+/** Pause a scheduled task (pause: true) or resume it from now on. */
+export async function pauseTask(id: string, pause: boolean): Promise<ITask> {
+  return request<ITask>('task/pause', { id, pause });
+}
+
+/** What an edit of a scheduled task may change. */
+export interface IScheduleEdit extends IScheduleControls {
+  schedule?: string;
+  json?: unknown;
+  timeout?: number | null;
+}
+
+/** Edit a scheduled task; only the fields given change (null clears). */
+export async function updateSchedule(id: string, changes: IScheduleEdit): Promise<ITask> {
+  return request<ITask>('task/update_schedule', { id, ...changes });
+}
+
+/** The next fires of a task (`{id}`) or of a schedule not made yet, as the server works them out. */
+export async function nextFires(
+  of: { id: string } | (IScheduleControls & { schedule: string }),
+  count = 5
+): Promise<Date[]> {
+  const data = await request<{ fires?: string[] }>('task/next_fires', { ...of, count });
+  return (data.fires ?? []).map(at => new Date(at));
 }
 
 export async function listRuns(taskId: string, limit = 20): Promise<IRun[]> {

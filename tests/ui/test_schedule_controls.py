@@ -1,0 +1,63 @@
+"""The sidebar's schedule controls in a real browser: a schedule in a time zone with a run cap
+(the preview asks the server), pause and resume from the row, and the edit dialog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.server import ServerProcess
+from tests.ui.helpers import choose_workspace, expect, shot, status_of, uploaded_ready
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_zoned_schedule_pauses_resumes_and_is_edited(page: Any, panel: Any, lab: ServerProcess,
+                                                       workspace: int) -> None:
+    orch_id = uploaded_ready(lab, workspace, "zoned")
+    choose_workspace(panel, workspace)
+    panel.locator(f'li[data-orch-id="{orch_id}"] [data-action="new-task"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('input[name="name"]').fill("paris-job")
+    dialog.locator('input[value="schedule"]').check()
+    dialog.locator('input[name="schedule"]').fill("30 2 * * *")
+    dialog.locator('input[name="tz"]').fill("Mars/Base")
+    expect(dialog.locator('.jp-orch-error[data-field="tz"]')).to_contain_text("Not a time zone")
+    dialog.locator('input[name="tz"]').fill("Europe/Paris")
+    expect(dialog.locator(".jp-orch-schedule-words")).to_contain_text("Europe/Paris")
+    expect(dialog.locator(".jp-orch-fires li")).to_have_count(5)
+    dialog.locator('input[name="maxRuns"]').fill("3")
+    expect(dialog.locator(".jp-orch-fires li")).to_have_count(3)  # the server's preview, capped
+    shot(page, "08-zoned-schedule-dialog")
+    dialog.locator("button.jp-mod-accept").click()
+
+    row = panel.locator('li.jp-orch-task:has(.jp-orch-name:text-is("paris-job"))')
+    expect(row.locator(".jp-orch-schedule")).to_have_attribute("data-tz", "Europe/Paris", timeout=15_000)
+    expect(row.locator(".jp-orch-schedule")).to_contain_text("Europe/Paris")
+    task = next(t for t in lab.post("task/list", {"workspace_id": workspace}).json() if t["name"] == "paris-job")
+    assert (task["tz"], task["max_runs"], task["schedule"]) == ("Europe/Paris", 3, "30 2 * * *")
+
+    row.locator('[data-action="pause"]').click()
+    expect(status_of(row)).to_have_text("paused", timeout=15_000)
+    expect(row.locator(".jp-orch-next-run")).to_have_count(0)
+    row.locator('[data-action="resume"]').click()
+    expect(status_of(row)).to_have_text("started", timeout=15_000)
+    expect(row.locator(".jp-orch-next-run")).to_contain_text("next in")
+
+    row.locator('[data-action="edit-schedule"]').click()
+    edit = page.locator(".jp-Dialog")
+    expect(edit.locator('input[name="name"]')).to_have_count(0)
+    expect(edit.locator('input[name="tz"]')).to_have_value("Europe/Paris")
+    edit.locator('input[name="schedule"]').fill("0 8 * * 1")
+    edit.locator('input[name="tz"]').fill("America/New_York")
+    edit.locator('input[name="maxRuns"]').fill("")
+    expect(edit.locator(".jp-orch-fires li")).to_have_count(5)
+    shot(page, "09-edit-schedule-dialog")
+    edit.locator("button.jp-mod-accept").click()
+    expect(row.locator(".jp-orch-schedule")).to_have_attribute("data-tz", "America/New_York", timeout=15_000)
+    edited = lab.post("task/get_by_id", {"id": task["id"]}).json()
+    assert (edited["schedule"], edited["tz"], edited["max_runs"]) == ("0 8 * * 1", "America/New_York", None)
+    lab.post("task/kill", {"id": task["id"]})
+    expect(status_of(row)).to_have_text("killed", timeout=30_000)
+    expect(row.locator('[data-action="pause"]')).to_have_count(0)

@@ -1,6 +1,6 @@
 """Schedule controls against a real engine: time zones across both 2026 daylight saving changes
-(the scheduler driven by a fake clock), pause and resume, edits, end dates, run caps and the
-next-fires preview."""
+(the scheduler driven by a fake clock), pause and resume, edits, end dates, run caps, the
+next-fires preview, run-now with overrides and re-runs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jupyter_orch.engine import Conflict, Engine, Invalid
-from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT
+from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT, RUN_ENDED, Run
 from jupyter_orch.engine.tasks.schedules import parse_schedule
 from jupyter_orch.engine.timeutil import parse_time, utcnow
 from tests.engine.test_tasks_engine import _at_least, eventually, orchestration, run_count
@@ -151,3 +151,58 @@ async def test_max_runs_and_end_date_end_the_schedule(tmp_path: Path) -> None:
         await engine.tasks.kill(paris.id)
         with pytest.raises(Invalid, match="scheduled tasks"):
             await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {}, max_runs=1)
+
+
+ECHO_ARGS = ("import json, os, time\n"
+             "args = json.load(open(os.environ['JUPYTER_ORCH_TASK_ARGS_FILE']))\n"
+             "time.sleep(args.get('sleep', 0))\n"
+             "print('args', json.dumps(args, sort_keys=True))\n")
+
+
+async def ended_run(engine: Engine, run_id: str) -> Run:
+    async def done() -> bool:
+        return (await engine.store.call(engine.tasks.records.get_run, run_id)).status in RUN_ENDED
+
+    await eventually(done, 30)
+    return await engine.store.call(engine.tasks.records.get_run, run_id)
+
+
+async def test_run_now_overrides_one_run_and_a_rerun_repeats_what_it_ran_with(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": ECHO_ARGS})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {"v": 1}, timeout=30, schedule="@yearly")
+        override = await ended_run(engine, (await engine.tasks.run_now(task.id, {"v": 9}, 20)).run_id)
+        assert (override.status, override.input_data, override.timeout) == ("success", {"v": 9}, 20)
+        assert 'args {"v": 9}' in " ".join(await engine.tasks.run_logs(override.run_id))
+        plain = await ended_run(engine, (await engine.tasks.run_now(task.id)).run_id)
+        assert (plain.input_data, plain.timeout) == ({"v": 1}, 30)  # the task's own
+        assert (await engine.tasks.get(task.id)).input_data == {"v": 1}  # the override was for that run only
+        short = await ended_run(engine, (await engine.tasks.run_now(task.id, {"sleep": 30}, 0.5)).run_id)
+        assert short.status == "timed_out"
+
+        await engine.tasks.update_schedule(task.id, {"json": {"v": 2}})
+        again = await ended_run(engine, (await engine.tasks.rerun(override.run_id)).run_id)
+        assert (again.input_data, again.timeout, again.rerun_of) == ({"v": 9}, 20, override.run_id)
+        assert 'args {"v": 9}' in " ".join(await engine.tasks.run_logs(again.run_id))
+        assert (await engine.tasks.get(task.id)).status == "started"
+
+        once = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {"v": 3})
+        once = await engine.tasks.wait_for(once.id, ("success",), 30)
+        rerun = await engine.tasks.rerun(once.last_runs[0].run_id)
+        assert (await ended_run(engine, rerun.run_id)).input_data == {"v": 3}
+        once = await engine.tasks.wait_for(once.id, ("success",), 30)
+        assert [r.status for r in once.last_runs] == ["success", "success"]
+
+        with pytest.raises(Invalid, match="run now is for scheduled tasks"):
+            await engine.tasks.run_now(once.id)
+        busy = await engine.tasks.run_now(task.id, {"sleep": 30})
+        await eventually(lambda: _is_running(engine, busy.run_id), 15)
+        with pytest.raises(Conflict, match="only a finished run"):
+            await engine.tasks.rerun(busy.run_id)
+        await engine.tasks.kill(task.id)
+        with pytest.raises(Conflict, match="was killed"):
+            await engine.tasks.rerun(override.run_id)
+
+
+async def _is_running(engine: Engine, run_id: str) -> bool:
+    return (await engine.store.call(engine.tasks.records.get_run, run_id)).status == "running"

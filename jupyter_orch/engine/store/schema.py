@@ -107,6 +107,11 @@ runs = Table(
     Column("ended_at", UTCDateTime),
     Column("engine_id", Text),  # the engine that claimed the run and drives it
     Column("not_before", UTCDateTime),  # a continuous task's restart waits out its back-off
+    # The run's own arguments and timeout (the task's when it was made, or a run-now override);
+    # null in runs made before they were kept: the task's.
+    Column("input_data", Json),
+    Column("timeout", Float),
+    Column("rerun_of", Text),  # the run this one re-runs
     UniqueConstraint("task_id", "number", name="runs_task_number"),
     Index("runs_task", "task_id", "created_at"),
     Index("runs_status", "status"),

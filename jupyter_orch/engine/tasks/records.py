@@ -44,8 +44,8 @@ from ..timeutil import utcnow
 
 __all__ = [
     "CRONJOB", "FAILED", "FAILURE", "KILLED", "ONESHOT", "PENDING", "PENDING_KILL", "RUNNING", "RUN_ACTIVE",
-    "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "Fire", "NewTask", "Run", "RunSummary",
-    "ScheduleChange", "Task", "TaskRecords",
+    "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "ExtraRun", "Fire", "NewTask", "Run",
+    "RunSummary", "ScheduleChange", "Task", "TaskRecords",
 ]
 
 # What a fire did, as recorded in `fires`: made a run, made a skipped run (overlap), or none (missed).
@@ -99,6 +99,19 @@ class Run:
     log_truncated: bool
     scheduled_for: datetime | None
     engine_id: str | None
+    input_data: dict[str, Any] | None = None  # the arguments it ran with (None: its task's)
+    timeout: float | None = None
+    rerun_of: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtraRun:
+    """A run asked for beside a task's own: run-now with overrides, or a re-run of a run."""
+
+    task_id: str
+    args: dict[str, Any] | None  # None: the task's arguments now
+    timeout: float | None
+    rerun_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,23 @@ class TaskRecords:
         with self.store.write() as db:
             _insert_run(db, run_id, task_id, None, utcnow(), not_before)
         self._announce_run(run_id, task_id, PENDING)
+        return run_id
+
+    def insert_extra_run(self, extra: ExtraRun) -> str:
+        """Queue an extra run of a live task; a run-once task that had ended is `pending` again
+        (its status follows this run, as it followed its first)."""
+        run_id, now = str(uuid.uuid4()), utcnow()
+        with self.store.write() as db:
+            workspace_id = db.scalar(
+                update(t.tasks).where(t.tasks.c.id == extra.task_id, t.tasks.c.run_type == ONESHOT,
+                                      t.tasks.c.status.in_(TASK_TERMINAL), t.tasks.c.killed.is_(False))
+                .values(status=PENDING, updated_at=now).returning(t.tasks.c.workspace_id)
+            )
+            _insert_run(db, run_id, extra.task_id, None, now, args=extra.args, timeout=extra.timeout,
+                        rerun_of=extra.rerun_of)
+        if workspace_id is not None:
+            self._announce_task(extra.task_id, PENDING, workspace_id)
+        self._announce_run(run_id, extra.task_id, PENDING)
         return run_id
 
     def get_run(self, run_id: str) -> Run:
@@ -445,12 +475,19 @@ def _busy(db: Connection, task_id: str, queue_behind: bool) -> bool:
 
 def _insert_run(
     db: Connection, run_id: str, task_id: str, scheduled_for: datetime | None, now: datetime,
-    not_before: datetime | None = None,
+    not_before: datetime | None = None, *, args: dict[str, Any] | None = None, timeout: float | None = None,
+    rerun_of: str | None = None,
 ) -> None:
+    """Insert a pending run with its own copy of its arguments and timeout (the task's now,
+    unless given), so an edit of the task or a re-run never changes what a run ran with."""
     number = select(func.coalesce(func.max(t.runs.c.number), 0) + 1).where(t.runs.c.task_id == task_id)
+    of_task = select(t.tasks).where(t.tasks.c.id == task_id).subquery()
     db.execute(insert(t.runs).values(
         id=run_id, task_id=task_id, number=number.scalar_subquery(), status=PENDING, scheduled_for=scheduled_for,
         log_lines=0, log_truncated=False, created_at=now, updated_at=now, not_before=not_before,
+        input_data=args if args is not None else select(of_task.c.input_data).scalar_subquery(),
+        timeout=timeout if timeout is not None else select(of_task.c.timeout).scalar_subquery(),
+        rerun_of=rerun_of,
     ))
 
 
@@ -521,4 +558,7 @@ def _run(row: Row[Any]) -> Run:
         log_truncated=row.log_truncated,
         scheduled_for=row.scheduled_for,
         engine_id=row.engine_id,
+        input_data=row.input_data,
+        timeout=row.timeout,
+        rerun_of=row.rerun_of,
     )

@@ -61,10 +61,12 @@ from .records import (
     PENDING,
     PENDING_KILL,
     RUN_ENDED,
+    SERVICE,
     STARTED,
     SUCCESS,
     TASK_TERMINAL,
     TIMED_OUT,
+    ExtraRun,
     NewTask,
     Run,
     ScheduleChange,
@@ -296,6 +298,36 @@ class Tasks:
             return None
         return max(0, task.max_runs - await self.store.call(self.records.fired_runs, task.id))
 
+    # --- extra runs: run now with overrides, re-runs ---
+
+    async def run_now(self, task_id: str, args: dict[str, Any] | None = None, timeout: float | None = None) -> Run:
+        """Run a scheduled task now, beside its schedule, with `args` and `timeout` for this run
+        only (the task's own when not given). It queues behind a run under way, as fires do."""
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB:
+            raise Invalid(f"task {task.id} is a {task.run_type} task: run now is for scheduled tasks"
+                          " (re-run one of its runs with task/rerun)")
+        return await self._extra_run(task, ExtraRun(task.id, args, timeout))
+
+    async def rerun(self, run_id: str) -> Run:
+        """Run a finished run again, with the arguments and timeout it ran with: a new run of
+        the same task, linked to it (`rerun_of`)."""
+        run = await self.store.call(self.records.get_run, run_id)
+        if run.status not in RUN_ENDED:
+            raise Conflict(f"run {run.run_id} is {run.status}: only a finished run can be re-run")
+        task = await self.get(run.task, 0)
+        if task.run_type == SERVICE:
+            raise Invalid(f"task {task.id} runs continuously: its runs restart by themselves")
+        args = run.input_data if run.input_data is not None else task.input_data
+        return await self._extra_run(task, ExtraRun(task.id, args, run.timeout, rerun_of=run.run_id))
+
+    async def _extra_run(self, task: Task, extra: ExtraRun) -> Run:
+        if task.killed:
+            raise Conflict(f"task {task.id} was killed: it runs no more")
+        run_id = await self.store.call(self.records.insert_extra_run, extra)
+        await self.runner.claim()
+        return await self.store.call(self.records.get_run, run_id)
+
     async def runs(self, task_id: str, status: RunFilter = "all", limit: int | None = None) -> builtins.list[Run]:
         task = await self.get(task_id, 0)
         return await self.store.call(self.records.list_runs, task.id, _run_filter(status), limit)
@@ -322,7 +354,7 @@ class Tasks:
     # --- the runner's hooks ---
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
+        run, task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
             **run_environ(os.environ),
@@ -345,19 +377,20 @@ class Tasks:
             source=self.orchestrations.unpacked_path(orch.sha),
             entrypoint=orch.entrypoint,
             env=env,
-            args=task.input_data,
+            args=run.input_data if run.input_data is not None else task.input_data,
         )
-        return spec, task.timeout
+        return spec, run.timeout if run.input_data is not None else task.timeout
 
-    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None, bool]:
-        """The task and orchestration of a run, its environment's interpreter if that exists,
+    def _run_context(self, run_id: str) -> tuple[Run, Task, Orchestration, str | None, bool]:
+        """The run, its task and orchestration, its environment's interpreter if that exists,
         and whether its tree is unpacked here, in one trip to the store's thread pool (the looks
         at the files are file work too)."""
-        task = self.records.get_task(self.records.get_run(run_id).task, 0)
+        run = self.records.get_run(run_id)
+        task = self.records.get_task(run.task, 0)
         orch = self.orchestrations.get_now(task.orch_id)
         python = self.environments.python_for(orch.env_key)
         unpacked = self.orchestrations.unpacked_path(orch.sha).exists()
-        return task, orch, python if Path(python).exists() else None, unpacked
+        return run, task, orch, python if Path(python).exists() else None, unpacked
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)

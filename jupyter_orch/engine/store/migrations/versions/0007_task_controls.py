@@ -1,5 +1,5 @@
 """Task controls: a schedule's time zone, end date and run cap (a paused task is a status, no
-column).
+column); each run's own arguments and timeout, and the run a re-run repeats.
 
 Revision ID: 0007
 Revises: 0004
@@ -9,7 +9,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from jupyter_orch.engine.store.types import UTCDateTime
+from jupyter_orch.engine.store.types import Json, UTCDateTime
 
 revision = "0007"
 down_revision = "0004"
@@ -21,9 +21,15 @@ def upgrade() -> None:
     op.add_column("tasks", sa.Column("tz", sa.Text(), nullable=True))
     op.add_column("tasks", sa.Column("end_date", UTCDateTime(), nullable=True))
     op.add_column("tasks", sa.Column("max_runs", sa.Integer(), nullable=True))
+    op.add_column("runs", sa.Column("input_data", Json, nullable=True))
+    op.add_column("runs", sa.Column("timeout", sa.Float(), nullable=True))
+    op.add_column("runs", sa.Column("rerun_of", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        for column in ("rerun_of", "timeout", "input_data"):
+            batch.drop_column(column)
     with op.batch_alter_table("tasks") as batch:
         for column in ("max_runs", "end_date", "tz"):
             batch.drop_column(column)

@@ -75,6 +75,13 @@ class Task(Entity):
         self._data = self._client._http.post("task/update_schedule", {"id": self.id(), **body})
         return self
 
+    def run_now(self, json_args: dict[str, Any] | None = None, timeout: float | None = None) -> TaskRun:
+        """Run this scheduled task now, beside its schedule; `json_args` and `timeout` are for
+        this run only (the task's own when not given)."""
+        body = {"id": self.id(), "json": json_args, "timeout": timeout}
+        run = self._client._http.post("task/run_now", {k: v for k, v in body.items() if v is not None})
+        return TaskRun(self._client, run)
+
     def next_fires(self, count: int = 5) -> list[datetime]:
         """The schedule's next `count` fires (UTC; a paused task's: if resumed now)."""
         fires = self._client._http.post("task/next_fires", {"id": self.id(), "count": count})["fires"]
@@ -171,6 +178,18 @@ class TaskRun(Entity):
         """Why a run failed, in one line (the last line of its traceback, or the timeout/kill)."""
         return self._data.get("error")
 
+    def input_data(self) -> dict[str, Any]:
+        """The arguments this run ran with (a run-now override, or its task's at the time)."""
+        return self._data.get("input_data") or {}
+
+    def rerun_of(self) -> str | None:
+        return self._data.get("rerun_of")
+
+    def rerun(self) -> TaskRun:
+        """Run this finished run again with the arguments and timeout it ran with: a new run of
+        the same task."""
+        return TaskRun(self._client, self._client._http.post("task/rerun", {"id": self.id()}))
+
     def logs(self, limit: int | None = None) -> RunLogs:
         """The run's stdout/stderr lines (`<time> stdout|stderr F <text>`); the last `limit`."""
         body: dict[str, Any] = {"id": self.id()}
@@ -189,6 +208,7 @@ class TaskRun(Entity):
             "updated at": local_time(self._data.get("updated_at")),
             "exit code": self.exit_code(),
             "duration": duration(self._data.get("started_at"), self._data.get("ended_at")),
+            **({"re-run of": self.rerun_of()} if self.rerun_of() else {}),
         }
 
 

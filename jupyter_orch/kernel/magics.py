@@ -123,6 +123,11 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
     schedule_options(p)
     p.add_argument("--args", metavar="JSON", help="new arguments: JSON object, or a dict variable's name")
     p.add_argument("--timeout", type=positive, metavar="S", help="seconds before a run is stopped")
+    p = add("runnow", "run a scheduled task now; --args and --timeout for this run only")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--args", metavar="JSON", help="arguments for this run: JSON object, or a dict variable's name")
+    p.add_argument("--timeout", type=positive, metavar="S", help="seconds before this run is stopped")
+    add("rerun", "run a finished run again, with the arguments it ran with").add_argument("run", metavar="RUN")
     p = add("fires", "the next fires of a scheduled task, or of a cron expression")
     p.add_argument("ref", metavar="TASK_OR_CRON")
     p.add_argument("--tz", metavar="ZONE", help="for a cron expression: its IANA time zone (default UTC)")
@@ -245,6 +250,7 @@ class OrchMagics(Magics):
             "logs": self._logs, "pipelines": self._pipelines, "plogs": self._plogs,
             "connections": self._connections, "workspace": self._workspace,
             "pause": self._pause, "resume": self._resume, "reschedule": self._reschedule, "fires": self._fires,
+            "runnow": self._run_now, "rerun": self._rerun,
         }
 
     @property
@@ -337,6 +343,15 @@ class OrchMagics(Magics):
             raise UsageError("%orch reschedule: give what changes (--cron, --tz, --args, --timeout, --end-date,"
                              " --max-runs)")
         return self._find_task(args.task).update_schedule(**changes)
+
+    def _run_now(self, args: argparse.Namespace) -> TaskRun:
+        json_args = self._json_args(args) if args.args is not None else None
+        return self._find_task(args.task).run_now(json_args, args.timeout)
+
+    def _rerun(self, args: argparse.Namespace) -> TaskRun:
+        if not _is_uuid(args.run):
+            raise UsageError(f"%orch rerun: {args.run!r} is not a run id (see %orch runs TASK)")
+        return TaskRun(self.client, {"run_id": args.run}).rerun()
 
     def _fires(self, args: argparse.Namespace) -> FireTimes:
         task = None if " " in args.ref or args.ref.startswith("@") else self._lookup_task(args.ref)

@@ -46,6 +46,8 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("task/pause", tasks.PauseTask),
     ("task/update_schedule", tasks.UpdateSchedule),
     ("task/next_fires", tasks.NextFires),
+    ("task/run_now", tasks.RunNow),
+    ("task/rerun", tasks.Rerun),
     ("connections/create", connections.CreateConnection),
     ("connections/get", connections.GetConnection),
     ("connections/get_by_id", connections.GetConnectionById),

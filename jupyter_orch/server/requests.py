@@ -287,6 +287,14 @@ class UpdateSchedule(ScheduleControls):
         return {"json" if name == "json_args" else name: getattr(self, name) for name in given}
 
 
+class RunNow(Body):
+    """`{"id"}` of a scheduled task, with `json` and `timeout` for this run only."""
+
+    id: Uuid
+    json_args: Annotated[dict[str, Any] | None, Field(alias="json")] = None
+    timeout: Annotated[Seconds, _finite_positive()] | None = None
+
+
 class NextFires(ScheduleControls):
     """`{"id"}` of a scheduled task, or `{"schedule", "tz"?, "end_date"?, "max_runs"?}` to preview."""
 

@@ -1,6 +1,6 @@
 """Routes: task/run_once, run_scheduled, run_continuously, get_by_id, list,
 get_tasks_by_orch_sha, kill, list_task_runs, get_logs_for_run; the schedule controls pause,
-update_schedule and next_fires."""
+update_schedule and next_fires; run_now (with overrides) and rerun."""
 
 from __future__ import annotations
 
@@ -124,3 +124,19 @@ class NextFires(JsonRoute[r.NextFires]):
             fires = self.engine.tasks.preview_fires(request.schedule, request.tz, request.end_date,
                                                     request.max_runs, request.count)
         return {"fires": [iso(at) for at in fires]}
+
+
+class RunNow(JsonRoute[r.RunNow]):
+    request_model = r.RunNow
+    status = 201
+
+    async def handle(self, request: r.RunNow, *args: str) -> Any:
+        return await self.engine.tasks.run_now(request.id, request.json_args, request.timeout)
+
+
+class Rerun(JsonRoute[r.ById]):
+    request_model = r.ById
+    status = 201
+
+    async def handle(self, request: r.ById, *args: str) -> Any:
+        return await self.engine.tasks.rerun(request.id)

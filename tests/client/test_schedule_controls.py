@@ -103,3 +103,26 @@ def test_only_live_scheduled_tasks_pause_or_change(wl: Client, orch_server: Serv
     assert refused.status_code == 409 and "cannot be edited" in refused.json()["msg"]
     assert wl.get_task_by_id(scheduled.id()).schedule() == "@daily"
     assert orch_server.post("task/next_fires", {"id": scheduled.id()}).json() == {"fires": []}
+
+
+def test_run_now_with_overrides_and_rerun(wl: Client, orch_server: ServerProcess) -> None:
+    echo = make_zip({"main.py": "from jupyter_orch import Client\nprint('args', Client().task_args())\n"})
+    orch = wl.upload_orchestration(bytes_buffer=echo, name="echo").wait_for_ready(60)
+    task = orch.run_scheduled("yearly", "@yearly", json_args={"v": 1}, timeout=30)
+    run = task.run_now({"v": 9}, timeout=20)
+    assert run.status() == "pending" and run.input_data() == {"v": 9} and run.to_dict()["timeout"] == 20
+    done = task.wait_for_runs(1, "success", timeout=60)[0]
+    assert done.id() == run.id() and "args {'v': 9}" in done.logs().texts()
+    assert wl.get_task_by_id(task.id()).input_data() == {"v": 1}
+    again = done.rerun()
+    assert again.rerun_of() == run.id() and again.input_data() == {"v": 9}
+    assert "<th>re-run of</th>" in again._repr_html_()
+    assert task.wait_for_runs(2, "success", timeout=60)[0].id() == again.id()
+
+    refused = orch_server.post("task/run_now", {"id": task.id(), "timeout": -1})
+    assert (refused.status_code, refused.json()["code"]) == (400, 400)
+    assert orch_server.post("task/rerun", {"id": UNKNOWN}).status_code == 404
+    once = orch.run_once("once").wait_for(timeout=60)
+    assert orch_server.post("task/run_now", {"id": once.id()}).status_code == 400
+    task.kill()
+    assert orch_server.post("task/rerun", {"id": run.id()}).status_code == 409

@@ -183,11 +183,24 @@ def test_schedule_controls_pause_resume_reschedule_and_fires(kernel: Kernel, hel
     kernel.execute("%orch kill paris")
 
 
+def test_runnow_with_overrides_and_rerun(kernel: Kernel, hello: str, client: Client) -> None:
+    task = client.list_orchestrations()[0].run_scheduled("yearly-hello", "@yearly", {"who": "cron"})
+    shown = kernel.execute("%orch runnow yearly-hello --args '{\"who\": \"now\"}' --timeout 30").result["text/html"]
+    assert "pending" in shown
+    run = task.wait_for_runs(1, "success", timeout=60)[0]
+    assert run.input_data() == {"who": "now"} and "hello now" in " ".join(run.logs().texts())
+    kernel.execute(f"%orch rerun {run.id()}")
+    rerun = task.wait_for_runs(2, "success", timeout=60)[0]
+    assert rerun.rerun_of() == run.id() and "hello now" in " ".join(rerun.logs().texts())
+    assert "is not a run id" in kernel.execute("%orch rerun yearly-hello").usage_error()
+    task.kill()
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout
     for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
-                    "connections", "workspace"):
+                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun"):
         assert command in overview
     assert "--timeout S" in kernel.execute("%orch help run").stdout
 

@@ -65,6 +65,10 @@ export interface IRun {
   started_at?: string | null;
   ended_at?: string | null;
   exit_code?: number | null;
+  /** The arguments and timeout it ran with, and the run it re-runs. */
+  input_data?: Record<string, unknown> | null;
+  timeout?: number | null;
+  rerun_of?: string | null;
 }
 
 export interface IPipeline {
@@ -341,6 +345,16 @@ export async function nextFires(
 ): Promise<Date[]> {
   const data = await request<{ fires?: string[] }>('task/next_fires', { ...of, count });
   return (data.fires ?? []).map(at => new Date(at));
+}
+
+/** Run a scheduled task now; `json` and `timeout` are for this run only. */
+export async function runNow(id: string, json?: unknown, timeout?: number | null): Promise<IRun> {
+  return request<IRun>('task/run_now', { id, json, ...(timeout ? { timeout } : {}) });
+}
+
+/** Run a finished run again with the arguments and timeout it ran with. */
+export async function rerun(runId: string): Promise<IRun> {
+  return request<IRun>('task/rerun', { id: runId });
 }
 
 export async function listRuns(taskId: string, limit = 20): Promise<IRun[]> {

@@ -12,6 +12,8 @@ export namespace CommandIDs {
   export const pauseTask = 'jupyter-orch:pause-task';
   export const resumeTask = 'jupyter-orch:resume-task';
   export const editSchedule = 'jupyter-orch:edit-schedule';
+  export const runScheduledNow = 'jupyter-orch:run-scheduled-now';
+  export const rerunRun = 'jupyter-orch:rerun-run';
   export const openRunLog = 'jupyter-orch:open-run-log';
   export const deploy = 'jupyter-orch:deploy-pipeline';
   export const undeploy = 'jupyter-orch:undeploy-pipeline';

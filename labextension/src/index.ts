@@ -25,7 +25,7 @@ import { FailureNotices } from './notify';
 import { OrchestrationFilesView } from './orchfiles';
 import { OrchSidebar, SIDEBAR_ID } from './sidebar';
 import { runningTasksItem } from './statusbar';
-import { askNewTask, askScheduleEdit } from './taskdialog';
+import { askNewTask, askRunNow, askScheduleEdit } from './taskdialog';
 import { followKernelWorkspace } from './kernelworkspace';
 import { CRONJOB, ONESHOT, PAUSED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_UNDEPLOYED } from './constants';
 
@@ -402,6 +402,38 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    commands.addCommand(CommandIDs.runScheduledNow, {
+      label: trans.__('Run Now With…'),
+      isEnabled: args => liveSchedule(taskOf(args)),
+      execute: async args => {
+        const task = taskOf(args);
+        if (!liveSchedule(task)) {
+          return;
+        }
+        const title = model.taskTitle(task);
+        const run = await askRunNow(task, title, settings.timeZone, trans);
+        if (run) {
+          await act(trans.__('Running "%1" failed', title), async () => {
+            await api.runNow(task.id, run.json, run.timeout);
+            model.selectTask(task.id);
+            model.refreshPart('runs');
+          });
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.rerunRun, {
+      label: trans.__('Re-run'),
+      execute: async args => {
+        const runId = String(args.runId ?? rowData(app, 'runId') ?? '');
+        if (runId) {
+          await act(trans.__('Re-running run %1 failed', shortId(runId)), async () => {
+            await api.rerun(runId);
+            model.refreshPart('tasks');
+            model.refreshPart('runs');
+          });
+        }
+      }
+    });
     commands.addCommand(CommandIDs.openRunLog, {
       label: trans.__('Open Task Run Log'),
       execute: args => {
@@ -522,13 +554,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         '.jp-orch-task',
         [
           CommandIDs.runTaskNow,
+          CommandIDs.runScheduledNow,
           CommandIDs.pauseTask,
           CommandIDs.resumeTask,
           CommandIDs.editSchedule,
           CommandIDs.killTask
         ]
       ],
-      ['.jp-orch-run', [CommandIDs.openRunLog]],
+      ['.jp-orch-run', [CommandIDs.openRunLog, CommandIDs.rerunRun]],
       ['.jp-orch-pipeline', [CommandIDs.deploy, CommandIDs.undeploy, CommandIDs.openInferenceLog]],
       ['.jp-orch-connection', [CommandIDs.deleteConnection]]
     ];

@@ -288,6 +288,42 @@ export async function askScheduleEdit(
   };
 }
 
+/**
+ * Ask for the arguments and timeout of one run of a scheduled task, run now beside its schedule
+ * (its own are the defaults); null when cancelled.
+ */
+export async function askRunNow(
+  task: ITask,
+  title: string,
+  zone: Zone,
+  trans: TranslationBundle
+): Promise<{ json: unknown; timeout: number | null } | null> {
+  const draft: ITaskDraft = {
+    name: title,
+    args: JSON.stringify(task.input_data ?? {}),
+    timeout: task.timeout ? String(task.timeout) : '',
+    mode: 'once',
+    schedule: '',
+    tz: '',
+    endDate: '',
+    maxRuns: ''
+  };
+  const ok = await askUntilValid({
+    title: trans.__('Run %1 now', title),
+    okLabel: trans.__('Run'),
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} editing />,
+    isValid: () => Object.keys(draftProblems(draft)).length === 0,
+    trans
+  });
+  if (!ok) {
+    return null;
+  }
+  return {
+    json: draft.args.trim() ? JSON.parse(draft.args) : {},
+    timeout: draft.timeout.trim() ? Number(draft.timeout) : null
+  };
+}
+
 /** `2026-12-31 23:00:00`: an instant on the wall clock of `tz` (the end date field's form). */
 function wallClock(iso: string, tz: string): string {
   const parts = new Intl.DateTimeFormat('sv-SE', {

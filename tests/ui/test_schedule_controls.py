@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.server import ServerProcess
-from tests.ui.helpers import choose_workspace, expect, shot, status_of, uploaded_ready
+from tests.ui.helpers import choose_workspace, expect, shot, start, status_of, uploaded_ready
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def test_a_zoned_schedule_pauses_resumes_and_is_edited(page: Any, panel: Any, la
     expect(dialog.locator(".jp-orch-fires li")).to_have_count(5)
     dialog.locator('input[name="maxRuns"]').fill("3")
     expect(dialog.locator(".jp-orch-fires li")).to_have_count(3)  # the server's preview, capped
-    shot(page, "08-zoned-schedule-dialog")
+    shot(page, "12-zoned-schedule-dialog")
     dialog.locator("button.jp-mod-accept").click()
 
     row = panel.locator('li.jp-orch-task:has(.jp-orch-name:text-is("paris-job"))')
@@ -53,7 +53,7 @@ def test_a_zoned_schedule_pauses_resumes_and_is_edited(page: Any, panel: Any, la
     edit.locator('input[name="tz"]').fill("America/New_York")
     edit.locator('input[name="maxRuns"]').fill("")
     expect(edit.locator(".jp-orch-fires li")).to_have_count(5)
-    shot(page, "09-edit-schedule-dialog")
+    shot(page, "13-edit-schedule-dialog")
     edit.locator("button.jp-mod-accept").click()
     expect(row.locator(".jp-orch-schedule")).to_have_attribute("data-tz", "America/New_York", timeout=15_000)
     edited = lab.post("task/get_by_id", {"id": task["id"]}).json()
@@ -61,3 +61,34 @@ def test_a_zoned_schedule_pauses_resumes_and_is_edited(page: Any, panel: Any, la
     lab.post("task/kill", {"id": task["id"]})
     expect(status_of(row)).to_have_text("killed", timeout=30_000)
     expect(row.locator('[data-action="pause"]')).to_have_count(0)
+
+
+def test_run_now_with_overrides_then_rerun_from_the_runs(page: Any, panel: Any, lab: ServerProcess,
+                                                          workspace: int) -> None:
+    echo = {"main.py": "from jupyter_orch import Client\nprint('args', Client().task_args())\n"}
+    orch_id = uploaded_ready(lab, workspace, "echo", echo)
+    task_id = start(lab, "task/run_scheduled", name="yearly", workspace_id=workspace, orch_id=orch_id,
+                    schedule="@yearly", json={"v": 1})
+    choose_workspace(panel, workspace)
+    row = panel.locator(f'li[data-task-id="{task_id}"]')
+    row.locator('[data-action="run-now-with"]').click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator('textarea[name="args"]')).to_have_value('{"v":1}')
+    dialog.locator('textarea[name="args"]').fill('{"v": 9}')
+    dialog.locator("button.jp-mod-accept").click()
+
+    runs = panel.locator('[data-section="runs"] li[data-run-id]')
+    expect(runs).to_have_count(1, timeout=15_000)
+    expect(status_of(runs.first)).to_have_text("success", timeout=30_000)
+    first = lab.post("task/list_task_runs", {"task_id": task_id}).json()[0]
+    assert first["input_data"] == {"v": 9}
+    assert lab.post("task/get_by_id", {"id": task_id}).json()["input_data"] == {"v": 1}
+
+    runs.first.locator('[data-action="rerun"]').click()
+    expect(runs).to_have_count(2, timeout=15_000)
+    expect(runs.first.locator(".jp-orch-rerun-of")).to_contain_text(first["run_id"][:8])
+    expect(status_of(runs.first)).to_have_text("success", timeout=30_000)
+    newest = lab.post("task/list_task_runs", {"task_id": task_id}).json()[0]
+    assert (newest["rerun_of"], newest["input_data"]) == (first["run_id"], {"v": 9})
+    lab.post("task/kill", {"id": task_id})
+    expect(runs.first.locator('[data-action="rerun"]')).to_have_count(0, timeout=15_000)

@@ -77,6 +77,12 @@ const TaskRow = memo(function TaskRow(props: {
               onClick={() => void commands.execute(paused ? CommandIDs.resumeTask : CommandIDs.pauseTask, args)}
             />
             <ToolbarButtonComponent
+              icon={runIcon}
+              dataset={{ action: 'run-now-with' }}
+              tooltip={trans.__('Run now in this task, with arguments and timeout for that run only')}
+              onClick={() => void commands.execute(CommandIDs.runScheduledNow, args)}
+            />
+            <ToolbarButtonComponent
               icon={editIcon}
               dataset={{ action: 'edit-schedule' }}
               tooltip={trans.__('Edit the schedule, time zone, end, arguments (keeps the runs)')}

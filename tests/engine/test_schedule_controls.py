@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jupyter_orch.engine import Conflict, Engine, Invalid
-from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT, RUN_ENDED, Run
+from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT, RUN_ENDED, SERVICE, Run
 from jupyter_orch.engine.tasks.schedules import parse_schedule
 from jupyter_orch.engine.timeutil import parse_time, utcnow
 from tests.engine.test_tasks_engine import _at_least, eventually, orchestration, run_count
@@ -206,3 +206,42 @@ async def test_run_now_overrides_one_run_and_a_rerun_repeats_what_it_ran_with(tm
 
 async def _is_running(engine: Engine, run_id: str) -> bool:
     return (await engine.store.call(engine.tasks.records.get_run, run_id)).status == "running"
+
+
+FLAKY = ("import os, sys\n"
+         "from pathlib import Path\n"
+         "marker = Path(os.environ['MARKER_DIR']) / os.environ['TASK_ID']\n"
+         "tries = int(marker.read_text()) + 1 if marker.exists() else 1\n"
+         "marker.write_text(str(tries))\n"
+         "print('try', tries)\n"
+         "sys.exit(0 if tries >= int(os.environ.get('PASS_ON', '99')) else 1)\n")
+
+
+async def test_failed_runs_are_retried_with_backoff_as_linked_runs(tmp_path: Path) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    async with running_engine(tmp_path / "data", run_env={"MARKER_DIR": str(markers)}) as engine:
+        orch = await orchestration(engine, {"main.py": FLAKY})
+        task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {}, max_retries=2, retry_delay=0.3)
+        task = await engine.tasks.wait_for(task.id, ("failed",), 30)
+        runs = list(reversed(await engine.tasks.runs(task.id)))
+        assert [(r.attempt, r.status) for r in runs] == [(1, "failure"), (2, "failure"), (3, "failure")]
+        assert [r.retry_of for r in runs] == [None, runs[0].run_id, runs[1].run_id]
+        waits = [(parse_time(b.started_at) - parse_time(a.ended_at)).total_seconds()
+                 for a, b in itertools.pairwise(runs)]
+        assert 0.3 <= waits[0] and 0.6 <= waits[1], waits  # the delay doubles (jitter only adds)
+        assert task.last_runs[0].attempt == 3 and (task.max_retries, task.retry_delay) == (2, 0.3)
+        with pytest.raises(Invalid, match="continuous"):
+            await engine.tasks.create(SERVICE, orch.workspace_id, orch.id, {}, max_retries=1)
+
+
+async def test_a_retry_that_succeeds_ends_the_task_in_success(tmp_path: Path) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    env = {"MARKER_DIR": str(markers), "PASS_ON": "2"}
+    async with running_engine(tmp_path / "data", run_env=env) as engine:
+        orch = await orchestration(engine, {"main.py": FLAKY})
+        task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {}, max_retries=3, retry_delay=0.1)
+        task = await engine.tasks.wait_for(task.id, ("success", "failed"), 30)
+        assert task.status == "success"
+        assert [(r.attempt, r.status) for r in reversed(task.last_runs)] == [(1, "failure"), (2, "success")]

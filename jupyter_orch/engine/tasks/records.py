@@ -60,6 +60,7 @@ class RunSummary:
     status: str
     created_at: datetime
     updated_at: datetime
+    attempt: int = 1
 
 
 @dataclass
@@ -82,6 +83,8 @@ class Task:
     tz: str | None = None
     end_date: datetime | None = None
     max_runs: int | None = None
+    max_retries: int | None = None
+    retry_delay: float | None = None
 
 
 @dataclass
@@ -102,6 +105,8 @@ class Run:
     input_data: dict[str, Any] | None = None  # the arguments it ran with (None: its task's)
     timeout: float | None = None
     rerun_of: str | None = None
+    retry_of: str | None = None
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,9 @@ class ExtraRun:
     args: dict[str, Any] | None  # None: the task's arguments now
     timeout: float | None
     rerun_of: str | None = None
+    retry_of: str | None = None  # a retry: the failed run, its attempt, and when it may start
+    attempt: int | None = None
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,8 @@ class NewTask:
     tz: str | None = None
     end_date: datetime | None = None
     max_runs: int | None = None
+    max_retries: int | None = None
+    retry_delay: float | None = None
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,8 @@ class TaskRecords:
                 id=task_id, name=new.name, workspace_id=new.workspace_id, orch_id=new.orch_id,
                 run_type=new.run_type, schedule=new.schedule, timeout=new.timeout, status=new.status,
                 input_data=new.input_data, killed=False, next_run_at=new.next_run_at, created_at=now, updated_at=now,
-                tz=new.tz, end_date=new.end_date, max_runs=new.max_runs,
+                tz=new.tz, end_date=new.end_date, max_runs=new.max_runs, max_retries=new.max_retries,
+                retry_delay=new.retry_delay,
             ))
             if run_id is not None:
                 _insert_run(db, run_id, task_id, None, now)
@@ -264,8 +275,8 @@ class TaskRecords:
                                       t.tasks.c.status.in_(TASK_TERMINAL), t.tasks.c.killed.is_(False))
                 .values(status=PENDING, updated_at=now).returning(t.tasks.c.workspace_id)
             )
-            _insert_run(db, run_id, extra.task_id, None, now, args=extra.args, timeout=extra.timeout,
-                        rerun_of=extra.rerun_of)
+            _insert_run(db, run_id, extra.task_id, None, now, extra.not_before, args=extra.args,
+                        timeout=extra.timeout, rerun_of=extra.rerun_of, retry_of=extra.retry_of, attempt=extra.attempt)
         if workspace_id is not None:
             self._announce_task(extra.task_id, PENDING, workspace_id)
         self._announce_run(run_id, extra.task_id, PENDING)
@@ -476,7 +487,7 @@ def _busy(db: Connection, task_id: str, queue_behind: bool) -> bool:
 def _insert_run(
     db: Connection, run_id: str, task_id: str, scheduled_for: datetime | None, now: datetime,
     not_before: datetime | None = None, *, args: dict[str, Any] | None = None, timeout: float | None = None,
-    rerun_of: str | None = None,
+    rerun_of: str | None = None, retry_of: str | None = None, attempt: int | None = None,
 ) -> None:
     """Insert a pending run with its own copy of its arguments and timeout (the task's now,
     unless given), so an edit of the task or a re-run never changes what a run ran with."""
@@ -487,7 +498,7 @@ def _insert_run(
         log_lines=0, log_truncated=False, created_at=now, updated_at=now, not_before=not_before,
         input_data=args if args is not None else select(of_task.c.input_data).scalar_subquery(),
         timeout=timeout if timeout is not None else select(of_task.c.timeout).scalar_subquery(),
-        rerun_of=rerun_of,
+        rerun_of=rerun_of, retry_of=retry_of, attempt=attempt,
     ))
 
 
@@ -505,12 +516,13 @@ def _hydrate_tasks(db: Connection, rows: Sequence[Row[Any]], run_limit: int) -> 
 
 def _last_runs(db: Connection, task_ids: list[str], limit: int) -> dict[str, list[RunSummary]]:
     rank = func.row_number().over(partition_by=t.runs.c.task_id, order_by=RUN_ORDER).label("n")
-    ranked = (select(t.runs.c.task_id, t.runs.c.id, t.runs.c.status, t.runs.c.created_at, t.runs.c.updated_at, rank)
+    ranked = (select(t.runs.c.task_id, t.runs.c.id, t.runs.c.status, t.runs.c.created_at, t.runs.c.updated_at,
+                     t.runs.c.attempt, rank)
               .where(t.runs.c.task_id.in_(task_ids)).subquery())
     query = select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.task_id, ranked.c.n)
     runs: dict[str, list[RunSummary]] = {}
     for r in db.execute(query):
-        runs.setdefault(r.task_id, []).append(RunSummary(r.id, r.status, r.created_at, r.updated_at))
+        runs.setdefault(r.task_id, []).append(RunSummary(r.id, r.status, r.created_at, r.updated_at, r.attempt or 1))
     return runs
 
 
@@ -540,6 +552,8 @@ def _task(row: Row[Any], last_runs: list[RunSummary]) -> Task:
         tz=row.tz,
         end_date=row.end_date,
         max_runs=row.max_runs,
+        max_retries=row.max_retries,
+        retry_delay=row.retry_delay,
     )
 
 
@@ -561,4 +575,6 @@ def _run(row: Row[Any]) -> Run:
         input_data=row.input_data,
         timeout=row.timeout,
         rerun_of=row.rerun_of,
+        retry_of=row.retry_of,
+        attempt=row.attempt or 1,
     )

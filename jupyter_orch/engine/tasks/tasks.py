@@ -26,6 +26,7 @@ import asyncio
 import builtins
 import dataclasses
 import os
+import random
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ...constants import (
     PAUSED,
     REFERENCE_TASK_ID_ENV,
+    RUN_FAILED,
     RUN_ID_ENV,
     TASK_ACTIVE,
     TOKEN_ENV,
@@ -90,6 +92,9 @@ RESTART_NOTE = "the server restarted while this run was running; the run was mar
 DEFAULT_RUN_LIMIT = 10
 RUN_START_WAIT_S = 5.0  # how long task creation waits for a run that got a slot to start
 RECONCILE_QUIET_S = 30.0  # a continuous task with no run for this long lost its restart
+DEFAULT_RETRY_DELAY_S = 10.0
+RETRY_DELAY_CAP_S = 3600.0
+RETRY_JITTER = 0.25  # up to this share of the delay is added at random, so runs that failed together spread out
 
 
 class Tasks:
@@ -145,11 +150,17 @@ class Tasks:
         tz: str | None = None,
         end_date: datetime | None = None,
         max_runs: int | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
     ) -> Task:
         """`tz`, `end_date` (a time without offset is on the zone's wall clock) and `max_runs`
-        are a scheduled task's; `max_runs` counts the runs its fires make."""
+        are a scheduled task's; `max_runs` counts the runs its fires make. `max_retries` and
+        `retry_delay` (a run-once or scheduled task's) retry a failed or timed-out run."""
         if run_type != CRONJOB and (tz, end_date, max_runs) != (None, None, None):
             raise Invalid("'tz', 'end_date' and 'max_runs' are for scheduled tasks (task/run_scheduled)")
+        if run_type == SERVICE and (max_retries, retry_delay) != (None, None):
+            raise Invalid("'max_retries' and 'retry_delay' are for run-once and scheduled tasks: a continuous"
+                          " task restarts by itself")
         ends_at = local_end(end_date, tz) if end_date is not None else None
         parsed = parse_schedule(schedule, tz, ends_at) if run_type == CRONJOB else None
         orch = await self.orchestrations.get(orch_id)
@@ -164,7 +175,7 @@ class Tasks:
         if parsed is not None and next_due is None:
             status = SUCCESS  # a schedule that has already ended: nothing will ever run
         new = NewTask(name, orch.workspace_id, orch.id, run_type, parsed.expression if parsed else None,
-                      timeout, status, args or {}, next_due, tz, ends_at, max_runs)
+                      timeout, status, args or {}, next_due, tz, ends_at, max_runs, max_retries, retry_delay)
         task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB)
         if run_id is not None:
             await self.runner.claim()
@@ -395,9 +406,12 @@ class Tasks:
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)
         task = await self.get(task_id, 0)
+        retrying = await self._retry(task, run_id)
         if task.killed:
             if not await self.store.call(self.records.active_runs, task_id):
                 await self.store.call(self.records.set_task_status, task_id, KILLED)
+        elif task.run_type == ONESHOT and retrying:
+            pass  # the task stays started until its last attempt ends
         elif task.run_type == ONESHOT:
             run = await self.store.call(self.records.get_run, run_id)
             await self.store.call(self.records.set_task_status, task_id, TASK_STATUS_OF_RUN[run.status])
@@ -405,6 +419,25 @@ class Tasks:
             await self._finish_schedule_if_done(task)
         elif not self._stopping and task.status == STARTED:
             await self._restart_later(task, await self.store.call(self.records.get_run, run_id))
+
+    async def _retry(self, task: Task, run_id: str) -> bool:
+        """Queue a retry of a failed or timed-out run while the task allows one more: a new
+        pending run linked to it (`retry_of`, `attempt`), with the same arguments and timeout,
+        that no engine starts before its back-off (`retry_delay` doubling per attempt, plus
+        jitter) has passed. Any engine may start it."""
+        if task.killed or not task.max_retries or task.run_type == SERVICE:
+            return False
+        run = await self.store.call(self.records.get_run, run_id)
+        if run.status not in RUN_FAILED or run.attempt > task.max_retries:
+            return False
+        base = task.retry_delay if task.retry_delay is not None else DEFAULT_RETRY_DELAY_S
+        delay = min(RETRY_DELAY_CAP_S, base * 2 ** (run.attempt - 1)) * (1 + random.uniform(0, RETRY_JITTER))
+        args = run.input_data if run.input_data is not None else task.input_data
+        retry = ExtraRun(task.id, args, run.timeout, retry_of=run.run_id, attempt=run.attempt + 1,
+                         not_before=utcnow() + timedelta(seconds=delay))
+        await self.store.call(self.records.insert_extra_run, retry)
+        self._wake_later(delay)
+        return True
 
     # --- schedules and continuous tasks ---
 

@@ -229,7 +229,7 @@ async def test_failed_runs_are_retried_with_backoff_as_linked_runs(tmp_path: Pat
         assert [r.retry_of for r in runs] == [None, runs[0].run_id, runs[1].run_id]
         waits = [(parse_time(b.started_at) - parse_time(a.ended_at)).total_seconds()
                  for a, b in itertools.pairwise(runs)]
-        assert 0.3 <= waits[0] and 0.6 <= waits[1], waits  # the delay doubles (jitter only adds)
+        assert waits[0] >= 0.3 and waits[1] >= 0.6, waits  # the delay doubles (jitter only adds)
         assert task.last_runs[0].attempt == 3 and (task.max_retries, task.retry_delay) == (2, 0.3)
         with pytest.raises(Invalid, match="continuous"):
             await engine.tasks.create(SERVICE, orch.workspace_id, orch.id, {}, max_retries=1)

@@ -55,6 +55,13 @@ class Task(Entity):
     def max_runs(self) -> int | None:
         return self._data.get("max_runs")
 
+    def max_retries(self) -> int:
+        return self._data.get("max_retries") or 0
+
+    def attempt(self) -> int:
+        """The attempt of the task's newest run (1, or 2 and on for its retries)."""
+        return (self._data.get("last_runs") or [{}])[0].get("attempt") or 1
+
     def pause(self) -> Task:
         """Stop the schedule firing (a run under way goes on) until `resume`."""
         self._data = self._client._http.post("task/pause", {"id": self.id(), "pause": True})
@@ -154,6 +161,8 @@ class Task(Entity):
                 fields["ends"] = local_time(self._data["end_date"])
             if self.max_runs() is not None:
                 fields["max runs"] = self.max_runs()
+        if self.max_retries():
+            fields["attempt"] = f"{self.attempt()} of {self.max_retries() + 1}"
         return fields
 
 
@@ -185,6 +194,13 @@ class TaskRun(Entity):
     def rerun_of(self) -> str | None:
         return self._data.get("rerun_of")
 
+    def retry_of(self) -> str | None:
+        """The failed run this run retries."""
+        return self._data.get("retry_of")
+
+    def attempt(self) -> int:
+        return self._data.get("attempt") or 1
+
     def rerun(self) -> TaskRun:
         """Run this finished run again with the arguments and timeout it ran with: a new run of
         the same task."""
@@ -209,6 +225,7 @@ class TaskRun(Entity):
             "exit code": self.exit_code(),
             "duration": duration(self._data.get("started_at"), self._data.get("ended_at")),
             **({"re-run of": self.rerun_of()} if self.rerun_of() else {}),
+            **({"attempt": self.attempt(), "retry of": self.retry_of()} if self.retry_of() else {}),
         }
 
 

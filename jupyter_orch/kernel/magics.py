@@ -115,6 +115,9 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
         p.add_argument("--name", help="the task's name (default: the orchestration's)")
         p.add_argument("--args", default="{}", metavar="JSON", help="JSON object, or a dict variable's name")
         p.add_argument("--timeout", type=positive, metavar="S", help="seconds before a run is stopped")
+        p.add_argument("--retries", type=int, metavar="N", help="retry a failed run up to N times")
+        p.add_argument("--retry-delay", type=positive, metavar="S",
+                       help="seconds before the first retry (doubling; default 10)")
     add("pause", "pause a scheduled task (no fire until resumed)").add_argument("task", metavar="TASK")
     add("resume", "resume a paused scheduled task from now on").add_argument("task", metavar="TASK")
     p = add("reschedule", "edit a scheduled task; its id and runs stay")
@@ -324,9 +327,11 @@ class OrchMagics(Magics):
         json_args = self._json_args(args)
         if args.command == "schedule":
             task = orchestration.run_scheduled(name, args.schedule, json_args, timeout=args.timeout, tz=args.tz,
-                                               end_date=args.end_date, max_runs=args.max_runs)
+                                               end_date=args.end_date, max_runs=args.max_runs,
+                                               max_retries=args.retries, retry_delay=args.retry_delay)
         else:
-            task = orchestration.run_once(name, json_args, timeout=args.timeout)
+            task = orchestration.run_once(name, json_args, timeout=args.timeout, max_retries=args.retries,
+                                          retry_delay=args.retry_delay)
         return TaskWidget(task)
 
     def _pause(self, args: argparse.Namespace) -> Task:

@@ -255,6 +255,7 @@ def _positive(value: int) -> int:
 WallTime = Annotated[datetime, BeforeValidator(_wall_time)]
 RunCount = Annotated[int, BeforeValidator(_no_bool), AfterValidator(_int64), AfterValidator(_positive)]
 MAX_PREVIEW = 100
+MAX_RETRIES = 100
 
 
 class ScheduleControls(Body):
@@ -265,7 +266,19 @@ class ScheduleControls(Body):
     max_runs: RunCount | None = None
 
 
-class CreateScheduledTask(CreateTask, ScheduleControls):
+class Retries(Body):
+    """Retry a failed or timed-out run up to `max_retries` times, the first after `retry_delay`
+    seconds (default 10), doubling each time, with jitter."""
+
+    max_retries: Annotated[Limit, Field(ge=0, le=MAX_RETRIES)] | None = None
+    retry_delay: Annotated[Seconds, _finite_positive()] | None = None
+
+
+class CreateOnceTask(CreateTask, Retries):
+    pass
+
+
+class CreateScheduledTask(CreateTask, ScheduleControls, Retries):
     schedule: Text
 
 

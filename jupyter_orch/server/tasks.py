@@ -20,6 +20,10 @@ class CreateTask(JsonRoute[r.CreateTask]):
 
     async def handle(self, request: r.CreateTask, *args: str) -> Any:
         scheduled = request if isinstance(request, r.CreateScheduledTask) else None
+        retries: dict[str, Any] = (
+            {"max_retries": request.max_retries, "retry_delay": request.retry_delay}
+            if isinstance(request, r.Retries) else {}
+        )
         task = await self.engine.tasks.launch(
             self.run_type,
             workspace_id=request.workspace_id,
@@ -29,11 +33,13 @@ class CreateTask(JsonRoute[r.CreateTask]):
             timeout=request.timeout,
             **({"schedule": scheduled.schedule, "tz": scheduled.tz, "end_date": scheduled.end_date,
                 "max_runs": scheduled.max_runs} if scheduled else {}),
+            **retries,
         )
         return {"id": task.id}
 
 
 class RunOnce(CreateTask):
+    request_model = r.CreateOnceTask
     run_type: ClassVar[RunType] = ONESHOT
 
 

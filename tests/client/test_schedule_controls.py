@@ -126,3 +126,22 @@ def test_run_now_with_overrides_and_rerun(wl: Client, orch_server: ServerProcess
     assert orch_server.post("task/run_now", {"id": once.id()}).status_code == 400
     task.kill()
     assert orch_server.post("task/rerun", {"id": run.id()}).status_code == 409
+
+
+def test_retries_through_the_client(wl: Client, orch_server: ServerProcess) -> None:
+    failing = make_zip({"main.py": "raise SystemExit('boom')\n"})
+    orch = wl.upload_orchestration(bytes_buffer=failing, name="failing").wait_for_ready(60)
+    task = orch.run_once("flaky", max_retries=2, retry_delay=0.2).wait_for(timeout=60)
+    assert task.status() == "failed" and task.attempt() == 3 and task.max_retries() == 2
+    assert "<th>attempt</th><td>3 of 3</td>" in task._repr_html_()
+    runs = list(reversed(task.last_runs()))
+    assert [r.attempt() for r in runs] == [1, 2, 3] and runs[2].retry_of() == runs[1].id()
+    assert "<th>retry of</th>" in runs[1]._repr_html_()
+    scheduled = orch.run_scheduled("retrying", "@yearly", max_retries=1, retry_delay=5)
+    assert scheduled.max_retries() == 1
+    scheduled.kill()
+    body = {"workspace_id": orch.workspace_id(), "orch_id": orch.id(), "max_retries": -1}
+    refused = orch_server.post("task/run_once", body)
+    assert refused.status_code == 400 and "'max_retries' must be from 0" in refused.json()["msg"]
+    refused = orch_server.post("task/run_once", {**body, "max_retries": 1, "retry_delay": 0})
+    assert refused.status_code == 400 and "'retry_delay' must be a positive number" in refused.json()["msg"]

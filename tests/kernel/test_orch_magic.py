@@ -196,6 +196,17 @@ def test_runnow_with_overrides_and_rerun(kernel: Kernel, hello: str, client: Cli
     task.kill()
 
 
+def test_run_and_schedule_take_retries(kernel: Kernel, hello: str, client: Client) -> None:
+    cell = kernel.execute("%orch run hello --name retried --retries 2 --retry-delay 0.5 --args '{\"who\": \"r\"}'")
+    kernel.wait_for_state(cell.widget_id, "status", "success")
+    task = next(t for t in client.list_tasks() if t.name() == "retried")
+    assert (task.max_retries(), task.to_dict()["retry_delay"], task.attempt()) == (2, 0.5, 1)
+    kernel.execute('%orch schedule hello "@yearly" --name retried-cron --retries 1')
+    cron = next(t for t in client.list_tasks() if t.name() == "retried-cron")
+    assert cron.max_retries() == 1
+    cron.kill()
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout

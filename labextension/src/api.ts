@@ -31,6 +31,7 @@ export interface IOrchestration {
 export interface ILastRun {
   run_id: string;
   status: string;
+  attempt?: number;
   created_at?: string;
   updated_at?: string;
 }
@@ -54,6 +55,9 @@ export interface ITask {
   tz?: string | null;
   end_date?: string | null;
   max_runs?: number | null;
+  /** Retries of a failed or timed-out run: how many, and the first one's delay in seconds. */
+  max_retries?: number | null;
+  retry_delay?: number | null;
 }
 
 export interface IRun {
@@ -69,6 +73,8 @@ export interface IRun {
   input_data?: Record<string, unknown> | null;
   timeout?: number | null;
   rerun_of?: string | null;
+  retry_of?: string | null;
+  attempt?: number;
 }
 
 export interface IPipeline {
@@ -289,6 +295,7 @@ export interface INewTask {
   mode: 'once' | 'schedule' | 'continuous';
   schedule?: string;
   controls?: IScheduleControls;
+  retries?: { max_retries: number | null; retry_delay: number | null };
 }
 
 /** A schedule's time zone, end (ISO; without offset: in that zone) and run cap, as the API takes them. */
@@ -312,6 +319,9 @@ export async function createTask(task: INewTask): Promise<string> {
   if (task.mode === 'schedule') {
     body.schedule = task.schedule;
     Object.assign(body, task.controls ?? {});
+  }
+  if (task.mode !== 'continuous') {
+    Object.assign(body, task.retries ?? {});
   }
   const data = await request<{ id: string }>(TASK_ROUTES[task.mode], body);
   return String(data.id ?? '');

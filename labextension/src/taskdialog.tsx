@@ -20,6 +20,8 @@ export interface ITaskDraft {
   tz: string;
   endDate: string;
   maxRuns: string;
+  retries: string;
+  retryDelay: string;
 }
 
 const END_DATE = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?$/;
@@ -64,6 +66,12 @@ export function draftProblems(d: ITaskDraft): Partial<Record<keyof ITaskDraft, s
   }
   if (d.mode === 'schedule' && d.endDate.trim() && !END_DATE.test(d.endDate.trim())) {
     problems.endDate = 'The end date is a date and time such as 2026-12-31T23:00.';
+  }
+  if (d.mode !== 'continuous' && d.retries.trim() && !(Number.isInteger(Number(d.retries)) && Number(d.retries) >= 0)) {
+    problems.retries = 'Retries is a whole number, 0 or more.';
+  }
+  if (d.mode !== 'continuous' && d.retryDelay.trim() && !(Number(d.retryDelay) > 0)) {
+    problems.retryDelay = 'The retry delay is a number of seconds above 0.';
   }
   if (d.mode === 'schedule' && d.maxRuns.trim() && !(Number.isInteger(Number(d.maxRuns)) && Number(d.maxRuns) > 0)) {
     problems.maxRuns = 'The maximum number of runs is a whole number above 0.';
@@ -205,6 +213,26 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
         />
       ) : null}
       {problem('timeout')}
+      {draft.mode !== 'continuous' && !props.editing ? (
+        <>
+          <TextField
+            label={trans.__('Retries of a failed run (optional)')}
+            name="retries"
+            value={draft.retries}
+            invalid={Boolean(problems.retries)}
+            onChange={retries => update({ retries })}
+          />
+          {problem('retries')}
+          <TextField
+            label={trans.__('First retry after (seconds, doubling; default 10)')}
+            name="retryDelay"
+            value={draft.retryDelay}
+            invalid={Boolean(problems.retryDelay)}
+            onChange={retryDelay => update({ retryDelay })}
+          />
+          {problem('retryDelay')}
+        </>
+      ) : null}
     </div>
   );
 }
@@ -226,7 +254,9 @@ export async function askNewTask(
     schedule: '*/5 * * * *',
     tz: 'UTC',
     endDate: '',
-    maxRuns: ''
+    maxRuns: '',
+    retries: '',
+    retryDelay: ''
   };
   const ok = await askUntilValid({
     title: trans.__('New task of %1', orchestration.name),
@@ -246,7 +276,11 @@ export async function askNewTask(
     timeout: draft.timeout.trim() ? Number(draft.timeout) : null,
     mode: draft.mode,
     schedule: draft.schedule.trim(),
-    controls: scheduleControls(draft)
+    controls: scheduleControls(draft),
+    retries: {
+      max_retries: draft.retries.trim() ? Number(draft.retries) : null,
+      retry_delay: draft.retryDelay.trim() ? Number(draft.retryDelay) : null
+    }
   };
 }
 
@@ -268,7 +302,9 @@ export async function askScheduleEdit(
     schedule: task.schedule ?? '',
     tz: task.tz ?? 'UTC',
     endDate: task.end_date ? wallClock(task.end_date, task.tz ?? 'UTC') : '',
-    maxRuns: task.max_runs ? String(task.max_runs) : ''
+    maxRuns: task.max_runs ? String(task.max_runs) : '',
+    retries: '',
+    retryDelay: ''
   };
   const ok = await askUntilValid({
     title: trans.__('Edit the schedule of %1', title),
@@ -306,7 +342,9 @@ export async function askRunNow(
     schedule: '',
     tz: '',
     endDate: '',
-    maxRuns: ''
+    maxRuns: '',
+    retries: '',
+    retryDelay: ''
   };
   const ok = await askUntilValid({
     title: trans.__('Run %1 now', title),

@@ -92,3 +92,28 @@ def test_run_now_with_overrides_then_rerun_from_the_runs(page: Any, panel: Any, 
     assert (newest["rerun_of"], newest["input_data"]) == (first["run_id"], {"v": 9})
     lab.post("task/kill", {"id": task_id})
     expect(runs.first.locator('[data-action="rerun"]')).to_have_count(0, timeout=15_000)
+
+
+def test_retries_set_in_the_dialog_show_their_attempts(page: Any, panel: Any, lab: ServerProcess,
+                                                        workspace: int) -> None:
+    orch_id = uploaded_ready(lab, workspace, "failing", {"main.py": "raise SystemExit('boom')\n"})
+    choose_workspace(panel, workspace)
+    panel.locator(f'li[data-orch-id="{orch_id}"] [data-action="new-task"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('input[name="name"]').fill("flaky")
+    dialog.locator('input[name="retries"]').fill("-1")
+    expect(dialog.locator('.jp-orch-error[data-field="retries"]')).to_be_visible()
+    dialog.locator('input[name="retries"]').fill("2")
+    dialog.locator('input[name="retryDelay"]').fill("0.2")
+    dialog.locator("button.jp-mod-accept").click()
+
+    row = panel.locator('li.jp-orch-task:has(.jp-orch-name:text-is("flaky"))')
+    expect(status_of(row)).to_have_text("failed", timeout=30_000)
+    expect(row.locator(".jp-orch-attempt")).to_have_text("attempt 3 of 3", timeout=15_000)
+    row.click()
+    runs = panel.locator('[data-section="runs"] li[data-run-id]')
+    expect(runs).to_have_count(3, timeout=15_000)
+    expect(runs.first.locator(".jp-orch-attempt")).to_have_text("attempt 3")
+    expect(runs.last.locator(".jp-orch-attempt")).to_have_count(0)  # the first try
+    task = next(t for t in lab.post("task/list", {"workspace_id": workspace}).json() if t["name"] == "flaky")
+    assert (task["max_retries"], task["retry_delay"]) == (2, 0.2)

@@ -40,6 +40,9 @@ const RunRow = memo(function RunRow(props: {
         {run.exit_code !== undefined && run.exit_code !== null ? (
           <span className="jp-orch-exit-code">{exitWords(run.exit_code)}</span>
         ) : null}
+        {run.retry_of ? (
+          <span className="jp-orch-attempt">{`${ctx.trans.__('attempt')} ${run.attempt ?? 1}`}</span>
+        ) : null}
         {run.rerun_of ? (
           <span className="jp-orch-rerun-of">{`${ctx.trans.__('re-run of')} ${shortId(run.rerun_of)}`}</span>
         ) : null}

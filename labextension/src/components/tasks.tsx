@@ -54,6 +54,11 @@ const TaskRow = memo(function TaskRow(props: {
             {`${trans.__('next')} ${relativeTime(task.next_run_at, now)}`}
           </span>
         ) : null}
+        {task.max_retries && last ? (
+          <span className="jp-orch-attempt" title={trans.__('Attempts of the newest run, retries included')}>
+            {trans.__('attempt %1 of %2', last.attempt ?? 1, task.max_retries + 1)}
+          </span>
+        ) : null}
         {last ? (
           <span className="jp-orch-last-run" data-run-id={last.run_id}>
             {trans.__('last run')} <StatusBadge status={last.status} />

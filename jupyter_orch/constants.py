@@ -34,9 +34,10 @@ CRONJOB: Final = "CronJob"
 SERVICE: Final = "NetworkService"
 RunType = Literal["Oneshot", "CronJob", "NetworkService"]
 PENDING, STARTED = "pending", "started"
+PAUSED = "paused"  # a scheduled task whose schedule does not fire until it is resumed
 SUCCESS, FAILED, TIMED_OUT = "success", "failed", "timed_out"
 PENDING_KILL, KILLED = "pending_kill", "killed"
-TASK_STATUSES = (PENDING, STARTED, SUCCESS, FAILED, TIMED_OUT, PENDING_KILL, KILLED)
+TASK_STATUSES = (PENDING, STARTED, PAUSED, SUCCESS, FAILED, TIMED_OUT, PENDING_KILL, KILLED)
 TASK_TERMINAL = (SUCCESS, FAILED, TIMED_OUT, KILLED)
 TASK_ACTIVE = (PENDING, STARTED, PENDING_KILL)
 

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from ..constants import TASK_ARGS_FILE_ENV
 from .base import Listing
 from .connection import Connection
 from .discovery import find_server
+from .display import parse_time, time_text
 from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, WorkspaceNotFound
 from .frontend import announce_workspace
 from .http import Http
@@ -223,6 +225,16 @@ class Client:
 
     def get_task_by_id(self, task_id: str) -> Task:
         return self._task_class(self, self._http.post("task/get_by_id", {"id": task_id}))
+
+    def next_fires(
+        self, schedule: str, tz: str | None = None, count: int = 5, *,
+        end_date: datetime | str | None = None, max_runs: int | None = None,
+    ) -> list[datetime]:
+        """Preview a schedule before making a task of it: its next `count` fires (UTC), on the
+        wall clock of `tz` (default UTC), as the server works them out."""
+        body = {"schedule": schedule, "tz": tz, "count": count, "end_date": time_text(end_date), "max_runs": max_runs}
+        fires = self._http.post("task/next_fires", {k: v for k, v in body.items() if v is not None})["fires"]
+        return [at for at in map(parse_time, fires) if at is not None]
 
     def in_task(self) -> bool:
         """True inside a task run."""

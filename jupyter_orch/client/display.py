@@ -18,6 +18,11 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def time_text(value: str | datetime | None) -> str | None:
+    """A time as the API takes it: ISO 8601 (a naive datetime stays naive)."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def local_time(value: str | datetime | None) -> str:
     """`2026-11-24 17:25:17` in the viewer's local zone; '' when absent."""
     dt = parse_time(value)

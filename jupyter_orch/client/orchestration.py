@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .base import Entity
-from .display import local_time
+from .display import local_time, time_text
 from .errors import StatusError
 from .waits import wait_for_status
 
@@ -66,13 +67,26 @@ class Orchestration(Entity):
             raise StatusError(f"orchestration {self.id()}", ERROR, f"{detail}\n{log[-2000:]}".strip())
         return self
 
-    def run_once(self, name: str, json_args: dict[str, Any] | None = None, timeout: float | None = None) -> Task:
-        return self._start("task/run_once", name, json_args, timeout=timeout)
+    def run_once(
+        self, name: str, json_args: dict[str, Any] | None = None, timeout: float | None = None,
+        *, max_retries: int | None = None, retry_delay: float | None = None,
+    ) -> Task:
+        """`max_retries`: retry a failed or timed-out run that many times, the first after
+        `retry_delay` seconds (default 10), doubling each time, with jitter."""
+        return self._start("task/run_once", name, json_args, timeout=timeout, max_retries=max_retries,
+                           retry_delay=retry_delay)
 
     def run_scheduled(
-        self, name: str, schedule: str, json_args: dict[str, Any] | None = None, timeout: float | None = None
+        self, name: str, schedule: str, json_args: dict[str, Any] | None = None, timeout: float | None = None,
+        *, tz: str | None = None, end_date: datetime | str | None = None, max_runs: int | None = None,
+        max_retries: int | None = None, retry_delay: float | None = None,
     ) -> Task:
-        return self._start("task/run_scheduled", name, json_args, schedule=schedule, timeout=timeout)
+        """`tz`: an IANA zone whose wall clock the schedule follows (default UTC); `end_date`: no
+        fire after it (a time without offset is in `tz`); `max_runs`: the schedule ends once it
+        has made that many runs; `max_retries`, `retry_delay`: as `run_once`."""
+        return self._start("task/run_scheduled", name, json_args, schedule=schedule, timeout=timeout, tz=tz,
+                           end_date=time_text(end_date), max_runs=max_runs, max_retries=max_retries,
+                           retry_delay=retry_delay)
 
     def run_continuously(self, name: str, json_args: dict[str, Any] | None = None) -> Task:
         return self._start("task/run_continuously", name, json_args)

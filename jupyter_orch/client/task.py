@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from ..constants import TASK_TERMINAL
 from .base import Entity, Listing
-from .display import duration, local_time, record_html, table_html
+from .display import duration, local_time, parse_time, record_html, table_html, time_text
 from .errors import WaitTimeout
 from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 
 RUN_TYPE_WORDS = {"Oneshot": "Temporary Run", "CronJob": "Scheduled Run", "NetworkService": "Continuous Run"}
+SCHEDULE_FIELDS = ("schedule", "tz", "json_args", "timeout", "end_date", "max_runs")
 
 
 class Task(Entity):
@@ -42,6 +44,55 @@ class Task(Entity):
 
     def input_data(self) -> dict[str, Any]:
         return self._data.get("input_data") or {}
+
+    def tz(self) -> str:
+        """The IANA time zone whose wall clock the schedule follows."""
+        return self._data.get("tz") or "UTC"
+
+    def end_date(self) -> datetime | None:
+        return parse_time(self._data.get("end_date"))
+
+    def max_runs(self) -> int | None:
+        return self._data.get("max_runs")
+
+    def max_retries(self) -> int:
+        return self._data.get("max_retries") or 0
+
+    def attempt(self) -> int:
+        """The attempt of the task's newest run (1, or 2 and on for its retries)."""
+        return (self._data.get("last_runs") or [{}])[0].get("attempt") or 1
+
+    def pause(self) -> Task:
+        """Stop the schedule firing (a run under way goes on) until `resume`."""
+        self._data = self._client._http.post("task/pause", {"id": self.id(), "pause": True})
+        return self
+
+    def resume(self) -> Task:
+        """Fire again from now on (fires that fell while paused are not made up)."""
+        self._data = self._client._http.post("task/pause", {"id": self.id(), "pause": False})
+        return self
+
+    def update_schedule(self, **changes: Any) -> Task:
+        """Edit a scheduled task, keeping its id and history: any of `schedule`, `tz`,
+        `json_args`, `timeout`, `end_date`, `max_runs` (None clears the last four and tz)."""
+        unknown = set(changes) - set(SCHEDULE_FIELDS)
+        if unknown:
+            raise TypeError(f"update_schedule() takes {', '.join(SCHEDULE_FIELDS)}; not {', '.join(sorted(unknown))}")
+        body = {"json" if k == "json_args" else k: time_text(v) if k == "end_date" else v for k, v in changes.items()}
+        self._data = self._client._http.post("task/update_schedule", {"id": self.id(), **body})
+        return self
+
+    def run_now(self, json_args: dict[str, Any] | None = None, timeout: float | None = None) -> TaskRun:
+        """Run this scheduled task now, beside its schedule; `json_args` and `timeout` are for
+        this run only (the task's own when not given)."""
+        body = {"id": self.id(), "json": json_args, "timeout": timeout}
+        run = self._client._http.post("task/run_now", {k: v for k, v in body.items() if v is not None})
+        return TaskRun(self._client, run)
+
+    def next_fires(self, count: int = 5) -> list[datetime]:
+        """The schedule's next `count` fires (UTC; a paused task's: if resumed now)."""
+        fires = self._client._http.post("task/next_fires", {"id": self.id(), "count": count})["fires"]
+        return [at for at in map(parse_time, fires) if at is not None]
 
     def created_at(self) -> str:
         return self._data["created_at"]
@@ -105,7 +156,14 @@ class Task(Entity):
             "status": self._data.get("status"),
         }
         if self._data.get("run_type") == "CronJob":
+            fields["time zone"] = self.tz()
             fields["next run"] = local_time(self._data.get("next_run_at"))
+            if self._data.get("end_date"):
+                fields["ends"] = local_time(self._data["end_date"])
+            if self.max_runs() is not None:
+                fields["max runs"] = self.max_runs()
+        if self.max_retries():
+            fields["attempt"] = f"{self.attempt()} of {self.max_retries() + 1}"
         return fields
 
 
@@ -134,6 +192,25 @@ class TaskRun(Entity):
         """Why a run failed, in one line (the last line of its traceback, or the timeout/kill)."""
         return self._data.get("error")
 
+    def input_data(self) -> dict[str, Any]:
+        """The arguments this run ran with (a run-now override, or its task's at the time)."""
+        return self._data.get("input_data") or {}
+
+    def rerun_of(self) -> str | None:
+        return self._data.get("rerun_of")
+
+    def retry_of(self) -> str | None:
+        """The failed run this run retries."""
+        return self._data.get("retry_of")
+
+    def attempt(self) -> int:
+        return self._data.get("attempt") or 1
+
+    def rerun(self) -> TaskRun:
+        """Run this finished run again with the arguments and timeout it ran with: a new run of
+        the same task."""
+        return TaskRun(self._client, self._client._http.post("task/rerun", {"id": self.id()}))
+
     def logs(self, limit: int | None = None) -> RunLogs:
         """The run's stdout/stderr lines (`<time> stdout|stderr F <text>`); the last `limit`."""
         body: dict[str, Any] = {"id": self.id()}
@@ -154,6 +231,8 @@ class TaskRun(Entity):
             "exit code": self.exit_code(),
             "duration": duration(self._data.get("started_at"), self._data.get("ended_at")),
             **({"worker": self.worker()} if self.worker() else {}),
+            **({"re-run of": self.rerun_of()} if self.rerun_of() else {}),
+            **({"attempt": self.attempt(), "retry of": self.retry_of()} if self.retry_of() else {}),
         }
 
 

@@ -19,12 +19,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 
 from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspace
+from ..client.display import local_time, record_html, table_html
 from ..client.errors import ApiNotFound
 from ..client.frontend import workspace_bundle
 from .widgets import OrchestrationWidget, TaskWidget
@@ -57,6 +59,13 @@ class UsageParser(argparse.ArgumentParser):
         except ValueError as e:
             raise UsageError(f"{self.prog}: {e}") from None
         return self.parse_args(words)
+
+
+def schedule_options(parser: UsageParser) -> None:
+    parser.add_argument("--tz", metavar="ZONE", help="IANA time zone of the schedule, e.g. Europe/Paris (default UTC)")
+    parser.add_argument("--end-date", type=datetime.fromisoformat, metavar="T",
+                        help="no fire after this ISO time (in the schedule's zone if naive)")
+    parser.add_argument("--max-runs", type=int, metavar="N", help="end the schedule after N runs")
 
 
 def positive(value: str) -> float:
@@ -102,9 +111,30 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
         p.add_argument("orch", metavar="ORCH", help="orchestration id or name")
         if name == "schedule":
             p.add_argument("schedule", metavar="CRON", help='e.g. "*/5 * * * *" or @hourly')
+            schedule_options(p)
         p.add_argument("--name", help="the task's name (default: the orchestration's)")
         p.add_argument("--args", default="{}", metavar="JSON", help="JSON object, or a dict variable's name")
         p.add_argument("--timeout", type=positive, metavar="S", help="seconds before a run is stopped")
+        p.add_argument("--retries", type=int, metavar="N", help="retry a failed run up to N times")
+        p.add_argument("--retry-delay", type=positive, metavar="S",
+                       help="seconds before the first retry (doubling; default 10)")
+    add("pause", "pause a scheduled task (no fire until resumed)").add_argument("task", metavar="TASK")
+    add("resume", "resume a paused scheduled task from now on").add_argument("task", metavar="TASK")
+    p = add("reschedule", "edit a scheduled task; its id and runs stay")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--cron", metavar="CRON", help="the new schedule")
+    schedule_options(p)
+    p.add_argument("--args", metavar="JSON", help="new arguments: JSON object, or a dict variable's name")
+    p.add_argument("--timeout", type=positive, metavar="S", help="seconds before a run is stopped")
+    p = add("runnow", "run a scheduled task now; --args and --timeout for this run only")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--args", metavar="JSON", help="arguments for this run: JSON object, or a dict variable's name")
+    p.add_argument("--timeout", type=positive, metavar="S", help="seconds before this run is stopped")
+    add("rerun", "run a finished run again, with the arguments it ran with").add_argument("run", metavar="RUN")
+    p = add("fires", "the next fires of a scheduled task, or of a cron expression")
+    p.add_argument("ref", metavar="TASK_OR_CRON")
+    p.add_argument("--tz", metavar="ZONE", help="for a cron expression: its IANA time zone (default UTC)")
+    p.add_argument("-n", "--count", type=int, default=5, metavar="N")
     add("tasks", "tasks of the current workspace").add_argument(
         "--all", action="store_true", help="killed tasks too")
     add("kill", "kill a task").add_argument("task", metavar="TASK")
@@ -195,6 +225,21 @@ class CurrentWorkspace:
         return {"text/plain": repr(ws), "text/html": ws._repr_html_(), **workspace_bundle(ws.id(), ws.name())}
 
 
+class FireTimes(list[datetime]):
+    """Fire times, shown on the schedule's wall clock, in UTC and in the viewer's zone."""
+
+    def __init__(self, fires: list[datetime], tz: str):
+        super().__init__(fires)
+        self.tz = tz
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return record_html({"next fires": "(none: the schedule has ended)"})
+        zone = ZoneInfo(self.tz)
+        return table_html({self.tz: at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                           "UTC": at.strftime("%Y-%m-%d %H:%M:%S"), "local": local_time(at)} for at in self)
+
+
 @magics_class
 class OrchMagics(Magics):
     def __init__(self, shell: Any):
@@ -207,6 +252,8 @@ class OrchMagics(Magics):
             "schedule": self._run, "tasks": self._tasks, "kill": self._kill, "runs": self._runs,
             "logs": self._logs, "pipelines": self._pipelines, "plogs": self._plogs,
             "connections": self._connections, "workspace": self._workspace,
+            "pause": self._pause, "resume": self._resume, "reschedule": self._reschedule, "fires": self._fires,
+            "runnow": self._run_now, "rerun": self._rerun,
         }
 
     @property
@@ -279,10 +326,43 @@ class OrchMagics(Magics):
         name = args.name or orchestration.name() or "task"
         json_args = self._json_args(args)
         if args.command == "schedule":
-            task = orchestration.run_scheduled(name, args.schedule, json_args, timeout=args.timeout)
+            task = orchestration.run_scheduled(name, args.schedule, json_args, timeout=args.timeout, tz=args.tz,
+                                               end_date=args.end_date, max_runs=args.max_runs,
+                                               max_retries=args.retries, retry_delay=args.retry_delay)
         else:
-            task = orchestration.run_once(name, json_args, timeout=args.timeout)
+            task = orchestration.run_once(name, json_args, timeout=args.timeout, max_retries=args.retries,
+                                          retry_delay=args.retry_delay)
         return TaskWidget(task)
+
+    def _pause(self, args: argparse.Namespace) -> Task:
+        return self._find_task(args.task).pause()
+
+    def _resume(self, args: argparse.Namespace) -> Task:
+        return self._find_task(args.task).resume()
+
+    def _reschedule(self, args: argparse.Namespace) -> Task:
+        given = {"schedule": args.cron, "tz": args.tz, "end_date": args.end_date, "max_runs": args.max_runs,
+                 "timeout": args.timeout, "json_args": self._json_args(args) if args.args is not None else None}
+        changes = {k: v for k, v in given.items() if v is not None}
+        if not changes:
+            raise UsageError("%orch reschedule: give what changes (--cron, --tz, --args, --timeout, --end-date,"
+                             " --max-runs)")
+        return self._find_task(args.task).update_schedule(**changes)
+
+    def _run_now(self, args: argparse.Namespace) -> TaskRun:
+        json_args = self._json_args(args) if args.args is not None else None
+        return self._find_task(args.task).run_now(json_args, args.timeout)
+
+    def _rerun(self, args: argparse.Namespace) -> TaskRun:
+        if not _is_uuid(args.run):
+            raise UsageError(f"%orch rerun: {args.run!r} is not a run id (see %orch runs TASK)")
+        return TaskRun(self.client, {"run_id": args.run}).rerun()
+
+    def _fires(self, args: argparse.Namespace) -> FireTimes:
+        task = None if " " in args.ref or args.ref.startswith("@") else self._lookup_task(args.ref)
+        if task is not None:
+            return FireTimes(task.next_fires(args.count), task.tz())
+        return FireTimes(self.client.next_fires(args.ref, args.tz, args.count), args.tz or "UTC")
 
     def _tasks(self, args: argparse.Namespace) -> Any:
         return self.client.list_tasks(killed=args.all)

@@ -283,7 +283,7 @@ class TaskWidget(LiveWidget):
         next_fire = data.get("next_run_at") if not self._terminal() else None
         self._facts.value = view.facts({
             "runs": view.run_type_words(data.get("run_type")),
-            "schedule": f"{data['schedule']} (cron, UTC)" if data.get("schedule") else "",
+            "schedule": f"{data['schedule']} (cron, {data.get('tz') or 'UTC'})" if data.get("schedule") else "",
             "next run": f"{view.when(next_fire)} ({view.countdown(next_fire)})" if next_fire else "",
             "timeout": f"{data['timeout']} s" if data.get("timeout") else "", "id": data["id"],
         })

@@ -257,8 +257,84 @@ class CreateTask(Body):
     timeout: Annotated[Seconds, _finite_positive()] | None = None
 
 
-class CreateScheduledTask(CreateTask):
+def _wall_time(value: Any) -> Any:
+    """An ISO 8601 time; one without an offset stays naive (the schedule's zone places it)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    raise ValueError(f"must be an ISO 8601 time such as '2026-12-31T23:00:00', got {_shown(value)}")
+
+
+def _positive(value: int) -> int:
+    if value < 1:
+        raise ValueError(f"must be a positive integer, got {value}")
+    return value
+
+
+WallTime = Annotated[datetime, BeforeValidator(_wall_time)]
+RunCount = Annotated[int, BeforeValidator(_no_bool), AfterValidator(_int64), AfterValidator(_positive)]
+MAX_PREVIEW = 100
+MAX_RETRIES = 100
+
+
+class ScheduleControls(Body):
+    """A schedule's time zone (IANA, default UTC), end and run cap."""
+
+    tz: Text | None = None
+    end_date: WallTime | None = None
+    max_runs: RunCount | None = None
+
+
+class Retries(Body):
+    """Retry a failed or timed-out run up to `max_retries` times, the first after `retry_delay`
+    seconds (default 10), doubling each time, with jitter."""
+
+    max_retries: Annotated[Limit, Field(ge=0, le=MAX_RETRIES)] | None = None
+    retry_delay: Annotated[Seconds, _finite_positive()] | None = None
+
+
+class CreateOnceTask(CreateTask, Retries):
+    pass
+
+
+class CreateScheduledTask(CreateTask, ScheduleControls, Retries):
     schedule: Text
+
+
+class PauseTask(Body):
+    id: Uuid
+    pause: StrictBool
+
+
+class UpdateSchedule(ScheduleControls):
+    """Only the fields given change; null clears tz, end_date, max_runs and timeout."""
+
+    id: Uuid
+    schedule: Text | None = None
+    json_args: Annotated[dict[str, Any] | None, Field(alias="json")] = None
+    timeout: Annotated[Seconds, _finite_positive()] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        given = self.model_fields_set - {"id"}
+        return {"json" if name == "json_args" else name: getattr(self, name) for name in given}
+
+
+class RunNow(Body):
+    """`{"id"}` of a scheduled task, with `json` and `timeout` for this run only."""
+
+    id: Uuid
+    json_args: Annotated[dict[str, Any] | None, Field(alias="json")] = None
+    timeout: Annotated[Seconds, _finite_positive()] | None = None
+
+
+class NextFires(ScheduleControls):
+    """`{"id"}` of a scheduled task, or `{"schedule", "tz"?, "end_date"?, "max_runs"?}` to preview."""
+
+    id: Uuid | None = None
+    schedule: Text | None = None
+    count: Annotated[Limit, Field(ge=1, le=MAX_PREVIEW)] = 5
 
 
 class GetTask(Wait):

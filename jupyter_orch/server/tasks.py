@@ -1,11 +1,14 @@
 """Routes: task/run_once, run_scheduled, run_continuously, get_by_id, list,
-get_tasks_by_orch_sha, kill, delete, list_task_runs, get_logs_for_run."""
+get_tasks_by_orch_sha, kill, delete, list_task_runs, get_logs_for_run; the schedule controls pause,
+update_schedule and next_fires; run_now (with overrides) and rerun."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from ..constants import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, RunType
+from ..engine import Invalid
+from ..engine.timeutil import iso
 from . import requests as r
 from .base import JsonRoute
 
@@ -16,6 +19,11 @@ class CreateTask(JsonRoute[r.CreateTask]):
     run_type: ClassVar[RunType]
 
     async def handle(self, request: r.CreateTask, *args: str) -> Any:
+        scheduled = request if isinstance(request, r.CreateScheduledTask) else None
+        retries: dict[str, Any] = (
+            {"max_retries": request.max_retries, "retry_delay": request.retry_delay}
+            if isinstance(request, r.Retries) else {}
+        )
         task = await self.engine.tasks.launch(
             self.run_type,
             workspace_id=request.workspace_id,
@@ -23,12 +31,15 @@ class CreateTask(JsonRoute[r.CreateTask]):
             args=request.json_args,
             name=request.name,
             timeout=request.timeout,
-            schedule=request.schedule if isinstance(request, r.CreateScheduledTask) else None,
+            **({"schedule": scheduled.schedule, "tz": scheduled.tz, "end_date": scheduled.end_date,
+                "max_runs": scheduled.max_runs} if scheduled else {}),
+            **retries,
         )
         return {"id": task.id}
 
 
 class RunOnce(CreateTask):
+    request_model = r.CreateOnceTask
     run_type: ClassVar[RunType] = ONESHOT
 
 
@@ -106,3 +117,48 @@ class RunLogs(JsonRoute[r.RunLogRequest]):
         if request.lines is not None:
             return {"logs": await self.engine.tasks.run_logs(request.id, request.lines)}
         return {"logs": self.page_answer(await self.engine.tasks.run_logs_page(request.id, request.page()))}
+
+
+class PauseTask(JsonRoute[r.PauseTask]):
+    request_model = r.PauseTask
+
+    async def handle(self, request: r.PauseTask, *args: str) -> Any:
+        return await self.engine.tasks.pause(request.id, request.pause)
+
+
+class UpdateSchedule(JsonRoute[r.UpdateSchedule]):
+    request_model = r.UpdateSchedule
+
+    async def handle(self, request: r.UpdateSchedule, *args: str) -> Any:
+        return await self.engine.tasks.update_schedule(request.id, request.changes())
+
+
+class NextFires(JsonRoute[r.NextFires]):
+    request_model = r.NextFires
+
+    async def handle(self, request: r.NextFires, *args: str) -> Any:
+        if (request.id is None) == (request.schedule is None):
+            raise Invalid("give either 'id' (a scheduled task) or 'schedule' (to preview one), not both")
+        if request.id is not None:
+            fires = await self.engine.tasks.next_fires(request.id, request.count)
+        else:
+            assert request.schedule is not None
+            fires = self.engine.tasks.preview_fires(request.schedule, request.tz, request.end_date,
+                                                    request.max_runs, request.count)
+        return {"fires": [iso(at) for at in fires]}
+
+
+class RunNow(JsonRoute[r.RunNow]):
+    request_model = r.RunNow
+    status = 201
+
+    async def handle(self, request: r.RunNow, *args: str) -> Any:
+        return await self.engine.tasks.run_now(request.id, request.json_args, request.timeout)
+
+
+class Rerun(JsonRoute[r.ById]):
+    request_model = r.ById
+    status = 201
+
+    async def handle(self, request: r.ById, *args: str) -> Any:
+        return await self.engine.tasks.rerun(request.id)

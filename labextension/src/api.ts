@@ -31,6 +31,7 @@ export interface IOrchestration {
 export interface ILastRun {
   run_id: string;
   status: string;
+  attempt?: number;
   created_at?: string;
   updated_at?: string;
 }
@@ -50,6 +51,13 @@ export interface ITask {
   updated_at?: string;
   last_runs?: ILastRun[];
   next_run_at?: string | null;
+  /** A scheduled task's IANA time zone (null: UTC), end and run cap. */
+  tz?: string | null;
+  end_date?: string | null;
+  max_runs?: number | null;
+  /** Retries of a failed or timed-out run: how many, and the first one's delay in seconds. */
+  max_retries?: number | null;
+  retry_delay?: number | null;
 }
 
 export interface IRun {
@@ -64,6 +72,12 @@ export interface IRun {
   /** The engine (server) that ran it, and the cluster worker it ran on (null: the engine's machine). */
   engine_id?: string | null;
   worker?: string | null;
+  /** The arguments and timeout it ran with, and the run it re-runs. */
+  input_data?: Record<string, unknown> | null;
+  timeout?: number | null;
+  rerun_of?: string | null;
+  retry_of?: string | null;
+  attempt?: number;
 }
 
 export interface IPipeline {
@@ -283,6 +297,15 @@ export interface INewTask {
   /** once, on a cron schedule, or continuously. */
   mode: 'once' | 'schedule' | 'continuous';
   schedule?: string;
+  controls?: IScheduleControls;
+  retries?: { max_retries: number | null; retry_delay: number | null };
+}
+
+/** A schedule's time zone, end (ISO; without offset: in that zone) and run cap, as the API takes them. */
+export interface IScheduleControls {
+  tz?: string | null;
+  end_date?: string | null;
+  max_runs?: number | null;
 }
 
 const TASK_ROUTES = { once: 'task/run_once', schedule: 'task/run_scheduled', continuous: 'task/run_continuously' };
@@ -298,6 +321,10 @@ export async function createTask(task: INewTask): Promise<string> {
   }
   if (task.mode === 'schedule') {
     body.schedule = task.schedule;
+    Object.assign(body, task.controls ?? {});
+  }
+  if (task.mode !== 'continuous') {
+    Object.assign(body, task.retries ?? {});
   }
   const data = await request<{ id: string }>(TASK_ROUTES[task.mode], body);
   return String(data.id ?? '');
@@ -305,6 +332,42 @@ export async function createTask(task: INewTask): Promise<string> {
 
 export async function killTask(id: string): Promise<ITask> {
   return request<ITask>('task/kill', { id });
+}
+
+/** Pause a scheduled task (pause: true) or resume it from now on. */
+export async function pauseTask(id: string, pause: boolean): Promise<ITask> {
+  return request<ITask>('task/pause', { id, pause });
+}
+
+/** What an edit of a scheduled task may change. */
+export interface IScheduleEdit extends IScheduleControls {
+  schedule?: string;
+  json?: unknown;
+  timeout?: number | null;
+}
+
+/** Edit a scheduled task; only the fields given change (null clears). */
+export async function updateSchedule(id: string, changes: IScheduleEdit): Promise<ITask> {
+  return request<ITask>('task/update_schedule', { id, ...changes });
+}
+
+/** The next fires of a task (`{id}`) or of a schedule not made yet, as the server works them out. */
+export async function nextFires(
+  of: { id: string } | (IScheduleControls & { schedule: string }),
+  count = 5
+): Promise<Date[]> {
+  const data = await request<{ fires?: string[] }>('task/next_fires', { ...of, count });
+  return (data.fires ?? []).map(at => new Date(at));
+}
+
+/** Run a scheduled task now; `json` and `timeout` are for this run only. */
+export async function runNow(id: string, json?: unknown, timeout?: number | null): Promise<IRun> {
+  return request<IRun>('task/run_now', { id, json, ...(timeout ? { timeout } : {}) });
+}
+
+/** Run a finished run again with the arguments and timeout it ran with. */
+export async function rerun(runId: string): Promise<IRun> {
+  return request<IRun>('task/rerun', { id: runId });
 }
 
 export async function listRuns(taskId: string, limit = 20): Promise<IRun[]> {

@@ -9,6 +9,11 @@ export namespace CommandIDs {
   export const downloadZip = 'jupyter-orch:download-orchestration';
   export const runTaskNow = 'jupyter-orch:run-task-now';
   export const killTask = 'jupyter-orch:kill-task';
+  export const pauseTask = 'jupyter-orch:pause-task';
+  export const resumeTask = 'jupyter-orch:resume-task';
+  export const editSchedule = 'jupyter-orch:edit-schedule';
+  export const runScheduledNow = 'jupyter-orch:run-scheduled-now';
+  export const rerunRun = 'jupyter-orch:rerun-run';
   export const openRunLog = 'jupyter-orch:open-run-log';
   export const deploy = 'jupyter-orch:deploy-pipeline';
   export const undeploy = 'jupyter-orch:undeploy-pipeline';

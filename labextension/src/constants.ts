@@ -7,9 +7,19 @@ export const ONESHOT = 'Oneshot';
 export const CRONJOB = 'CronJob';
 export const SERVICE = 'NetworkService';
 
-export const TASK_STATUSES = ['pending', 'started', 'success', 'failed', 'timed_out', 'pending_kill', 'killed'];
+export const TASK_STATUSES = [
+  'pending',
+  'started',
+  'paused',
+  'success',
+  'failed',
+  'timed_out',
+  'pending_kill',
+  'killed'
+];
 export const TASK_TERMINAL = ['success', 'failed', 'timed_out', 'killed'];
 export const PENDING_KILL = 'pending_kill';
+export const PAUSED = 'paused';
 export const TASK_ACTIVE = ['pending', 'started', 'pending_kill'];
 export const RUN_ENDED = ['success', 'failure', 'timed_out', 'killed'];
 export const RUN_FAILED = ['failure', 'timed_out'];

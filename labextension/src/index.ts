@@ -25,9 +25,9 @@ import { FailureNotices } from './notify';
 import { OrchestrationFilesView } from './orchfiles';
 import { OrchSidebar, SIDEBAR_ID } from './sidebar';
 import { runningTasksItem } from './statusbar';
-import { askNewTask } from './taskdialog';
+import { askNewTask, askRunNow, askScheduleEdit } from './taskdialog';
 import { followKernelWorkspace } from './kernelworkspace';
-import { ONESHOT, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_UNDEPLOYED } from './constants';
+import { CRONJOB, ONESHOT, PAUSED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_UNDEPLOYED } from './constants';
 
 const PLUGIN_ID = 'jupyter-orch:sidebar';
 const STATE_KEY = `${PLUGIN_ID}:workspace`;
@@ -356,6 +356,85 @@ const plugin: JupyterFrontEndPlugin<void> = {
         });
       }
     });
+    // A live scheduled task: paused or started, not killed.
+    const liveSchedule = (task: api.ITask | undefined, status?: string): task is api.ITask =>
+      Boolean(
+        task &&
+        task.run_type === CRONJOB &&
+        !task.killed &&
+        (task.status === status || !status) &&
+        (task.status === PAUSED || task.status === 'started')
+      );
+    const setPaused = async (args: ReadonlyPartialJSONObject, pause: boolean) => {
+      const task = taskOf(args);
+      if (task) {
+        const title = model.taskTitle(task);
+        await act(trans.__(pause ? 'Pausing "%1" failed' : 'Resuming "%1" failed', title), async () => {
+          await api.pauseTask(task.id, pause);
+          model.refreshPart('tasks');
+        });
+      }
+    };
+    commands.addCommand(CommandIDs.pauseTask, {
+      label: trans.__('Pause Schedule'),
+      isEnabled: args => liveSchedule(taskOf(args), 'started'),
+      execute: args => setPaused(args, true)
+    });
+    commands.addCommand(CommandIDs.resumeTask, {
+      label: trans.__('Resume Schedule'),
+      isEnabled: args => liveSchedule(taskOf(args), PAUSED),
+      execute: args => setPaused(args, false)
+    });
+    commands.addCommand(CommandIDs.editSchedule, {
+      label: trans.__('Edit Schedule…'),
+      isEnabled: args => liveSchedule(taskOf(args)),
+      execute: async args => {
+        const task = taskOf(args);
+        if (!liveSchedule(task)) {
+          return;
+        }
+        const title = model.taskTitle(task);
+        const changes = await askScheduleEdit(task, title, settings.timeZone, trans);
+        if (changes) {
+          await act(trans.__('Editing "%1" failed', title), async () => {
+            await api.updateSchedule(task.id, changes);
+            model.refreshPart('tasks');
+          });
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.runScheduledNow, {
+      label: trans.__('Run Now With…'),
+      isEnabled: args => liveSchedule(taskOf(args)),
+      execute: async args => {
+        const task = taskOf(args);
+        if (!liveSchedule(task)) {
+          return;
+        }
+        const title = model.taskTitle(task);
+        const run = await askRunNow(task, title, settings.timeZone, trans);
+        if (run) {
+          await act(trans.__('Running "%1" failed', title), async () => {
+            await api.runNow(task.id, run.json, run.timeout);
+            model.selectTask(task.id);
+            model.refreshPart('runs');
+          });
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.rerunRun, {
+      label: trans.__('Re-run'),
+      execute: async args => {
+        const runId = String(args.runId ?? rowData(app, 'runId') ?? '');
+        if (runId) {
+          await act(trans.__('Re-running run %1 failed', shortId(runId)), async () => {
+            await api.rerun(runId);
+            model.refreshPart('tasks');
+            model.refreshPart('runs');
+          });
+        }
+      }
+    });
     commands.addCommand(CommandIDs.openRunLog, {
       label: trans.__('Open Task Run Log'),
       execute: args => {
@@ -472,8 +551,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         '.jp-orch-orchestration',
         [CommandIDs.runOrchestration, CommandIDs.newTask, CommandIDs.openFiles, CommandIDs.downloadZip]
       ],
-      ['.jp-orch-task', [CommandIDs.runTaskNow, CommandIDs.killTask]],
-      ['.jp-orch-run', [CommandIDs.openRunLog]],
+      [
+        '.jp-orch-task',
+        [
+          CommandIDs.runTaskNow,
+          CommandIDs.runScheduledNow,
+          CommandIDs.pauseTask,
+          CommandIDs.resumeTask,
+          CommandIDs.editSchedule,
+          CommandIDs.killTask
+        ]
+      ],
+      ['.jp-orch-run', [CommandIDs.openRunLog, CommandIDs.rerunRun]],
       ['.jp-orch-pipeline', [CommandIDs.deploy, CommandIDs.undeploy, CommandIDs.openInferenceLog]],
       ['.jp-orch-connection', [CommandIDs.deleteConnection]]
     ];

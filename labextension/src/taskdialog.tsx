@@ -1,11 +1,13 @@
 /**
  * The "New task" dialog: name, JSON arguments (checked as typed), timeout, and once /
- * on a schedule (with the next five fires, UTC like the engine) / continuously.
+ * on a schedule (its time zone, end date and run cap, with the next five fires as the server
+ * works them out) / continuously. The "Edit schedule" dialog is the same form for a
+ * scheduled task that exists.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import React from 'react';
-import { INewTask } from './api';
-import { cronToWords, isCronReadable, nextFires } from './cron';
+import React, { useEffect, useState } from 'react';
+import { INewTask, IScheduleControls, IScheduleEdit, ITask, nextFires } from './api';
+import { cronToWords, isCronReadable } from './cron';
 import { askUntilValid, TextField, useDraft } from './formdialog';
 import { fullTime, Zone } from './format';
 
@@ -15,6 +17,31 @@ export interface ITaskDraft {
   timeout: string;
   mode: INewTask['mode'];
   schedule: string;
+  tz: string;
+  endDate: string;
+  maxRuns: string;
+  retries: string;
+  retryDelay: string;
+}
+
+const END_DATE = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?$/;
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The draft's time zone, end and run cap as the API takes them. */
+export function scheduleControls(d: ITaskDraft): IScheduleControls {
+  return {
+    tz: d.tz.trim() || null,
+    end_date: d.endDate.trim() || null,
+    max_runs: d.maxRuns.trim() ? Number(d.maxRuns) : null
+  };
 }
 
 /** What is wrong with a draft, field by field (empty when it can be sent). */
@@ -34,14 +61,53 @@ export function draftProblems(d: ITaskDraft): Partial<Record<keyof ITaskDraft, s
   if (d.mode === 'schedule' && !isCronReadable(d.schedule)) {
     problems.schedule = 'Not a schedule: use 5-field cron (*/5 * * * *) or @hourly, @daily…';
   }
+  if (d.mode === 'schedule' && d.tz.trim() && !isTimeZone(d.tz.trim())) {
+    problems.tz = 'Not a time zone: use an IANA name such as Europe/Paris, or UTC.';
+  }
+  if (d.mode === 'schedule' && d.endDate.trim() && !END_DATE.test(d.endDate.trim())) {
+    problems.endDate = 'The end date is a date and time such as 2026-12-31T23:00.';
+  }
+  if (d.mode !== 'continuous' && d.retries.trim() && !(Number.isInteger(Number(d.retries)) && Number(d.retries) >= 0)) {
+    problems.retries = 'Retries is a whole number, 0 or more.';
+  }
+  if (d.mode !== 'continuous' && d.retryDelay.trim() && !(Number(d.retryDelay) > 0)) {
+    problems.retryDelay = 'The retry delay is a number of seconds above 0.';
+  }
+  if (d.mode === 'schedule' && d.maxRuns.trim() && !(Number.isInteger(Number(d.maxRuns)) && Number(d.maxRuns) > 0)) {
+    problems.maxRuns = 'The maximum number of runs is a whole number above 0.';
+  }
   return problems;
 }
 
-function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBundle }): JSX.Element {
+/** The next fires of the draft's schedule, asked of the server as the fields change. */
+function useFires(draft: ITaskDraft, ready: boolean): { fires: Date[]; error: string } {
+  const [answer, setAnswer] = useState<{ fires: Date[]; error: string }>({ fires: [], error: '' });
+  const controls = scheduleControls(draft);
+  useEffect(() => {
+    if (!ready) {
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      nextFires({ schedule: draft.schedule, ...controls })
+        .then(fires => live && setAnswer({ fires, error: '' }))
+        .catch(e => live && setAnswer({ fires: [], error: (e as Error).message }));
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [ready, draft.schedule, controls.tz, controls.end_date, controls.max_runs]);
+  return answer;
+}
+
+function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBundle; editing?: boolean }): JSX.Element {
   const { trans } = props;
   const [draft, update] = useDraft(props.draft);
   const problems = draftProblems(draft);
-  const fires = draft.mode === 'schedule' && !problems.schedule ? nextFires(draft.schedule, new Date(), 5, true) : [];
+  const scheduled = draft.mode === 'schedule';
+  const ready = scheduled && !problems.schedule && !problems.tz && !problems.endDate && !problems.maxRuns;
+  const { fires, error } = useFires(draft, ready);
   const problem = (field: keyof ITaskDraft) =>
     problems[field] ? (
       <div className="jp-orch-error" data-field={field}>
@@ -50,7 +116,9 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
     ) : null;
   return (
     <div className="jp-orch-task-form">
-      <TextField label={trans.__('Name')} name="name" value={draft.name} onChange={name => update({ name })} />
+      {props.editing ? null : (
+        <TextField label={trans.__('Name')} name="name" value={draft.name} onChange={name => update({ name })} />
+      )}
       <TextField
         label={trans.__('Arguments (JSON)')}
         name="args"
@@ -60,7 +128,7 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
         onChange={args => update({ args })}
       />
       {problem('args')}
-      <fieldset className="jp-orch-task-mode">
+      <fieldset className="jp-orch-task-mode" hidden={props.editing}>
         <legend>{trans.__('Runs')}</legend>
         {(['once', 'schedule', 'continuous'] as const).map(mode => (
           <label key={mode}>
@@ -82,24 +150,57 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
       {draft.mode === 'schedule' ? (
         <>
           <TextField
-            label={trans.__('Schedule (cron, UTC)')}
+            label={trans.__('Schedule (cron)')}
             name="schedule"
             value={draft.schedule}
             invalid={Boolean(problems.schedule)}
             onChange={schedule => update({ schedule })}
           />
-          {problem('schedule') ?? (
+          {problem('schedule')}
+          <TextField
+            label={trans.__('Time zone (IANA, e.g. Europe/Paris)')}
+            name="tz"
+            value={draft.tz}
+            invalid={Boolean(problems.tz)}
+            onChange={tz => update({ tz })}
+          />
+          {problem('tz')}
+          <TextField
+            label={trans.__('End date (optional, in that zone)')}
+            name="endDate"
+            value={draft.endDate}
+            invalid={Boolean(problems.endDate)}
+            onChange={endDate => update({ endDate })}
+          />
+          {problem('endDate')}
+          <TextField
+            label={trans.__('Maximum runs (optional)')}
+            name="maxRuns"
+            value={draft.maxRuns}
+            invalid={Boolean(problems.maxRuns)}
+            onChange={maxRuns => update({ maxRuns })}
+          />
+          {problem('maxRuns')}
+          {ready ? (
             <div className="jp-orch-fires">
-              <div className="jp-orch-schedule-words">{`${cronToWords(draft.schedule)} UTC`}</div>
-              <div>{trans.__('Next fires:')}</div>
-              <ol>
-                {fires.map(d => (
-                  <li key={d.getTime()}>{fullTime(d, props.zone)}</li>
-                ))}
-              </ol>
-              {fires.length ? null : <div>{trans.__('This schedule does not fire again.')}</div>}
+              <div className="jp-orch-schedule-words">{`${cronToWords(draft.schedule)} ${draft.tz.trim() || 'UTC'}`}</div>
+              {error ? (
+                <div className="jp-orch-error" data-field="fires">
+                  {error}
+                </div>
+              ) : (
+                <>
+                  <div>{trans.__('Next fires:')}</div>
+                  <ol>
+                    {fires.map(d => (
+                      <li key={d.getTime()}>{fullTime(d, props.zone)}</li>
+                    ))}
+                  </ol>
+                  {fires.length ? null : <div>{trans.__('This schedule does not fire again.')}</div>}
+                </>
+              )}
             </div>
-          )}
+          ) : null}
         </>
       ) : null}
       {draft.mode !== 'continuous' ? (
@@ -112,6 +213,26 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
         />
       ) : null}
       {problem('timeout')}
+      {draft.mode !== 'continuous' && !props.editing ? (
+        <>
+          <TextField
+            label={trans.__('Retries of a failed run (optional)')}
+            name="retries"
+            value={draft.retries}
+            invalid={Boolean(problems.retries)}
+            onChange={retries => update({ retries })}
+          />
+          {problem('retries')}
+          <TextField
+            label={trans.__('First retry after (seconds, doubling; default 10)')}
+            name="retryDelay"
+            value={draft.retryDelay}
+            invalid={Boolean(problems.retryDelay)}
+            onChange={retryDelay => update({ retryDelay })}
+          />
+          {problem('retryDelay')}
+        </>
+      ) : null}
     </div>
   );
 }
@@ -130,7 +251,12 @@ export async function askNewTask(
     args: '{}',
     timeout: '',
     mode: 'once',
-    schedule: '*/5 * * * *'
+    schedule: '*/5 * * * *',
+    tz: 'UTC',
+    endDate: '',
+    maxRuns: '',
+    retries: '',
+    retryDelay: ''
   };
   const ok = await askUntilValid({
     title: trans.__('New task of %1', orchestration.name),
@@ -149,6 +275,104 @@ export async function askNewTask(
     json: draft.args.trim() ? JSON.parse(draft.args) : {},
     timeout: draft.timeout.trim() ? Number(draft.timeout) : null,
     mode: draft.mode,
-    schedule: draft.schedule.trim()
+    schedule: draft.schedule.trim(),
+    controls: scheduleControls(draft),
+    retries: {
+      max_retries: draft.retries.trim() ? Number(draft.retries) : null,
+      retry_delay: draft.retryDelay.trim() ? Number(draft.retryDelay) : null
+    }
   };
+}
+
+/**
+ * Ask for new values of a scheduled task's schedule, time zone, end, run cap, arguments and
+ * timeout (the task keeps its id and runs); null when cancelled.
+ */
+export async function askScheduleEdit(
+  task: ITask,
+  title: string,
+  zone: Zone,
+  trans: TranslationBundle
+): Promise<IScheduleEdit | null> {
+  const draft: ITaskDraft = {
+    name: title,
+    args: JSON.stringify(task.input_data ?? {}),
+    timeout: task.timeout ? String(task.timeout) : '',
+    mode: 'schedule',
+    schedule: task.schedule ?? '',
+    tz: task.tz ?? 'UTC',
+    endDate: task.end_date ? wallClock(task.end_date, task.tz ?? 'UTC') : '',
+    maxRuns: task.max_runs ? String(task.max_runs) : '',
+    retries: '',
+    retryDelay: ''
+  };
+  const ok = await askUntilValid({
+    title: trans.__('Edit the schedule of %1', title),
+    okLabel: trans.__('Save'),
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} editing />,
+    isValid: () => Object.keys(draftProblems(draft)).length === 0,
+    trans
+  });
+  if (!ok) {
+    return null;
+  }
+  return {
+    schedule: draft.schedule.trim(),
+    json: draft.args.trim() ? JSON.parse(draft.args) : {},
+    timeout: draft.timeout.trim() ? Number(draft.timeout) : null,
+    ...scheduleControls(draft)
+  };
+}
+
+/**
+ * Ask for the arguments and timeout of one run of a scheduled task, run now beside its schedule
+ * (its own are the defaults); null when cancelled.
+ */
+export async function askRunNow(
+  task: ITask,
+  title: string,
+  zone: Zone,
+  trans: TranslationBundle
+): Promise<{ json: unknown; timeout: number | null } | null> {
+  const draft: ITaskDraft = {
+    name: title,
+    args: JSON.stringify(task.input_data ?? {}),
+    timeout: task.timeout ? String(task.timeout) : '',
+    mode: 'once',
+    schedule: '',
+    tz: '',
+    endDate: '',
+    maxRuns: '',
+    retries: '',
+    retryDelay: ''
+  };
+  const ok = await askUntilValid({
+    title: trans.__('Run %1 now', title),
+    okLabel: trans.__('Run'),
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} editing />,
+    isValid: () => Object.keys(draftProblems(draft)).length === 0,
+    trans
+  });
+  if (!ok) {
+    return null;
+  }
+  return {
+    json: draft.args.trim() ? JSON.parse(draft.args) : {},
+    timeout: draft.timeout.trim() ? Number(draft.timeout) : null
+  };
+}
+
+/** `2026-12-31 23:00:00`: an instant on the wall clock of `tz` (the end date field's form). */
+function wallClock(iso: string, tz: string): string {
+  const parts = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23'
+  });
+  return parts.format(new Date(iso));
 }

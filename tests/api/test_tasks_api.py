@@ -16,9 +16,10 @@ from tests.support.zips import make_zip
 UNKNOWN = "8e0f7c3c-8d7a-4e43-9c39-0f3bb1e9c7a1"
 TASK_FIELDS = {"id", "name", "workspace_id", "orch_id", "run_type", "schedule", "timeout", "status",
                "input_data", "killed", "created_at", "updated_at", "extra_env_vars", "last_runs",
-               "next_run_at"}
+               "next_run_at", "tz", "end_date", "max_runs", "max_retries", "retry_delay"}
 RUN_FIELDS = {"task", "run_id", "status", "created_at", "updated_at", "started_at", "ended_at",
-              "exit_code", "error", "log_lines", "log_truncated", "scheduled_for", "engine_id", "worker"}
+              "exit_code", "error", "log_lines", "log_truncated", "scheduled_for",
+              "engine_id", "worker", "input_data", "timeout", "rerun_of", "retry_of", "attempt"}
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +59,7 @@ async def test_run_once_task_runs_and_reports_like_the_reference(api: Api) -> No
     assert task["extra_env_vars"] == {"TASK_ID": task["id"], "ORCH_ID": orch["id"], "ORCH_SHA": orch["sha"],
                                       "ORCH_OWNER_ID": orch["owner_id"]}
     (last,) = task["last_runs"]
-    assert set(last) == {"run_id", "status", "created_at", "updated_at"} and last["status"] == "success"
+    assert set(last) == {"run_id", "status", "created_at", "updated_at", "attempt"} and last["status"] == "success"
     assert task["created_at"].endswith("+00:00")
 
     status, runs = await api("task/list_task_runs", {"task_id": task["id"]})

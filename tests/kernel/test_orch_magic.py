@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -159,11 +160,58 @@ def test_connections_and_workspace(kernel: Kernel, hello: str, client: Client) -
     assert "hello" in kernel.execute("%orch list").result["text/html"]
 
 
+def test_schedule_controls_pause_resume_reschedule_and_fires(kernel: Kernel, hello: str, client: Client) -> None:
+    cell = kernel.execute('%orch schedule hello "30 2 * * *" --name paris --tz Europe/Paris --max-runs 3'
+                          " --end-date 2099-01-01T00:00")
+    kernel.wait_for_state(cell.widget_id, "status", "started")
+    assert "30 2 * * * (cron, Europe/Paris)" in kernel.values(kernel.children(cell.widget_id)[1], "value")[-1]
+    task = next(t for t in client.list_tasks() if t.name() == "paris")
+    assert (task.tz(), task.max_runs(), task.end_date()) == ("Europe/Paris", 3, datetime(2098, 12, 31, 23, tzinfo=UTC))
+    fires = kernel.execute("%orch fires paris -n 3").result["text/html"]
+    assert fires.count("02:30:00 CE") == 3 and "<th>Europe/Paris</th>" in fires
+    preview = kernel.execute('%orch fires "0 9 * * *" --tz Asia/Tokyo -n 2').result["text/html"]
+    assert preview.count("09:00:00 JST") == 2 and preview.count("00:00:00</td>") >= 2  # UTC (and local)
+    assert "paused" in kernel.execute("%orch pause paris").result["text/html"]
+    assert client.get_task_by_id(task.id()).status() == "paused"
+    assert "started" in kernel.execute("%orch resume paris").result["text/html"]
+    edited = kernel.execute("%orch reschedule paris --cron '0 8 * * 1' --tz America/New_York --args '{\"who\": 1}'")
+    assert "0 8 * * 1" in edited.result["text/html"] and "America/New_York" in edited.result["text/html"]
+    task = client.get_task_by_id(task.id())
+    assert (task.schedule(), task.tz(), task.input_data()) == ("0 8 * * 1", "America/New_York", {"who": 1})
+    assert "give what changes" in kernel.execute("%orch reschedule paris").usage_error()
+    assert "HTTP 400" in kernel.execute("%orch reschedule paris --tz Mars/Base").usage_error()
+    kernel.execute("%orch kill paris")
+
+
+def test_runnow_with_overrides_and_rerun(kernel: Kernel, hello: str, client: Client) -> None:
+    task = client.list_orchestrations()[0].run_scheduled("yearly-hello", "@yearly", {"who": "cron"})
+    shown = kernel.execute("%orch runnow yearly-hello --args '{\"who\": \"now\"}' --timeout 30").result["text/html"]
+    assert "pending" in shown
+    run = task.wait_for_runs(1, "success", timeout=60)[0]
+    assert run.input_data() == {"who": "now"} and "hello now" in " ".join(run.logs().texts())
+    kernel.execute(f"%orch rerun {run.id()}")
+    rerun = task.wait_for_runs(2, "success", timeout=60)[0]
+    assert rerun.rerun_of() == run.id() and "hello now" in " ".join(rerun.logs().texts())
+    assert "is not a run id" in kernel.execute("%orch rerun yearly-hello").usage_error()
+    task.kill()
+
+
+def test_run_and_schedule_take_retries(kernel: Kernel, hello: str, client: Client) -> None:
+    cell = kernel.execute("%orch run hello --name retried --retries 2 --retry-delay 0.5 --args '{\"who\": \"r\"}'")
+    kernel.wait_for_state(cell.widget_id, "status", "success")
+    task = next(t for t in client.list_tasks() if t.name() == "retried")
+    assert (task.max_retries(), task.to_dict()["retry_delay"], task.attempt()) == (2, 0.5, 1)
+    kernel.execute('%orch schedule hello "@yearly" --name retried-cron --retries 1')
+    cron = next(t for t in client.list_tasks() if t.name() == "retried-cron")
+    assert cron.max_retries() == 1
+    cron.kill()
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout
     for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
-                    "connections", "workspace"):
+                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun"):
         assert command in overview
     assert "--timeout S" in kernel.execute("%orch help run").stdout
 

@@ -40,12 +40,15 @@ async def test_reads_work_and_writes_are_refused_and_change_nothing(api: Api, jp
     for route in ("workspaces/list", "orchestration/list_all", "task/list", "connections/list", "pipelines/list"):
         status, _answer = await api(route, {})
         assert status == 200, route
+    assert (await api("task/next_fires", {"schedule": "@daily"}))[0] == 200
     writes = [
         ("workspaces/create", {"workspace_name": "nope"}),
         ("connections/create", {"name": "c", "type": "HTTP", "details": {"k": "v"}}),
         ("task/run_once", {"workspace_id": 1, "orch_id": "00000000-0000-4000-8000-000000000000", "json": {}}),
         ("pipelines/create", {"pipeline_id": "p", "workspace_id": 1}),
         ("task/kill", {"id": "00000000-0000-4000-8000-000000000000"}),
+        ("task/pause", {"id": "00000000-0000-4000-8000-000000000000", "pause": True}),
+        ("task/update_schedule", {"id": "00000000-0000-4000-8000-000000000000", "schedule": "@daily"}),
     ]
     for route, body in writes:
         status, answer = await api(route, body)

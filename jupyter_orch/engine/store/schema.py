@@ -81,6 +81,11 @@ tasks = Table(
     Column("next_run_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("tz", Text),  # the schedule's IANA time zone; null: UTC
+    Column("end_date", UTCDateTime),  # the schedule fires no more after it
+    Column("max_runs", Integer),  # the schedule ends once its fires made this many runs
+    Column("max_retries", Integer),  # a failed or timed-out run is retried up to this many times
+    Column("retry_delay", Float),  # seconds before the first retry; doubling, with jitter
     Index("tasks_ws", "workspace_id"),
     Index("tasks_orch", "orch_id"),
 )
@@ -105,6 +110,13 @@ runs = Table(
     Column("engine_id", Text),  # the engine that claimed the run and drives it
     Column("not_before", UTCDateTime),  # a continuous task's restart waits out its back-off
     Column("worker", Text),  # the cluster worker it ran on (executors/dask.py); None: its engine's machine
+    # The run's own arguments and timeout (the task's when it was made, or a run-now override);
+    # null in runs made before they were kept: the task's.
+    Column("input_data", Json),
+    Column("timeout", Float),
+    Column("rerun_of", Text),  # the run this one re-runs
+    Column("retry_of", Text),  # the failed run this one retries
+    Column("attempt", Integer),  # 1 for a first try, 2 for its first retry, ...; null: 1
     UniqueConstraint("task_id", "number", name="runs_task_number"),
     Index("runs_task", "task_id", "created_at"),
     Index("runs_status", "status"),

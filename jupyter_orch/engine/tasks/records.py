@@ -45,8 +45,8 @@ from ..timeutil import utcnow
 
 __all__ = [
     "CRONJOB", "FAILED", "FAILURE", "KILLED", "ONESHOT", "PENDING", "PENDING_KILL", "RUNNING", "RUN_ACTIVE",
-    "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "Fire", "NewTask", "Run", "RunSummary",
-    "Task", "TaskRecords",
+    "RUN_ENDED", "SERVICE", "STARTED", "SUCCESS", "TASK_TERMINAL", "TIMED_OUT", "ExtraRun", "Fire", "NewTask", "Run",
+    "RunSummary", "ScheduleChange", "Task", "TaskRecords",
 ]
 
 # What a fire did, as recorded in `fires`: made a run, made a skipped run (overlap), or none (missed).
@@ -61,6 +61,7 @@ class RunSummary:
     status: str
     created_at: datetime
     updated_at: datetime
+    attempt: int = 1
 
 
 @dataclass
@@ -80,6 +81,11 @@ class Task:
     extra_env_vars: dict[str, str]
     last_runs: list[RunSummary]
     next_run_at: datetime | None
+    tz: str | None = None
+    end_date: datetime | None = None
+    max_runs: int | None = None
+    max_retries: int | None = None
+    retry_delay: float | None = None
 
 
 @dataclass
@@ -98,6 +104,24 @@ class Run:
     scheduled_for: datetime | None
     engine_id: str | None
     worker: str | None  # the cluster worker it ran on; None: its engine's machine
+    input_data: dict[str, Any] | None = None  # the arguments it ran with (None: its task's)
+    timeout: float | None = None
+    rerun_of: str | None = None
+    retry_of: str | None = None
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class ExtraRun:
+    """A run asked for beside a task's own: run-now with overrides, or a re-run of a run."""
+
+    task_id: str
+    args: dict[str, Any] | None  # None: the task's arguments now
+    timeout: float | None
+    rerun_of: str | None = None
+    retry_of: str | None = None  # a retry: the failed run, its attempt, and when it may start
+    attempt: int | None = None
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,20 @@ class NewTask:
     status: str
     input_data: dict[str, Any]
     next_run_at: datetime | None
+    tz: str | None = None
+    end_date: datetime | None = None
+    max_runs: int | None = None
+    max_retries: int | None = None
+    retry_delay: float | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """New values of a scheduled task's fields (only those given), and its next fire."""
+
+    fields: dict[str, Any]
+    next_run_at: datetime | None
+    status: str
 
 
 @dataclass(frozen=True)
@@ -152,6 +190,8 @@ class TaskRecords:
                 id=task_id, name=new.name, workspace_id=new.workspace_id, orch_id=new.orch_id,
                 run_type=new.run_type, schedule=new.schedule, timeout=new.timeout, status=new.status,
                 input_data=new.input_data, killed=False, next_run_at=new.next_run_at, created_at=now, updated_at=now,
+                tz=new.tz, end_date=new.end_date, max_runs=new.max_runs, max_retries=new.max_retries,
+                retry_delay=new.retry_delay,
             ))
             if run_id is not None:
                 _insert_run(db, run_id, task_id, None, now)
@@ -199,6 +239,26 @@ class TaskRecords:
         if workspace_id is not None:
             self._announce_task(task_id, status, workspace_id)
 
+    def change_schedule(self, task_id: str, change: ScheduleChange, expected_status: str) -> bool:
+        """Write a schedule edit (or a pause/resume) while the task still has `expected_status`
+        and lives; False when it changed meanwhile. The task's runs and fires stay."""
+        values = {**change.fields, "status": change.status, "next_run_at": change.next_run_at, "updated_at": utcnow()}
+        with self.store.write() as db:
+            workspace_id = db.scalar(
+                update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status == expected_status,
+                                      t.tasks.c.killed.is_(False))
+                .values(**values).returning(t.tasks.c.workspace_id)
+            )
+        if workspace_id is None:
+            return False
+        self._announce_task(task_id, change.status, workspace_id)
+        return True
+
+    def fired_runs(self, task_id: str) -> int:
+        """How many runs the task's schedule has made (what `max_runs` counts)."""
+        with self.store.read() as db:
+            return _fired_runs(db, task_id)
+
     def set_next_run_at(self, task_id: str, next_run_at: datetime | None) -> None:
         with self.store.write() as db:
             db.execute(update(t.tasks).where(t.tasks.c.id == task_id)
@@ -211,6 +271,23 @@ class TaskRecords:
         with self.store.write() as db:
             _insert_run(db, run_id, task_id, None, utcnow(), not_before)
         self._announce_run(run_id, task_id, PENDING)
+        return run_id
+
+    def insert_extra_run(self, extra: ExtraRun) -> str:
+        """Queue an extra run of a live task; a run-once task that had ended is `pending` again
+        (its status follows this run, as it followed its first)."""
+        run_id, now = str(uuid.uuid4()), utcnow()
+        with self.store.write() as db:
+            workspace_id = db.scalar(
+                update(t.tasks).where(t.tasks.c.id == extra.task_id, t.tasks.c.run_type == ONESHOT,
+                                      t.tasks.c.status.in_(TASK_TERMINAL), t.tasks.c.killed.is_(False))
+                .values(status=PENDING, updated_at=now).returning(t.tasks.c.workspace_id)
+            )
+            _insert_run(db, run_id, extra.task_id, None, now, extra.not_before, args=extra.args,
+                        timeout=extra.timeout, rerun_of=extra.rerun_of, retry_of=extra.retry_of, attempt=extra.attempt)
+        if workspace_id is not None:
+            self._announce_task(extra.task_id, PENDING, workspace_id)
+        self._announce_run(run_id, extra.task_id, PENDING)
         return run_id
 
     def get_run(self, run_id: str) -> Run:
@@ -357,7 +434,7 @@ class TaskRecords:
 
     def record_fire(
         self, fire: Fire, leader: Callable[[Connection], bool], engine_id: str,
-    ) -> tuple[str, str | None]:
+    ) -> tuple[str, str | None, bool]:
         """Record one fire of a schedule and move the task's next fire on, in one transaction,
         only while this engine is the leader (`leader` looks, holding the lease row until the
         transaction ends) and the task lives.
@@ -365,23 +442,25 @@ class TaskRecords:
         With `skip_if_busy`, a fire while the task has an active run is recorded as skipped (when
         `queue_behind`, only while a run already waits behind the running one). Returns what the
         fire did (RAN, SKIPPED_OVERLAP, DUPLICATE: already recorded, e.g. by a process that died
-        after recording it, NOT_LEADER: nothing written) and the new run's id.
+        after recording it, NOT_LEADER: nothing written), the new run's id, and whether the
+        schedule has now made its `max_runs` runs (then its next fire is none).
         """
         now, task_id = utcnow(), fire.task_id
         with self.store.write() as db:
             if not leader(db):
-                return NOT_LEADER, None
-            live = db.scalar(select(func.count()).select_from(t.tasks).where(
+                return NOT_LEADER, None, False
+            live = db.execute(select(t.tasks.c.max_runs).where(
                 t.tasks.c.id == task_id, t.tasks.c.killed.is_(False), t.tasks.c.status == STARTED
-            ))
-            if not live:
-                return DUPLICATE, None
+            )).first()
+            if live is None:
+                return DUPLICATE, None, False
+            max_runs = live.max_runs
             db.execute(update(t.tasks).where(t.tasks.c.id == task_id)
                        .values(next_run_at=fire.next_run_at, updated_at=now))
             if db.scalar(select(func.count()).select_from(t.fires).where(
                 t.fires.c.task_id == task_id, t.fires.c.scheduled_at == fire.scheduled_at
             )):
-                return DUPLICATE, None
+                return DUPLICATE, None, False
             run_id: str | None = None if fire.missed else str(uuid.uuid4())
             outcome = MISSED if fire.missed else RAN
             if run_id is not None and fire.skip_if_busy and _busy(db, task_id, fire.queue_behind):
@@ -396,10 +475,13 @@ class TaskRecords:
                 db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
                     status=RUN_SKIPPED, error=OVERLAP_NOTE, ended_at=now, engine_id=engine_id,
                 ))
+            exhausted = max_runs is not None and _fired_runs(db, task_id) >= max_runs
+            if exhausted:
+                db.execute(update(t.tasks).where(t.tasks.c.id == task_id).values(next_run_at=None))
         if run_id is not None:
             status = RUN_SKIPPED if outcome == SKIPPED_OVERLAP else PENDING
             self._announce_run(run_id, task_id, status, scheduled_for=fire.scheduled_at)
-        return outcome, run_id
+        return outcome, run_id, exhausted
 
     # --- events ---
 
@@ -410,6 +492,12 @@ class TaskRecords:
         self.bus.publish("run", run_id, task_id=task_id, status=status, **fields)
 
 
+def _fired_runs(db: Connection, task_id: str) -> int:
+    return int(db.scalar(select(func.count()).select_from(t.fires).where(
+        t.fires.c.task_id == task_id, t.fires.c.outcome == RAN
+    )) or 0)
+
+
 def _busy(db: Connection, task_id: str, queue_behind: bool) -> bool:
     statuses = (PENDING,) if queue_behind else RUN_ACTIVE
     where: ColumnElement[bool] = (t.runs.c.task_id == task_id) & t.runs.c.status.in_(statuses)
@@ -418,12 +506,19 @@ def _busy(db: Connection, task_id: str, queue_behind: bool) -> bool:
 
 def _insert_run(
     db: Connection, run_id: str, task_id: str, scheduled_for: datetime | None, now: datetime,
-    not_before: datetime | None = None,
+    not_before: datetime | None = None, *, args: dict[str, Any] | None = None, timeout: float | None = None,
+    rerun_of: str | None = None, retry_of: str | None = None, attempt: int | None = None,
 ) -> None:
+    """Insert a pending run with its own copy of its arguments and timeout (the task's now,
+    unless given), so an edit of the task or a re-run never changes what a run ran with."""
     number = select(func.coalesce(func.max(t.runs.c.number), 0) + 1).where(t.runs.c.task_id == task_id)
+    of_task = select(t.tasks).where(t.tasks.c.id == task_id).subquery()
     db.execute(insert(t.runs).values(
         id=run_id, task_id=task_id, number=number.scalar_subquery(), status=PENDING, scheduled_for=scheduled_for,
         log_lines=0, log_truncated=False, created_at=now, updated_at=now, not_before=not_before,
+        input_data=args if args is not None else select(of_task.c.input_data).scalar_subquery(),
+        timeout=timeout if timeout is not None else select(of_task.c.timeout).scalar_subquery(),
+        rerun_of=rerun_of, retry_of=retry_of, attempt=attempt,
     ))
 
 
@@ -450,12 +545,13 @@ def _hydrate_tasks(db: Connection, rows: Sequence[Row[Any]], run_limit: int) -> 
 
 def _last_runs(db: Connection, task_ids: list[str], limit: int) -> dict[str, list[RunSummary]]:
     rank = func.row_number().over(partition_by=t.runs.c.task_id, order_by=RUN_ORDER).label("n")
-    ranked = (select(t.runs.c.task_id, t.runs.c.id, t.runs.c.status, t.runs.c.created_at, t.runs.c.updated_at, rank)
+    ranked = (select(t.runs.c.task_id, t.runs.c.id, t.runs.c.status, t.runs.c.created_at, t.runs.c.updated_at,
+                     t.runs.c.attempt, rank)
               .where(t.runs.c.task_id.in_(task_ids)).subquery())
     query = select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.task_id, ranked.c.n)
     runs: dict[str, list[RunSummary]] = {}
     for r in db.execute(query):
-        runs.setdefault(r.task_id, []).append(RunSummary(r.id, r.status, r.created_at, r.updated_at))
+        runs.setdefault(r.task_id, []).append(RunSummary(r.id, r.status, r.created_at, r.updated_at, r.attempt or 1))
     return runs
 
 
@@ -482,6 +578,11 @@ def _task(row: Row[Any], last_runs: list[RunSummary]) -> Task:
         },
         last_runs=last_runs,
         next_run_at=row.next_run_at,
+        tz=row.tz,
+        end_date=row.end_date,
+        max_runs=row.max_runs,
+        max_retries=row.max_retries,
+        retry_delay=row.retry_delay,
     )
 
 
@@ -501,4 +602,9 @@ def _run(row: Row[Any]) -> Run:
         scheduled_for=row.scheduled_for,
         engine_id=row.engine_id,
         worker=row.worker,
+        input_data=row.input_data,
+        timeout=row.timeout,
+        rerun_of=row.rerun_of,
+        retry_of=row.retry_of,
+        attempt=row.attempt or 1,
     )

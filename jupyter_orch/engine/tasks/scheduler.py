@@ -142,9 +142,11 @@ class Scheduler:
             run = [at for at in times if (now - at).total_seconds() <= ON_TIME_S]
         for at in times:
             if at in run:
-                await self._fire(task_id, at, moment, check_overlap=len(run) == 1)
+                exhausted = await self._fire(task_id, at, moment, check_overlap=len(run) == 1)
             else:
-                await self._fire(task_id, at, moment, check_overlap=False, missed=True)
+                exhausted = await self._fire(task_id, at, moment, check_overlap=False, missed=True)
+            if exhausted:  # the schedule made its max_runs runs: it has ended
+                return None
         if len(times) > 1:
             log.warning("task %s: %d fires fell while none could fire; ran %d (missed_fire_policy=%s)",
                         task_id, len(times), len(run), self.missed_fire_policy)
@@ -223,15 +225,19 @@ class Scheduler:
 
     async def _fire(
         self, task_id: str, at: datetime, next_due: datetime | None, check_overlap: bool, missed: bool = False
-    ) -> None:
+    ) -> bool:
+        """Record one fire; True when the schedule has now made its max_runs runs."""
         fire = Fire(task_id, at, next_due, check_overlap, self.overlap_policy == "queue", missed)
-        outcome, run_id = await self.store.call(self.records.record_fire, fire, self._leader, self.engine_id)
+        outcome, run_id, exhausted = await self.store.call(
+            self.records.record_fire, fire, self._leader, self.engine_id
+        )
         if outcome == RAN and run_id is not None:
             self._launch(run_id, task_id)
         elif outcome == SKIPPED_OVERLAP:
             log.info("task %s: skipped the fire of %s, its previous run is still running", task_id, at.isoformat())
         elif outcome == NOT_LEADER:
             log.warning("task %s: the fire of %s is left to the engine that now leads", task_id, at.isoformat())
+        return exhausted
 
     def _end_later(self, task_id: str) -> None:
         job: asyncio.Task[None] = asyncio.ensure_future(self._ended(task_id))

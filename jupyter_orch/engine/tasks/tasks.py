@@ -24,13 +24,25 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 import os
+import random
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...constants import REFERENCE_TASK_ID_ENV, RUN_ID_ENV, TASK_ACTIVE, TOKEN_ENV, URL_ENV, RunFilter, RunType
+from ...constants import (
+    PAUSED,
+    REFERENCE_TASK_ID_ENV,
+    RUN_FAILED,
+    RUN_ID_ENV,
+    TASK_ACTIVE,
+    TOKEN_ENV,
+    URL_ENV,
+    RunFilter,
+    RunType,
+)
 from ..childenv import run_environ
 from ..errors import Conflict, Invalid
 from ..events.bus import Event, EventBus
@@ -52,18 +64,21 @@ from .records import (
     PENDING,
     PENDING_KILL,
     RUN_ENDED,
+    SERVICE,
     STARTED,
     SUCCESS,
     TASK_TERMINAL,
     TIMED_OUT,
+    ExtraRun,
     NewTask,
     Run,
+    ScheduleChange,
     TaskRecords,
 )
 from .runlogs import RunLogs
 from .runner import Runner
 from .scheduler import Scheduler
-from .schedules import parse_schedule
+from .schedules import Schedule, local_end, parse_schedule
 
 if TYPE_CHECKING:
     from ..engine import EngineConfig
@@ -78,6 +93,9 @@ RESTART_NOTE = "the server restarted while this run was running; the run was mar
 DEFAULT_RUN_LIMIT = 10
 RUN_START_WAIT_S = 5.0  # how long task creation waits for a run that got a slot to start
 RECONCILE_QUIET_S = 30.0  # a continuous task with no run for this long lost its restart
+DEFAULT_RETRY_DELAY_S = 10.0
+RETRY_DELAY_CAP_S = 3600.0
+RETRY_JITTER = 0.25  # up to this share of the delay is added at random, so runs that failed together spread out
 
 
 class Tasks:
@@ -130,8 +148,22 @@ class Tasks:
         name: str | None = None,
         timeout: float | None = None,
         schedule: str | None = None,
+        tz: str | None = None,
+        end_date: datetime | None = None,
+        max_runs: int | None = None,
+        max_retries: int | None = None,
+        retry_delay: float | None = None,
     ) -> Task:
-        parsed = parse_schedule(schedule) if run_type == CRONJOB else None
+        """`tz`, `end_date` (a time without offset is on the zone's wall clock) and `max_runs`
+        are a scheduled task's; `max_runs` counts the runs its fires make. `max_retries` and
+        `retry_delay` (a run-once or scheduled task's) retry a failed or timed-out run."""
+        if run_type != CRONJOB and (tz, end_date, max_runs) != (None, None, None):
+            raise Invalid("'tz', 'end_date' and 'max_runs' are for scheduled tasks (task/run_scheduled)")
+        if run_type == SERVICE and (max_retries, retry_delay) != (None, None):
+            raise Invalid("'max_retries' and 'retry_delay' are for run-once and scheduled tasks: a continuous"
+                          " task restarts by itself")
+        ends_at = local_end(end_date, tz) if end_date is not None else None
+        parsed = parse_schedule(schedule, tz, ends_at) if run_type == CRONJOB else None
         orch = await self.orchestrations.get(orch_id)
         if orch.workspace_id != workspace_id:
             workspace = await self.workspaces.get(workspace_id)  # NotFound if there is none
@@ -144,7 +176,7 @@ class Tasks:
         if parsed is not None and next_due is None:
             status = SUCCESS  # a schedule that has already ended: nothing will ever run
         new = NewTask(name, orch.workspace_id, orch.id, run_type, parsed.expression if parsed else None,
-                      timeout, status, args or {}, next_due)
+                      timeout, status, args or {}, next_due, tz, ends_at, max_runs, max_retries, retry_delay)
         task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB)
         if run_id is not None:
             await self.runner.claim()
@@ -221,6 +253,110 @@ class Tasks:
             await self.store.call(self.records.set_task_status, task.id, KILLED)
         return await self.get(task.id)
 
+    # --- schedule controls: pause and resume, edits, the next fires ---
+
+    async def pause(self, task_id: str, pause: bool) -> Task:
+        """Pause a scheduled task (no fire until resumed; a run under way goes on) or resume it
+        from now on: the fires that fell while it was paused are not made up."""
+        task = await self._live_schedule(task_id, "paused or resumed")
+        if pause and task.status != PAUSED:
+            await self._change_schedule(task, {}, PAUSED)
+        elif not pause and task.status == PAUSED:
+            await self._change_schedule(task, {}, STARTED)
+        return await self.get(task.id)
+
+    async def update_schedule(self, task_id: str, changes: dict[str, Any]) -> Task:
+        """Edit a scheduled task's `schedule`, `tz`, `end_date`, `max_runs`, `json` arguments or
+        `timeout` (only the keys given; null clears end_date, max_runs, timeout and tz). Its id,
+        runs, logs and fires stay; its next fire is worked out again from now."""
+        task = await self._live_schedule(task_id, "edited")
+        tz = changes.get("tz", task.tz)
+        end = changes.get("end_date", task.end_date)
+        ends_at = local_end(end, tz) if isinstance(end, datetime) else None
+        schedule = parse_schedule(changes.get("schedule", task.schedule), tz, ends_at)
+        fields: dict[str, Any] = {"schedule": schedule.expression, "tz": tz, "end_date": ends_at}
+        if "max_runs" in changes:
+            fields["max_runs"] = changes["max_runs"]
+        if "json" in changes:
+            fields["input_data"] = changes["json"] or {}
+        if "timeout" in changes:
+            fields["timeout"] = changes["timeout"]
+        await self._change_schedule(task, fields, task.status)
+        return await self.get(task.id)
+
+    async def next_fires(self, task_id: str, count: int) -> builtins.list[datetime]:
+        """The task's next `count` fires from now (a paused task's: if it were resumed now)."""
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB or task.killed or task.status not in (STARTED, PAUSED):
+            return []
+        left = await self._runs_left(task)
+        return _schedule_of(task).next_fires(utcnow(), count if left is None else min(count, left))
+
+    @staticmethod
+    def preview_fires(schedule: str, tz: str | None, end_date: datetime | None, max_runs: int | None,
+                      count: int) -> builtins.list[datetime]:
+        """The next fires of a schedule not made yet (the sidebar's preview, `task/next_fires`)."""
+        ends_at = local_end(end_date, tz) if end_date is not None else None
+        limit = count if max_runs is None else min(count, max_runs)
+        return parse_schedule(schedule, tz, ends_at).next_fires(utcnow(), limit)
+
+    async def _live_schedule(self, task_id: str, verb: str) -> Task:
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB:
+            raise Invalid(f"task {task.id} is a {task.run_type} task: only scheduled tasks (CronJob) can be {verb}")
+        if task.killed or task.status not in (STARTED, PAUSED):
+            raise Conflict(f"task {task.id} is {task.status}: its schedule has ended, it cannot be {verb}")
+        return task
+
+    async def _change_schedule(self, task: Task, fields: dict[str, Any], status: str) -> None:
+        """Write the change and the next fire it gives, then set this engine's timer by it (the
+        leader's, through the task event, when another engine leads)."""
+        changed = dataclasses.replace(task, **{k: v for k, v in fields.items() if hasattr(task, k)})
+        schedule = _schedule_of(changed)
+        left = await self._runs_left(changed)
+        next_due = schedule.next_after(utcnow()) if status == STARTED and left != 0 else None
+        if not await self.store.call(self.records.change_schedule, task.id,
+                                     ScheduleChange(fields, next_due, status), task.status):
+            raise Conflict(f"task {task.id} changed while it was being changed; look at it again")
+        self.scheduler.remove(task.id)
+        if status == STARTED and self.leading:
+            self.scheduler.add(task.id, schedule, next_due)  # no next fire: the schedule ends
+
+    async def _runs_left(self, task: Task) -> int | None:
+        if task.max_runs is None:
+            return None
+        return max(0, task.max_runs - await self.store.call(self.records.fired_runs, task.id))
+
+    # --- extra runs: run now with overrides, re-runs ---
+
+    async def run_now(self, task_id: str, args: dict[str, Any] | None = None, timeout: float | None = None) -> Run:
+        """Run a scheduled task now, beside its schedule, with `args` and `timeout` for this run
+        only (the task's own when not given). It queues behind a run under way, as fires do."""
+        task = await self.get(task_id, 0)
+        if task.run_type != CRONJOB:
+            raise Invalid(f"task {task.id} is a {task.run_type} task: run now is for scheduled tasks"
+                          " (re-run one of its runs with task/rerun)")
+        return await self._extra_run(task, ExtraRun(task.id, args, timeout))
+
+    async def rerun(self, run_id: str) -> Run:
+        """Run a finished run again, with the arguments and timeout it ran with: a new run of
+        the same task, linked to it (`rerun_of`)."""
+        run = await self.store.call(self.records.get_run, run_id)
+        if run.status not in RUN_ENDED:
+            raise Conflict(f"run {run.run_id} is {run.status}: only a finished run can be re-run")
+        task = await self.get(run.task, 0)
+        if task.run_type == SERVICE:
+            raise Invalid(f"task {task.id} runs continuously: its runs restart by themselves")
+        args = run.input_data if run.input_data is not None else task.input_data
+        return await self._extra_run(task, ExtraRun(task.id, args, run.timeout, rerun_of=run.run_id))
+
+    async def _extra_run(self, task: Task, extra: ExtraRun) -> Run:
+        if task.killed:
+            raise Conflict(f"task {task.id} was killed: it runs no more")
+        run_id = await self.store.call(self.records.insert_extra_run, extra)
+        await self.runner.claim()
+        return await self.store.call(self.records.get_run, run_id)
+
     async def runs(self, task_id: str, status: RunFilter = "all", limit: int | None = None) -> builtins.list[Run]:
         task = await self.get(task_id, 0)
         return await self.store.call(self.records.list_runs, task.id, _run_filter(status), limit)
@@ -247,7 +383,7 @@ class Tasks:
     # --- the runner's hooks ---
 
     async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
+        run, task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
             **run_environ(os.environ),
@@ -272,31 +408,35 @@ class Tasks:
             source=self.orchestrations.unpacked_path(orch.sha),
             entrypoint=orch.entrypoint,
             env=env,
-            args=task.input_data,
+            args=run.input_data if run.input_data is not None else task.input_data,
             orch_id=orch.id,
             orch_sha=orch.sha,
             requirements=normalize_requirements(orch.requirements),
             env_key=orch.env_key,
             kill_grace=self.config.kill_grace_seconds,
         )
-        return spec, task.timeout
+        return spec, run.timeout if run.input_data is not None else task.timeout
 
-    def _run_context(self, run_id: str) -> tuple[Task, Orchestration, str | None, bool]:
-        """The task and orchestration of a run, its environment's interpreter if that exists,
+    def _run_context(self, run_id: str) -> tuple[Run, Task, Orchestration, str | None, bool]:
+        """The run, its task and orchestration, its environment's interpreter if that exists,
         and whether its tree is unpacked here, in one trip to the store's thread pool (the looks
         at the files are file work too)."""
-        task = self.records.get_task(self.records.get_run(run_id).task, 0)
+        run = self.records.get_run(run_id)
+        task = self.records.get_task(run.task, 0)
         orch = self.orchestrations.get_now(task.orch_id)
         python = self.environments.python_for(orch.env_key)
         unpacked = self.orchestrations.unpacked_path(orch.sha).exists()
-        return task, orch, python if Path(python).exists() else None, unpacked
+        return run, task, orch, python if Path(python).exists() else None, unpacked
 
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)
         task = await self.get(task_id, 0)
+        retrying = await self._retry(task, run_id)
         if task.killed:
             if not await self.store.call(self.records.active_runs, task_id):
                 await self.store.call(self.records.set_task_status, task_id, KILLED)
+        elif task.run_type == ONESHOT and retrying:
+            pass  # the task stays started until its last attempt ends
         elif task.run_type == ONESHOT:
             run = await self.store.call(self.records.get_run, run_id)
             await self.store.call(self.records.set_task_status, task_id, TASK_STATUS_OF_RUN[run.status])
@@ -304,6 +444,25 @@ class Tasks:
             await self._finish_schedule_if_done(task)
         elif not self._stopping and task.status == STARTED:
             await self._restart_later(task, await self.store.call(self.records.get_run, run_id))
+
+    async def _retry(self, task: Task, run_id: str) -> bool:
+        """Queue a retry of a failed or timed-out run while the task allows one more: a new
+        pending run linked to it (`retry_of`, `attempt`), with the same arguments and timeout,
+        that no engine starts before its back-off (`retry_delay` doubling per attempt, plus
+        jitter) has passed. Any engine may start it."""
+        if task.killed or not task.max_retries or task.run_type == SERVICE:
+            return False
+        run = await self.store.call(self.records.get_run, run_id)
+        if run.status not in RUN_FAILED or run.attempt > task.max_retries:
+            return False
+        base = task.retry_delay if task.retry_delay is not None else DEFAULT_RETRY_DELAY_S
+        delay = min(RETRY_DELAY_CAP_S, base * 2 ** (run.attempt - 1)) * (1 + random.uniform(0, RETRY_JITTER))
+        args = run.input_data if run.input_data is not None else task.input_data
+        retry = ExtraRun(task.id, args, run.timeout, retry_of=run.run_id, attempt=run.attempt + 1,
+                         not_before=utcnow() + timedelta(seconds=delay))
+        await self.store.call(self.records.insert_extra_run, retry)
+        self._wake_later(delay)
+        return True
 
     # --- schedules and continuous tasks ---
 
@@ -396,8 +555,7 @@ class Tasks:
         another engine whose event was missed), and no continuous task was left without a run."""
         for task in await self.store.call(self.records.list_tasks, None, None, False, 0):
             if task.run_type == CRONJOB and task.status == STARTED and not self.scheduler.has(task.id):
-                assert task.schedule is not None
-                await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+                await self.scheduler.resume(task.id, _schedule_of(task), task.next_run_at)
         for task_id in await self.store.call(self.records.orphaned_services, RECONCILE_QUIET_S):
             await self.store.call(self.records.insert_run, task_id)
             self.runner.wake()
@@ -430,11 +588,9 @@ class Tasks:
         task = await self.get(task_id, 0)
         if task.run_type != CRONJOB:
             return
-        if task.killed or task.status != STARTED:
-            self.scheduler.remove(task.id)
-        elif not self.scheduler.has(task.id):
-            assert task.schedule is not None
-            await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+        self.scheduler.remove(task.id)  # it may have been paused, resumed or edited: follow what it is now
+        if not task.killed and task.status == STARTED:
+            await self.scheduler.resume(task.id, _schedule_of(task), task.next_run_at)
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(job)
@@ -453,8 +609,7 @@ class Tasks:
                 await self.store.call(self.records.set_task_status, task.id, status)
         elif task.run_type == CRONJOB:
             if self.leading:
-                assert task.schedule is not None
-                await self.scheduler.resume(task.id, parse_schedule(task.schedule), task.next_run_at)
+                await self.scheduler.resume(task.id, _schedule_of(task), task.next_run_at)
         elif not active:
             await self.store.call(self.records.insert_run, task.id)
             self.runner.wake()
@@ -473,6 +628,11 @@ class Tasks:
         for job in list(self._jobs):
             job.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
+
+
+def _schedule_of(task: Task) -> Schedule:
+    assert task.schedule is not None
+    return parse_schedule(task.schedule, task.tz, task.end_date)
 
 
 def _run_filter(status: RunFilter) -> tuple[str, ...] | None:

@@ -1,13 +1,21 @@
+import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { memo } from 'react';
 import { IRun } from '../api';
 import { CommandIDs } from '../commandids';
 import { durationBetween, exitWords, shortId } from '../format';
 import { ISidebarContext } from './context';
 import { RowList, rowProps, Section, StatusBadge, Time, useNow, useSignal, useSlice } from './common';
+import { RUN_ENDED, SERVICE } from '../constants';
 
 const ACTIVE = new Set(['pending', 'running']);
+const ENDED = new Set(RUN_ENDED);
 
-const RunRow = memo(function RunRow(props: { run: IRun; taskTitle: string; ctx: ISidebarContext }): JSX.Element {
+const RunRow = memo(function RunRow(props: {
+  run: IRun;
+  taskTitle: string;
+  rerunnable: boolean;
+  ctx: ISidebarContext;
+}): JSX.Element {
   const { run, ctx } = props;
   const start = run.started_at ?? run.created_at ?? null;
   const running = ACTIVE.has(run.status) && !run.ended_at;
@@ -38,7 +46,24 @@ const RunRow = memo(function RunRow(props: { run: IRun; taskTitle: string; ctx: 
             {ctx.trans.__('on %1', run.worker.replace(/^[a-z]+:\/\//, ''))}
           </span>
         ) : null}
+        {run.retry_of ? (
+          <span className="jp-orch-attempt">{`${ctx.trans.__('attempt')} ${run.attempt ?? 1}`}</span>
+        ) : null}
+        {run.rerun_of ? (
+          <span className="jp-orch-rerun-of">{`${ctx.trans.__('re-run of')} ${shortId(run.rerun_of)}`}</span>
+        ) : null}
       </div>
+      {props.rerunnable && ENDED.has(run.status) ? (
+        <div className="jp-orch-actions">
+          <ToolbarButtonComponent
+            icon={refreshIcon}
+            label={ctx.trans.__('Re-run')}
+            dataset={{ action: 'rerun' }}
+            tooltip={ctx.trans.__('Run again with the arguments and timeout it ran with')}
+            onClick={() => void ctx.commands.execute(CommandIDs.rerunRun, { runId: run.run_id })}
+          />
+        </div>
+      ) : null}
     </li>
   );
 });
@@ -51,6 +76,8 @@ export function RunList(props: { ctx: ISidebarContext; collapsed: boolean; onTog
   useSignal(model.tasks.changed);
   const task = model.selectedTask ? model.tasks.get(model.selectedTask) : undefined;
   const title = task ? model.taskTitle(task) : '';
+  // A continuous task's runs restart by themselves, and a killed task runs no more.
+  const rerunnable = Boolean(task && !task.killed && task.run_type !== SERVICE);
   const more = slice.items.length >= model.runLimit;
   return (
     <Section
@@ -72,7 +99,7 @@ export function RunList(props: { ctx: ISidebarContext; collapsed: boolean; onTog
         }
       >
         {slice.items.map(r => (
-          <RunRow key={r.run_id} run={r} taskTitle={title} ctx={ctx} />
+          <RunRow key={r.run_id} run={r} taskTitle={title} rerunnable={rerunnable} ctx={ctx} />
         ))}
       </RowList>
       {more ? (

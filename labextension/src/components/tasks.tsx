@@ -1,4 +1,4 @@
-import { runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { editIcon, runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { memo, useState } from 'react';
 import { ITask } from '../api';
 import { CommandIDs } from '../commandids';
@@ -7,7 +7,7 @@ import { fullTime, relativeTime, runTypeWords, statusWords } from '../format';
 import { FINISHED_TASK } from '../model';
 import { ISidebarContext } from './context';
 import { RowList, rowProps, Section, StatusBadge, useNow, useSignal, useSlice } from './common';
-import { TASK_STATUSES } from '../constants';
+import { CRONJOB, PAUSED, TASK_STATUSES } from '../constants';
 
 const TaskRow = memo(function TaskRow(props: {
   task: ITask;
@@ -23,6 +23,9 @@ const TaskRow = memo(function TaskRow(props: {
   const now = useNow(showNext);
   const last = task.last_runs && task.last_runs.length ? task.last_runs[0] : null;
   const args = { taskId: task.id };
+  const zone = task.tz || 'UTC';
+  const schedule = task.run_type === CRONJOB && !finished;
+  const paused = task.status === PAUSED;
   return (
     <li
       className={`jp-orch-item jp-orch-task${props.selected ? ' jp-mod-selected' : ''}`}
@@ -42,13 +45,18 @@ const TaskRow = memo(function TaskRow(props: {
           {runTypeWords(task.run_type)}
         </span>
         {task.schedule ? (
-          <span className="jp-orch-schedule" title={`${task.schedule} (UTC)`}>
-            {`${cronToWords(task.schedule)} UTC`}
+          <span className="jp-orch-schedule" data-tz={zone} title={`${task.schedule} (${zone})`}>
+            {`${cronToWords(task.schedule)} ${zone}`}
           </span>
         ) : null}
         {showNext ? (
           <span className="jp-orch-next-run" title={fullTime(task.next_run_at, ctx.zone)}>
             {`${trans.__('next')} ${relativeTime(task.next_run_at, now)}`}
+          </span>
+        ) : null}
+        {task.max_retries && last ? (
+          <span className="jp-orch-attempt" title={trans.__('Attempts of the newest run, retries included')}>
+            {trans.__('attempt %1 of %2', last.attempt ?? 1, task.max_retries + 1)}
           </span>
         ) : null}
         {last ? (
@@ -65,6 +73,28 @@ const TaskRow = memo(function TaskRow(props: {
           tooltip={trans.__('Run once now with the same arguments (a new task)')}
           onClick={() => void commands.execute(CommandIDs.runTaskNow, args)}
         />
+        {schedule ? (
+          <>
+            <ToolbarButtonComponent
+              label={paused ? trans.__('Resume') : trans.__('Pause')}
+              dataset={{ action: paused ? 'resume' : 'pause' }}
+              tooltip={paused ? trans.__('Fire again from now on') : trans.__('Stop firing until resumed')}
+              onClick={() => void commands.execute(paused ? CommandIDs.resumeTask : CommandIDs.pauseTask, args)}
+            />
+            <ToolbarButtonComponent
+              icon={runIcon}
+              dataset={{ action: 'run-now-with' }}
+              tooltip={trans.__('Run now in this task, with arguments and timeout for that run only')}
+              onClick={() => void commands.execute(CommandIDs.runScheduledNow, args)}
+            />
+            <ToolbarButtonComponent
+              icon={editIcon}
+              dataset={{ action: 'edit-schedule' }}
+              tooltip={trans.__('Edit the schedule, time zone, end, arguments (keeps the runs)')}
+              onClick={() => void commands.execute(CommandIDs.editSchedule, args)}
+            />
+          </>
+        ) : null}
         <ToolbarButtonComponent
           icon={stopIcon}
           label={trans.__('Kill')}

@@ -126,6 +126,7 @@ class Engine:
             self.bus,
             data_dir / "unpacked",
             ZipLimits(config.max_unpacked_bytes, config.max_zip_files, config.max_compression_ratio),
+            self.id,
         )
         executor = config.executor_class(data_dir / "runs", config.run_sandbox, **config.executor_options)
         # Warm interpreters fork runs on this machine; a sandboxed run starts inside bubblewrap.
@@ -135,7 +136,9 @@ class Engine:
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments, executor, config,
             self.leases,
         )
-        self.coordinator = Coordinator(self.leases, self.tasks, self.alone, config.server_url)
+        self.coordinator = Coordinator(
+            self.leases, self.tasks, self.alone, config.server_url, self.orchestrations.resume_interrupted
+        )
         self.models = Models(self.store, self.blobs, self.workspaces)
         self.inference_log = InferenceLog(
             config.inference_log_url or data_dir / "inference_logs", config.log_flush_rows,
@@ -174,7 +177,6 @@ class Engine:
         await self.environments.end_leftover_installers()
         running = await self.store.call(self.tasks.records.running_run_ids)
         await asyncio.to_thread(remove_leftovers, Path(self.config.data_dir), running)
-        await self.orchestrations.resume_interrupted()
         if self.warm is not None:  # the server environment's, for what every run starts with
             base = {**run_environ(os.environ), **self.config.run_env, "PYTHONUNBUFFERED": "1"}
             self.warm.prewarm(sys.executable, base)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 import requests
+import websocket
 
 from jupyter_orch.samples import sample_paths
 from tests.support.databases import PostgresCluster, sql
@@ -202,3 +203,29 @@ def test_when_the_leader_dies_another_fires_the_missed_times_once(team: Team, wo
     span = int((seconds[-1] - seconds[0]).total_seconds()) + 1
     assert len(seconds) == span, seconds  # the times the dead leader missed ran, each once
     assert team.leader() != leader
+
+
+def test_a_subscriber_on_one_server_sees_the_runs_and_lines_of_another(team: Team, workspace: int) -> None:
+    a, b = team.servers["a"], team.servers["b"]
+    chatty = a.upload_orchestration(workspace, make_zip({"main.py": "for i in range(3000):\n    print('x' * 40, i)\n"}),
+                                    name="chatty")
+    a.post("orchestration/get_by_id", {"id": chatty, "wait_for": "ready"})
+    socket = websocket.create_connection(f"ws://127.0.0.1:{b.port}/v1/api/events?kinds=run,log&token={b.token}",
+                                         timeout=20)
+    try:
+        task = a.post("task/run_once", {"workspace_id": workspace, "orch_id": chatty, "json": {}}).json()
+        statuses, lines = [], []
+        while "success" not in statuses:
+            event = json.loads(socket.recv())
+            if event.get("task_id") != task["id"]:
+                continue
+            if event["kind"] == "run":
+                statuses.append(event["status"])
+            else:
+                lines += event["lines"]
+    finally:
+        socket.close()
+    (run,) = runs(a, task["id"])
+    assert run["engine_id"] == team.engine_of("a")  # it ran on A; B's subscriber heard it all
+    assert statuses == ["pending", "running", "success"]
+    assert [line["seq"] for line in lines] == list(range(3000))

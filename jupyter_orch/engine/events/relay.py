@@ -93,13 +93,13 @@ class PostgresRelay:
             conn.close()
 
     def _payloads(self, events: list[Event]) -> list[str]:
-        """Pack events into notifications under the payload limit; an event too large for one
-        (a very long log line) is sent with its text cut, saying so."""
+        """Pack events into notifications under the payload limit: a batch of log lines too
+        large for one goes in pieces, and a line too long for one is sent cut, saying so."""
         head = f'{{"engine": {json.dumps(self.bus.engine_id)}, "events": ['
         payloads: list[str] = []
         parts: list[str] = []
         size = len(head) + 2
-        for event in events:
+        for event in _split(events, PAYLOAD_LIMIT - len(head) - 2):
             encoded: str | None = _encode(event)
             if len(head) + len(encoded or "") + 2 > PAYLOAD_LIMIT:
                 encoded = _encode_cut(event, PAYLOAD_LIMIT - len(head) - 2)
@@ -143,6 +143,24 @@ class PostgresRelay:
             return
         for event in message.get("events", []):
             self.bus.deliver(event)
+
+
+def _split(events: list[Event], limit: int) -> list[Event]:
+    """Events of at most `limit` encoded bytes where they can be split: a `lines` batch is."""
+    out: list[Event] = []
+    for event in events:
+        lines = event.get("lines")
+        if isinstance(lines, list) and len(lines) > 1 and len(_encode(event)) > limit:
+            half = len(lines) // 2
+            out += _split([{**event, "lines": lines[:half]}, {**event, "lines": lines[half:]}], limit)
+        elif isinstance(lines, list) and len(lines) == 1 and len(_encode(event)) > limit:
+            line = lines[0]
+            cut = _encode_cut(line, limit - (len(_encode(event)) - len(_encode(line))))
+            if cut is not None:
+                out.append({**event, "lines": [json.loads(cut)]})
+        else:
+            out.append(event)
+    return out
 
 
 def _encode(event: Event) -> str:

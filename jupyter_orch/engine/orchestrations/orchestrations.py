@@ -66,8 +66,10 @@ class Orchestrations:
         bus: EventBus,
         unpacked_root: Path,
         limits: ZipLimits,
+        engine_id: str,
     ):
         self.store = store
+        self.engine_id = engine_id  # the engine that packages an orchestration is named on its row
         self.blobs = blobs
         self.environments = environments
         self.workspaces = workspaces
@@ -91,7 +93,7 @@ class Orchestrations:
                 file_name=file_name or f"{name or 'orchestration'}.zip", file_size=upload.size,
                 task_id=str(uuid.uuid4()), owner_id=owner_id, status=PENDING, entrypoint=manifest.entrypoint,
                 requirements=manifest.requirements, env_key=None, packaging_log="", error=None,
-                created_at=now, updated_at=now,
+                created_at=now, updated_at=now, engine_id=self.engine_id,
             )
             async with self.blobs.lock:
                 await asyncio.to_thread(self.blobs.adopt, upload)
@@ -113,7 +115,7 @@ class Orchestrations:
 
     async def _package(self, orch_id: str) -> None:
         orch = await self.get(orch_id)
-        await self._set(orch_id, status=PACKAGING, packaging_log="", error=None)
+        await self._set(orch_id, status=PACKAGING, packaging_log="", error=None, engine_id=self.engine_id)
         log: list[str] = []
 
         def progress(line: str) -> None:
@@ -160,15 +162,21 @@ class Orchestrations:
         return target
 
     async def resume_interrupted(self) -> int:
+        """Package again what an engine that is gone left packaging (a live engine's, never)."""
         ids = await self.store.call(self._interrupted)
         for orch_id in ids:
             self.start_packaging(orch_id)
         return len(ids)
 
     def _interrupted(self) -> list[str]:
-        query = select(t.orchestrations.c.id).where(t.orchestrations.c.status.in_((PENDING, PACKAGING)))
-        with self.store.read() as db:
-            return list(db.scalars(query.order_by(t.orchestrations.c.created_at)))
+        orchs = t.orchestrations
+        gone = orchs.c.engine_id.is_(None) | orchs.c.engine_id.not_in(select(t.engines.c.id))
+        query = select(orchs.c.id).where(orchs.c.status.in_((PENDING, PACKAGING)), gone)
+        with self.store.write() as db:  # taken over in the same transaction: no two engines take one
+            ids = list(db.scalars(query.order_by(orchs.c.created_at).with_for_update(skip_locked=True)))
+            if ids:
+                db.execute(update(orchs).where(orchs.c.id.in_(ids)).values(engine_id=self.engine_id))
+        return ids
 
     async def stop(self) -> None:
         """Abandon packaging in progress; it is packaged again on the next start."""
@@ -224,4 +232,6 @@ ORCH_KEYS = ((t.orchestrations.c.created_at, False), (t.orchestrations.c.id, Fal
 
 
 def _hydrate(row: Row[Any]) -> Orchestration:
-    return Orchestration(**row._asdict())
+    fields = row._asdict()
+    fields.pop("engine_id", None)  # which engine packages it is the engines' business only
+    return Orchestration(**fields)

@@ -62,6 +62,7 @@ orchestrations = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("engine_id", Text),  # the engine that packages it (or packaged it last)
     Index("orchestrations_ws", "workspace_id"),
     Index("orchestrations_sha", "sha"),
 )

@@ -2,7 +2,8 @@
 - renew its own lease (every third of the lease), so the others know it lives;
 - take or keep the scheduler's lease: the holder fires every schedule; a takeover applies the
   missed-fire policy to what the previous leader left unfired;
-- recover engines whose lease expired (their runs ended or freed, their tasks resumed);
+- recover engines whose lease expired (their runs ended or freed, their tasks resumed, what
+  they were packaging packaged again);
 - with other engines about: claim runs whose notification it may have missed, and stop the runs
   it drives whose task was killed through another engine.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from ..errors import Unavailable
 from ..store.leases import SCHEDULER, Leases
@@ -24,12 +26,16 @@ MAX_TICK_S = 1.0
 
 
 class Coordinator:
-    def __init__(self, leases: Leases, tasks: Tasks, alone: bool, url: str | None):
+    def __init__(
+        self, leases: Leases, tasks: Tasks, alone: bool, url: str | None,
+        resume_packaging: Callable[[], Awaitable[int]],
+    ):
         self.leases = leases
         self.tasks = tasks
         self.store = leases.store
         self.alone = alone
         self.url = url
+        self.resume_packaging = resume_packaging  # what dead engines left packaging
         self.tick = min(MAX_TICK_S, leases.seconds / 4)
         self.renew_every = leases.seconds / 3
         self._renewed_at = 0.0
@@ -43,6 +49,7 @@ class Coordinator:
         self._registered = True
         self._renewed_at = asyncio.get_running_loop().time()
         await self.tasks.start(self.alone)
+        await self.resume_packaging()
         await self._lead()
         self._loop_task = asyncio.get_running_loop().create_task(self._run())
 
@@ -86,6 +93,7 @@ class Coordinator:
         if self.alone:
             return
         await self.tasks.recover_dead()
+        await self.resume_packaging()  # also what an engine that stopped cleanly left half packaged
         self.tasks.runner.wake()
         await self.tasks.stop_killed_runs()
 

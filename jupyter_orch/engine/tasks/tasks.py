@@ -508,14 +508,16 @@ class Tasks:
         await self.recover_dead(alone)
         self.runner.start()
 
-    async def recover_dead(self, everyone_else: bool = False) -> None:
+    async def recover_dead(self, everyone_else: bool = False) -> int:
+        """Recover the engines whose lease expired; how many there were."""
         seen: set[str] = set()
         while (dead := await self.store.call(self.leases.take_dead, everyone_else)) is not None:
             if dead in seen:
-                return
+                break
             seen.add(dead)
             await self._recover(dead)
             await self.store.call(self.leases.forget, dead)
+        return len(seen)
 
     async def _recover(self, engine_id: str | None) -> None:
         """End or free the runs of an engine that is gone (None: runs of a release before

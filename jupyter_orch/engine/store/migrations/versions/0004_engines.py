@@ -1,5 +1,5 @@
 """Several engines on one database: the engines and their leases, the engine that drives each
-run, recorded each fire and wrote each log line, at most one claimed live run per task, and
+run, recorded each fire, wrote each log line and packages each orchestration, at most one claimed live run per task, and
 the time before which a continuous task's restart may not start, and the cluster worker a
 run executed on.
 
@@ -22,7 +22,7 @@ ONE_CLAIMED = sa.text("engine_id IS NOT NULL AND status IN ('pending', 'running'
 
 
 def upgrade() -> None:
-    for table in ("runs", "run_logs", "fires"):
+    for table in ("runs", "run_logs", "fires", "orchestrations"):
         op.add_column(table, sa.Column("engine_id", sa.Text(), nullable=True))
     op.add_column("runs", sa.Column("not_before", UTCDateTime(), nullable=True))
     op.add_column("runs", sa.Column("worker", sa.Text(), nullable=True))
@@ -49,7 +49,7 @@ def downgrade() -> None:
     op.drop_table("leases")
     op.drop_table("engines")
     op.drop_index("runs_one_claimed", "runs")
-    for table in ("fires", "run_logs", "runs"):
+    for table in ("orchestrations", "fires", "run_logs", "runs"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("engine_id")
             if table == "runs":

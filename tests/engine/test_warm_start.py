@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from jupyter_orch.engine import Engine
-from jupyter_orch.engine.executors.local import _group_belongs_to_run
+from jupyter_orch.engine.executors.local import run_marker
+from jupyter_orch.engine.executors.processes import find
 from jupyter_orch.engine.executors.warm import WarmPool
 from jupyter_orch.engine.tasks.records import ONESHOT, TASK_TERMINAL
 from tests.engine.test_tasks_engine import alive, eventually, log_texts, orchestration, run_once, texts
@@ -127,8 +128,8 @@ async def test_a_forked_run_is_found_by_its_run_id_as_an_orphan(tmp_path: Path) 
         (run,) = await engine.tasks.runs(task.id)
         await eventually(lambda: log_texts(engine, run.run_id))
         pid = int((await log_texts(engine, run.run_id))[0])
-        assert await asyncio.to_thread(_group_belongs_to_run, pid, run.run_id)
-        assert not await asyncio.to_thread(_group_belongs_to_run, pid, "another-run")
+        assert pid in await asyncio.to_thread(find, run_marker(run.run_id))  # its marker is in its environ
+        assert pid not in await asyncio.to_thread(find, run_marker("another-run"))
         await engine.tasks.runner.executor.end_orphan(run.run_id, pid)
         await eventually(lambda: not alive(pid), 5)
 

@@ -42,7 +42,8 @@ threads = [threading.active_count(), len(os.listdir('/proc/self/task'))]
 import numpy
 numpy.ones((500, 500)) @ numpy.ones((500, 500))
 facts = {
-    'session': [os.getpid() == os.getpgid(0) == os.getsid(0)],
+    # A session and process group of the run's own (a cold run's leader is its launcher).
+    'session': [os.getpgid(0) == os.getsid(0), os.getsid(0) != SERVER_SID],
     'cwd': os.getcwd(),
     'open_fds': [fd for fd in range(1024) if is_open(fd)],
     'stdin': os.readlink('/proc/self/fd/0'),
@@ -64,7 +65,7 @@ print(json.dumps({'facts': facts, 'varying': varying}))
 
 
 async def probe(engine: Engine) -> tuple[dict[str, Any], dict[str, Any]]:
-    task = await run_once(engine, PROBE)
+    task = await run_once(engine, PROBE.replace("SERVER_SID", str(os.getsid(0))))
     assert task.status == "success"
     (line,) = texts(await engine.tasks.run_logs(task.last_runs[0].run_id))
     seen = json.loads(line)
@@ -82,7 +83,7 @@ async def test_a_forked_run_looks_like_a_cold_one(tmp_path: Path) -> None:
     assert not cold_varying["preloaded"] and "zygote.py" not in cold_varying["parent"]
     warm["cwd"] = warm["cwd"].replace(str(tmp_path / "warm"), str(tmp_path / "cold"))
     assert warm == cold
-    assert cold["session"] == [True] and cold["open_fds"] == [0, 1, 2] and cold["stdin"] == "/dev/null"
+    assert cold["session"] == [True, True] and cold["open_fds"] == [0, 1, 2] and cold["stdin"] == "/dev/null"
     assert cold["threads"] == [1, 1] and cold["environ"] and cold["argv"] == ["main.py"]
     assert cold["main"] == ["__main__", "main.py", "main.py"] and cold["path0"]
     assert "RUN_ID" in cold["env_names"] and "JUPYTER_ORCH_PRELOAD" not in cold["env_names"]

@@ -120,14 +120,14 @@ def test_a_schedule_fires_once_per_time_across_three_servers(team: Team, workspa
     a = team.servers["a"]
     body = {"workspace_id": workspace, "orch_id": orch_id, "json": {}, "schedule": "* * * * * *"}
     task = a.post("task/run_scheduled", body).json()
-    time.sleep(12)
+    time.sleep(20)
     a.post("task/kill", {"id": task["id"]})
     fired = [r for r in runs(a, task["id"]) if r["scheduled_for"]]
     times = Counter(r["scheduled_for"] for r in fired)
     assert times and max(times.values()) == 1, times  # none doubled
     seconds = sorted(datetime.fromisoformat(at) for at in times)
     span = int((seconds[-1] - seconds[0]).total_seconds()) + 1
-    assert len(seconds) == span >= 9, seconds  # none lost: one run for every second in the span
+    assert len(seconds) == span >= 17, seconds  # none lost: one run for every second in the span
     rows = sql(team.db_url, "SELECT DISTINCT engine_id FROM fires WHERE task_id = :t", t=task["id"])
     assert len(rows) == 1  # one leader recorded them all
 

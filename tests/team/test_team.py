@@ -183,28 +183,6 @@ def test_a_pipeline_deployed_through_one_server_answers_on_every_server(team: Te
     eventually(lambda: logged() >= 2, 20)  # rows logged by A and by B, read on C
 
 
-def test_when_the_leader_dies_another_fires_the_missed_times_once(team: Team, workspace: int, orch_id: str) -> None:
-    body = {"workspace_id": workspace, "orch_id": orch_id, "json": {}, "schedule": "* * * * * *"}
-    first = next(iter(team.servers.values()))
-    task = first.post("task/run_scheduled", body).json()
-    eventually(lambda: len(runs(first, task["id"])) >= 2, 15)
-    leader = team.leader()
-    team.servers[leader].crash()
-    killed_at = datetime.now().astimezone()
-    survivor = next(s for name, s in team.servers.items() if name != leader)
-    eventually(lambda: any(datetime.fromisoformat(r["scheduled_for"]) > killed_at + timedelta(seconds=LEASE_S + 1)
-                           for r in runs(survivor, task["id"])), 20)
-    time.sleep(2)
-    survivor.post("task/kill", {"id": task["id"]})
-    fired = runs(survivor, task["id"])
-    times = Counter(r["scheduled_for"] for r in fired)
-    assert max(times.values()) == 1, times
-    seconds = sorted(datetime.fromisoformat(at) for at in times)
-    span = int((seconds[-1] - seconds[0]).total_seconds()) + 1
-    assert len(seconds) == span, seconds  # the times the dead leader missed ran, each once
-    assert team.leader() != leader
-
-
 def test_a_subscriber_on_one_server_sees_the_runs_and_lines_of_another(team: Team, workspace: int) -> None:
     a, b = team.servers["a"], team.servers["b"]
     chatty = a.upload_orchestration(workspace, make_zip({"main.py": "for i in range(3000):\n    print('x' * 40, i)\n"}),
@@ -229,3 +207,24 @@ def test_a_subscriber_on_one_server_sees_the_runs_and_lines_of_another(team: Tea
     assert run["engine_id"] == team.engine_of("a")  # it ran on A; B's subscriber heard it all
     assert statuses == ["pending", "running", "success"]
     assert [line["seq"] for line in lines] == list(range(3000))
+
+def test_when_the_leader_dies_another_fires_the_missed_times_once(team: Team, workspace: int, orch_id: str) -> None:
+    body = {"workspace_id": workspace, "orch_id": orch_id, "json": {}, "schedule": "* * * * * *"}
+    first = next(iter(team.servers.values()))
+    task = first.post("task/run_scheduled", body).json()
+    eventually(lambda: len(runs(first, task["id"])) >= 2, 15)
+    leader = team.leader()
+    team.servers[leader].crash()
+    killed_at = datetime.now().astimezone()
+    survivor = next(s for name, s in team.servers.items() if name != leader)
+    eventually(lambda: any(datetime.fromisoformat(r["scheduled_for"]) > killed_at + timedelta(seconds=LEASE_S + 1)
+                           for r in runs(survivor, task["id"])), 20)
+    time.sleep(2)
+    survivor.post("task/kill", {"id": task["id"]})
+    fired = runs(survivor, task["id"])
+    times = Counter(r["scheduled_for"] for r in fired)
+    assert max(times.values()) == 1, times
+    seconds = sorted(datetime.fromisoformat(at) for at in times)
+    span = int((seconds[-1] - seconds[0]).total_seconds()) + 1
+    assert len(seconds) == span, seconds  # the times the dead leader missed ran, each once
+    assert team.leader() != leader

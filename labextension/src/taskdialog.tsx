@@ -284,6 +284,34 @@ export async function askNewTask(
   };
 }
 
+/** A draft of an existing task's form: its arguments and timeout, and `fields` over the rest. */
+function draftOf(task: ITask, title: string, fields: Partial<ITaskDraft>): ITaskDraft {
+  return {
+    name: title,
+    args: JSON.stringify(task.input_data ?? {}),
+    timeout: task.timeout ? String(task.timeout) : '',
+    mode: 'once',
+    schedule: '',
+    tz: '',
+    endDate: '',
+    maxRuns: '',
+    retries: '',
+    retryDelay: '',
+    ...fields
+  };
+}
+
+/** Show an existing task's form until it is valid; false when cancelled. */
+function askDraft(draft: ITaskDraft, title: string, okLabel: string, zone: Zone, trans: TranslationBundle) {
+  return askUntilValid({
+    title,
+    okLabel,
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} editing />,
+    isValid: () => Object.keys(draftProblems(draft)).length === 0,
+    trans
+  });
+}
+
 /**
  * Ask for new values of a scheduled task's schedule, time zone, end, run cap, arguments and
  * timeout (the task keeps its id and runs); null when cancelled.
@@ -294,26 +322,14 @@ export async function askScheduleEdit(
   zone: Zone,
   trans: TranslationBundle
 ): Promise<IScheduleEdit | null> {
-  const draft: ITaskDraft = {
-    name: title,
-    args: JSON.stringify(task.input_data ?? {}),
-    timeout: task.timeout ? String(task.timeout) : '',
+  const draft = draftOf(task, title, {
     mode: 'schedule',
     schedule: task.schedule ?? '',
     tz: task.tz ?? 'UTC',
     endDate: task.end_date ? wallClock(task.end_date, task.tz ?? 'UTC') : '',
-    maxRuns: task.max_runs ? String(task.max_runs) : '',
-    retries: '',
-    retryDelay: ''
-  };
-  const ok = await askUntilValid({
-    title: trans.__('Edit the schedule of %1', title),
-    okLabel: trans.__('Save'),
-    form: () => <TaskForm draft={draft} zone={zone} trans={trans} editing />,
-    isValid: () => Object.keys(draftProblems(draft)).length === 0,
-    trans
+    maxRuns: task.max_runs ? String(task.max_runs) : ''
   });
-  if (!ok) {
+  if (!(await askDraft(draft, trans.__('Edit the schedule of %1', title), trans.__('Save'), zone, trans))) {
     return null;
   }
   return {
@@ -334,26 +350,8 @@ export async function askRunNow(
   zone: Zone,
   trans: TranslationBundle
 ): Promise<{ json: unknown; timeout: number | null } | null> {
-  const draft: ITaskDraft = {
-    name: title,
-    args: JSON.stringify(task.input_data ?? {}),
-    timeout: task.timeout ? String(task.timeout) : '',
-    mode: 'once',
-    schedule: '',
-    tz: '',
-    endDate: '',
-    maxRuns: '',
-    retries: '',
-    retryDelay: ''
-  };
-  const ok = await askUntilValid({
-    title: trans.__('Run %1 now', title),
-    okLabel: trans.__('Run'),
-    form: () => <TaskForm draft={draft} zone={zone} trans={trans} editing />,
-    isValid: () => Object.keys(draftProblems(draft)).length === 0,
-    trans
-  });
-  if (!ok) {
+  const draft = draftOf(task, title, { mode: 'once' });
+  if (!(await askDraft(draft, trans.__('Run %1 now', title), trans.__('Run'), zone, trans))) {
     return null;
   }
   return {

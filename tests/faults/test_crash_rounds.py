@@ -294,13 +294,15 @@ def installing(data_dir: Path) -> dict[int, bool] | None:
     """While requirements are being installed for this data dir (not while the environment is
     being made), its installer processes: pid -> whether it is a launcher."""
     envs = str(data_dir / "envs")
-    found, commands = {}, []
+    found = {}
     for pid, value in marked_processes("JUPYTER_ORCH_INSTALLING", None).items():
         with contextlib.suppress(OSError):
-            if value.startswith(envs):
-                commands.append(command := Path(f"/proc/{pid}/cmdline").read_bytes())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            # Only the launcher and the install command itself: helpers the installer starts and
+            # ends on its own (an interpreter probe) would read as "ended by the sweep".
+            if value.startswith(envs) and (b"launcher.py" in command or b"requirements.txt" in command):
                 found[pid] = b"launcher.py" in command
-    return found if any(b"requirements.txt" in command for command in commands) else None
+    return found if not all(found.values()) else None
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:

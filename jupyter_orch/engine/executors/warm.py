@@ -149,6 +149,9 @@ class Zygote:
         ours.setblocking(False)
         self._control = ours
         self._started = loop.create_future()
+        # A start cancelled while waiting leaves the shielded future to fail on stop(): nobody
+        # reads that failure, so read it here rather than have asyncio report it at exit.
+        self._started.add_done_callback(lambda started: started.cancelled() or started.exception())
         loop.add_reader(ours.fileno(), self._on_message)
         await asyncio.shield(self._started)
 

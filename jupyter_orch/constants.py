@@ -47,6 +47,8 @@ RUN_SKIPPED = "skipped"  # a scheduled fire not run because the previous run sti
 RUN_ACTIVE = (PENDING, RUNNING)
 RUN_ENDED = (SUCCESS, FAILURE, TIMED_OUT, KILLED)
 RUN_FAILED = (FAILURE, TIMED_OUT)
+# What a run writes under this folder of its working folder is kept after it ends (its artifacts).
+OUTPUTS_DIR = "outputs"
 RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", "timed_out", "killed", "skipped"]
 
 # Pipelines.

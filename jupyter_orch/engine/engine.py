@@ -32,6 +32,7 @@ from .retention import Retention, RetentionSettings
 from .store.database import Store, sqlite_url
 from .store.leases import Leases
 from .store.ownership import Ownership
+from .tasks.artifacts import Artifacts
 from .tasks.coordinator import Coordinator
 from .tasks.tasks import Tasks
 from .workspaces.connections import Connections
@@ -136,6 +137,8 @@ class Engine:
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments, executor, config,
             self.leases,
         )
+        self.artifacts = Artifacts(data_dir / "artifacts", self.tasks.records)
+        executor.keep_outputs = self.artifacts.keep
         self.coordinator = Coordinator(
             self.leases, self.tasks, self.alone, config.server_url, self.orchestrations.resume_interrupted
         )
@@ -149,7 +152,7 @@ class Engine:
             config.inference,
         )
         self.retention = Retention(
-            self.store, self.blobs, self.orchestrations, self.tasks, self.models, config.retention
+            self.store, self.blobs, self.orchestrations, self.tasks, self.models, self.artifacts, config.retention
         )
         self.ownership = Ownership(data_dir)
         self._started = False

@@ -7,11 +7,13 @@ nothing references any more (blobs, unpacked trees, environments).
   orchestration whose tasks are still active is refused (409) unless `confirm_delete`, which
   kills them first.
 - `delete_task` removes a finished task (an active one is killed first) with its runs;
+  a run goes with its artifacts, whichever way it is removed;
   `delete_model` a model version no pipeline's current version uses, and its file.
 - `sweep` (every `every_s` in the background) removes ended runs past `keep_runs_per_task`
   per task or older than `run_retention_days`, with their logs and fires, then blobs, trees
   and environments nothing references that are older than `ORPHAN_GRACE_S` (an upload or a
-  packaging in progress holds them before its row says so).
+  packaging in progress holds them before its row says so), and artifacts whose run is gone
+  (a removal cut short).
 
 Blobs are adopted and removed under the blob store's lock, so an upload of the same zip can
 never lose its file to a concurrent delete.
@@ -39,6 +41,7 @@ from .orchestrations.orchestrations import Orchestrations
 from .pipelines.onnx_models import Models
 from .store import schema as t
 from .store.database import Store
+from .tasks.artifacts import Artifacts
 from .tasks.records import RUN_ORDER
 from .tasks.tasks import Tasks
 from .timeutil import utcnow
@@ -64,12 +67,13 @@ class Swept:
 
 class Retention:
     def __init__(self, store: Store, blobs: BlobStore, orchestrations: Orchestrations, tasks: Tasks,
-                 models: Models, settings: RetentionSettings):
+                 models: Models, artifacts: Artifacts, settings: RetentionSettings):
         self.store = store
         self.blobs = blobs
         self.orchestrations = orchestrations
         self.models = models
         self.tasks = tasks
+        self.artifacts = artifacts
         self.settings = settings
         self._loop: asyncio.Task[None] | None = None
 
@@ -95,8 +99,11 @@ class Retention:
         for task_id in active:
             await self._kill(task_id)
         async with self.blobs.lock:
-            shas = await self.store.call(self._delete_orchestration_rows, wanted, [task_id for task_id, _ in tasks])
-            return await asyncio.to_thread(self._free, shas, 0.0)
+            shas, run_ids = await self.store.call(
+                self._delete_orchestration_rows, wanted, [task_id for task_id, _ in tasks]
+            )
+            freed = await asyncio.to_thread(self._free, shas, 0.0)
+        return freed + await asyncio.to_thread(self.artifacts.remove, run_ids)
 
     async def delete_model(self, ref: int | str) -> int:
         """Delete a model version no pipeline uses; the bytes freed (its file, if no other
@@ -110,14 +117,17 @@ class Retention:
         task = await self.tasks.get(task_id, 0)
         if task.status not in TASK_TERMINAL:
             await self._kill(task.id)
-        await self.store.call(self._delete_task_rows, [task.id])
+        run_ids = await self.store.call(self._delete_task_rows, [task.id])
+        await asyncio.to_thread(self.artifacts.remove, run_ids)
 
     async def sweep(self) -> Swept:
         """Apply the run retention, then remove what nothing references."""
-        runs = await self.store.call(self._expired_runs)
+        expired = await self.store.call(self._expired_runs)
+        orphans = await self.store.call(self._runs_gone, await asyncio.to_thread(self.artifacts.kept_run_ids))
+        freed = await asyncio.to_thread(self.artifacts.remove, expired + orphans)
         async with self.blobs.lock:
-            freed = await asyncio.to_thread(self._free, None, ORPHAN_GRACE_S)
-        return Swept(runs, freed)
+            freed += await asyncio.to_thread(self._free, None, ORPHAN_GRACE_S)
+        return Swept(len(expired), freed)
 
     async def _every(self) -> None:
         while True:
@@ -145,12 +155,13 @@ class Retention:
             query = select(t.tasks.c.id, t.tasks.c.status).where(t.tasks.c.orch_id.in_(orch_ids))
             return [(r.id, r.status) for r in db.execute(query)]
 
-    def _delete_orchestration_rows(self, orch_ids: list[str], task_ids: list[str]) -> set[str]:
+    def _delete_orchestration_rows(self, orch_ids: list[str], task_ids: list[str]) -> tuple[set[str], list[str]]:
+        """Their zips' shas and the ids of the runs removed."""
         with self.store.write() as db:
             shas = set(db.scalars(select(t.orchestrations.c.sha).where(t.orchestrations.c.id.in_(orch_ids))))
-            _delete_tasks(db, task_ids)
+            run_ids = _delete_tasks(db, task_ids)
             db.execute(delete(t.orchestrations).where(t.orchestrations.c.id.in_(orch_ids)))
-        return shas
+        return shas, run_ids
 
     def _delete_model_row(self, model_id: int) -> None:
         versions = t.pipeline_versions
@@ -163,14 +174,24 @@ class Retention:
                     raise Conflict(f"model version {model_id} is a step of pipeline '{name}'; clear or delete it first")
             db.execute(delete(t.models).where(t.models.c.id == model_id))
 
-    def _delete_task_rows(self, task_ids: list[str]) -> None:
+    def _delete_task_rows(self, task_ids: list[str]) -> list[str]:
         with self.store.write() as db:
-            _delete_tasks(db, task_ids)
+            return _delete_tasks(db, task_ids)
 
-    def _expired_runs(self) -> int:
+    def _runs_gone(self, run_ids: list[str]) -> list[str]:
+        """Those of the runs that no longer exist."""
+        existing: set[str] = set()
+        with self.store.read() as db:
+            for start in range(0, len(run_ids), 500):  # bounded IN lists
+                chunk = run_ids[start:start + 500]
+                existing.update(db.scalars(select(t.runs.c.id).where(t.runs.c.id.in_(chunk))))
+        return [run_id for run_id in run_ids if run_id not in existing]
+
+    def _expired_runs(self) -> list[str]:
+        """Remove the runs past retention; their ids."""
         keep, days = self.settings.keep_runs_per_task, self.settings.run_retention_days
         if keep is None and days is None:
-            return 0
+            return []
         runs = t.runs
         rank = func.row_number().over(partition_by=runs.c.task_id, order_by=RUN_ORDER).label("n")
         ranked = select(runs.c.id, runs.c.created_at, rank).where(runs.c.status.not_in(RUN_ACTIVE)).subquery()
@@ -182,7 +203,7 @@ class Retention:
         with self.store.write() as db:
             ids = list(db.scalars(select(ranked.c.id).where(or_(*conditions))))
             _delete_runs(db, ids)
-        return len(ids)
+        return ids
 
     def _free(self, shas: set[str] | None, grace_s: float) -> int:
         """Remove the blobs, trees and environments nothing references (of `shas`, or all);
@@ -213,11 +234,13 @@ class Retention:
         return freed
 
 
-def _delete_tasks(db: Connection, task_ids: list[str]) -> None:
+def _delete_tasks(db: Connection, task_ids: list[str]) -> list[str]:
+    """Remove the tasks with their runs; the runs' ids."""
     run_ids = list(db.scalars(select(t.runs.c.id).where(t.runs.c.task_id.in_(task_ids))))
     _delete_runs(db, run_ids)
     db.execute(delete(t.fires).where(t.fires.c.task_id.in_(task_ids)))
     db.execute(delete(t.tasks).where(t.tasks.c.id.in_(task_ids)))
+    return run_ids
 
 
 def _delete_runs(db: Connection, run_ids: list[str]) -> None:

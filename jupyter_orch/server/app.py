@@ -24,7 +24,7 @@ from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
 from ..engine.retention import RetentionSettings
 from ..engine.store.database import Store
-from . import connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
+from . import artifacts, connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
 from .events import EventsSocket
 from .state_events import StateEvents
 
@@ -55,6 +55,8 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("task/next_fires", tasks.NextFires),
     ("task/run_now", tasks.RunNow),
     ("task/rerun", tasks.Rerun),
+    ("task/list_run_artifacts", artifacts.ListRunArtifacts),
+    (r"task/artifact/([^/]+)", artifacts.GetArtifact),
     ("connections/create", connections.CreateConnection),
     ("connections/get", connections.GetConnection),
     ("connections/get_by_id", connections.GetConnectionById),

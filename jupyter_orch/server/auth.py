@@ -34,7 +34,7 @@ READ_ROUTES = frozenset({
     "workspaces/list",
     "orchestration/list", "orchestration/list_all", "orchestration/get_by_id", "orchestration/files",
     "task/get_by_id", "task/list", "task/get_tasks_by_orch_sha", "task/list_task_runs", "task/get_logs_for_run",
-    "task/next_fires",
+    "task/next_fires", "task/list_run_artifacts",
     "connections/get", "connections/get_by_id", "connections/list",
     "models/list", "models/get",
     "pipelines/list", "pipelines/get", "pipelines/status", "pipelines/get_logs",
@@ -47,8 +47,10 @@ CLOSED_TO_RUNS = frozenset({
     "orchestration/files",
     # a list of ids from any workspace: deleting orchestrations is for people
     "orchestration/delete_orchestrations",
+    # a run's files are for people (a run has its own outputs at hand)
+    "task/list_run_artifacts",
 })
-CLOSED_TO_RUNS_BELOW = ("orchestration/file/", "orchestration/zip/")
+CLOSED_TO_RUNS_BELOW = ("orchestration/file/", "orchestration/zip/", "task/artifact/")
 F = TypeVar("F", bound=Callable[..., Any])
 TOKEN_HEADER = re.compile(r"(?:token|bearer)\s+(\S+)\s*$", re.IGNORECASE)
 

@@ -24,6 +24,13 @@ CHUNK = 64 * 1024
 TEXT_TYPES = {".py", ".txt", ".md", ".json", ".cfg", ".toml", ".yaml", ".yml", ".csv", ".ipynb", ".sql", ".sh"}
 
 
+def content_type(name: str) -> str:
+    """Text files as UTF-8 text (so a browser shows them), others by their suffix."""
+    if Path(name).suffix.lower() in TEXT_TYPES:
+        return "text/plain; charset=utf-8"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
 def _members(zip_path: Path) -> list[dict[str, Any]]:
     with zipfile.ZipFile(zip_path) as zf:
         return [{"path": i.filename, "size": i.file_size} for i in zf.infolist() if not i.is_dir()]
@@ -82,11 +89,7 @@ class GetFile(OrchestrationFiles):
                 raise web.HTTPError(404, f"the orchestration has no file '{name[:200]}'") from None
 
         source = await asyncio.to_thread(open_member)
-        suffix = Path(name).suffix.lower()
-        content_type = "text/plain; charset=utf-8" if suffix in TEXT_TYPES else (
-            mimetypes.guess_type(name)[0] or "application/octet-stream"
-        )
-        await self.stream(source, name, content_type, attachment=self.get_query_argument("download", "") == "1")
+        await self.stream(source, name, content_type(name), attachment=self.get_query_argument("download", "") == "1")
 
 
 class GetZip(OrchestrationFiles):

@@ -368,6 +368,12 @@ class RunLogRequest(Paging):
     default_limit: ClassVar[int] = MAX_LIMIT
 
 
+class RunArtifacts(Paging):
+    """`{"id": run_id}`: a page of the run's artifacts, by path."""
+
+    id: Uuid
+
+
 # --- models and pipelines --------------------------------------------------------------------
 
 

@@ -68,6 +68,9 @@ class Executor(ABC):
         self.sandbox = sandbox
         self.capacity_changed: Callable[[], None] = lambda: None  # the runner listens: slots came or went
         self.warm: WarmPool | None = None  # set by the engine: warm interpreters to fork local runs from
+        # Set by the engine: keeps (run id, its outputs folder) as the run's artifacts; called off
+        # the loop once the run has ended, before its folder is removed.
+        self.keep_outputs: Callable[[str, Path], None] = lambda run_id, outputs: None
 
     async def open(self) -> None:  # noqa: B027 (most executors have nothing to open)
         """Before the first run (e.g. connect to a cluster)."""

@@ -6,7 +6,8 @@ user code run, and stopping or ending the run ends every process it started (pro
 cwd is a private working copy of the unpacked orchestration, its JSON arguments are in a file
 named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
 files and hard-links large ones to the shared read-only tree, so a large data file costs no
-copy per run. With a sandbox the command runs inside bubblewrap (sandbox.py).
+copy per run; what the run leaves in its `outputs/` is kept as its artifacts when it ends.
+With a sandbox the command runs inside bubblewrap (sandbox.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ...constants import RUN_ID_ENV
+from ...constants import OUTPUTS_DIR, RUN_ID_ENV
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
@@ -121,6 +122,7 @@ class LocalExecutor(Executor):
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
         await asyncio.to_thread(self.end_processes, run_id)
+        await asyncio.to_thread(self.keep_outputs, run_id, self.runs_root / run_id / "work" / OUTPUTS_DIR)
         await asyncio.to_thread(shutil.rmtree, self.runs_root / run_id, True)
 
     def signal_processes(self, run_id: str, sig: int) -> None:
@@ -154,6 +156,7 @@ class LocalExecution(Execution):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.drained), DRAIN_AFTER_EXIT_S)
         self._transport.close()
+        await asyncio.to_thread(self._executor.keep_outputs, self._run_id, self._run_dir / "work" / OUTPUTS_DIR)
         await asyncio.to_thread(shutil.rmtree, self._run_dir, True)
         return code if code is not None else -1
 

@@ -17,7 +17,7 @@ from .errors import (
 from .model import ModelVersion
 from .orchestration import Orchestration
 from .pipeline import Pipeline
-from .task import Task, TaskRun
+from .task import RunArtifact, Task, TaskRun
 from .workspace import Workspace
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Orchestration",
     "Pipeline",
     "RequiredAttributeMissing",
+    "RunArtifact",
     "ServerNotFound",
     "StatusError",
     "Task",

@@ -15,7 +15,7 @@ import select
 import socket
 import threading
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
@@ -63,6 +63,13 @@ class Http:
     def send(self, route: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
         """POST anything (`json=`, `data=`, `files=`, `headers=`); raise `ApiError` on 4xx/5xx."""
         response = self.session.post(self.api + route, timeout=timeout or self.timeout, **kwargs)
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    def get(self, url: str, *, stream: bool = False) -> requests.Response:
+        """GET a download (an absolute URL, or a path on the server); raise `ApiError` on 4xx/5xx."""
+        response = self.session.get(urljoin(self.url, url), timeout=self.timeout, stream=stream)
         if response.status_code >= 400:
             raise _error(response)
         return response

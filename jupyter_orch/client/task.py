@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
-from ..constants import TASK_TERMINAL
+from ..constants import RUN_ENDED, TASK_TERMINAL
 from .base import Entity, Listing
 from .display import duration, local_time, parse_time, record_html, table_html, time_text
-from .errors import WaitTimeout
+from .errors import ApiError, WaitTimeout
 from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 
 RUN_TYPE_WORDS = {"Oneshot": "Temporary Run", "CronJob": "Scheduled Run", "NetworkService": "Continuous Run"}
+DOWNLOAD_CHUNK = 64 * 1024
 SCHEDULE_FIELDS = ("schedule", "tz", "json_args", "timeout", "end_date", "max_runs")
 
 
@@ -219,6 +223,24 @@ class TaskRun(Entity):
             return RunLogs(self._client._http.post("task/get_logs_for_run", body)["logs"])
         return RunLogs(self._client._http.post_all("task/get_logs_for_run", body, "logs"))
 
+    def artifacts(self) -> Listing[RunArtifact]:
+        """The files the run wrote under `outputs/` in its working folder, kept after it ended."""
+        found = self._client._http.post_all("task/list_run_artifacts", {"id": self.id()}, "artifacts")
+        return Listing(RunArtifact(self._client, a) for a in found)
+
+    def _repr_html_(self) -> str:
+        """The run's fields, then (once it ended) links to its artifacts."""
+        shown = super()._repr_html_()
+        if self.status() not in RUN_ENDED:
+            return shown
+        try:
+            artifacts = self.artifacts()
+        except ApiError:  # e.g. the run was deleted meanwhile: its fields are still worth showing
+            return shown
+        links = "".join(f'<li><a href="{html.escape(a.url())}" target="_blank">{html.escape(a.path())}</a> '
+                        f"({a.size()} bytes)</li>" for a in artifacts)
+        return shown + (f"<p>artifacts:</p><ul>{links}</ul>" if links else "")
+
     def _fields(self) -> dict[str, Any]:
         """The reference SDK's columns (a run is one process here: its "pod" is the run), then
         the exit code and duration."""
@@ -234,6 +256,39 @@ class TaskRun(Entity):
             **({"re-run of": self.rerun_of()} if self.rerun_of() else {}),
             **({"attempt": self.attempt(), "retry of": self.retry_of()} if self.retry_of() else {}),
         }
+
+
+class RunArtifact(Entity):
+    """A file a run wrote under `outputs/`: its path there, size, and a download URL (which
+    needs the server's token or, in the browser, its cookie)."""
+
+    def id(self) -> str:
+        return self.url()
+
+    def path(self) -> str:
+        return self._data["path"]
+
+    def size(self) -> int:
+        return self._data["size"]
+
+    def url(self) -> str:
+        return urljoin(self._client._http.url, self._data["url"])
+
+    def read_bytes(self) -> bytes:
+        return self._client._http.get(self.url()).content
+
+    def save(self, to: str | Path | None = None) -> Path:
+        """Download it to `to` (a file, or a folder to put it in; default: the current folder)."""
+        target = Path(to) if to is not None else Path.cwd()
+        if target.is_dir():
+            target = target / Path(self.path()).name
+        with self._client._http.get(self.url(), stream=True) as response, target.open("wb") as file:
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                file.write(chunk)
+        return target
+
+    def _fields(self) -> dict[str, Any]:
+        return {"path": self.path(), "size": self.size(), "url": self.url()}
 
 
 class RunLogs(list[str]):

@@ -144,6 +144,8 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
     p = add("logs", "a run's log (a task's newest run)")
     p.add_argument("ref", metavar="RUN_OR_TASK")
     p.add_argument("--lines", type=int, default=50, metavar="N")
+    p = add("artifacts", "the files a run kept from its outputs/ folder (a task's newest run)")
+    p.add_argument("ref", metavar="RUN_OR_TASK")
     add("pipelines", "pipelines of the current workspace")
     p = add("plogs", "a pipeline's inference log")
     p.add_argument("pipeline", metavar="PIPELINE")
@@ -253,7 +255,7 @@ class OrchMagics(Magics):
             "logs": self._logs, "pipelines": self._pipelines, "plogs": self._plogs,
             "connections": self._connections, "workspace": self._workspace,
             "pause": self._pause, "resume": self._resume, "reschedule": self._reschedule, "fires": self._fires,
-            "runnow": self._run_now, "rerun": self._rerun,
+            "runnow": self._run_now, "rerun": self._rerun, "artifacts": self._artifacts,
         }
 
     @property
@@ -374,18 +376,25 @@ class OrchMagics(Magics):
         return self._find_task(args.task).last_runs(limit=args.limit)
 
     def _logs(self, args: argparse.Namespace) -> Any:
+        return self._on_run(args, lambda run: run.logs(limit=args.lines))
+
+    def _artifacts(self, args: argparse.Namespace) -> Any:
+        return self._on_run(args, TaskRun.artifacts)
+
+    def _on_run(self, args: argparse.Namespace, read: Callable[[TaskRun], Any]) -> Any:
+        """What `read` finds of the run `args.ref` names, or of the newest run of the task it names."""
         task = self._lookup_task(args.ref)
         if task is None:
             if not _is_uuid(args.ref):
-                raise UsageError(f"%orch logs: no task or run {args.ref!r}")
+                raise UsageError(f"%orch {args.command}: no task or run {args.ref!r}")
             try:
-                return TaskRun(self.client, {"run_id": args.ref}).logs(limit=args.lines)
+                return read(TaskRun(self.client, {"run_id": args.ref}))
             except ApiNotFound:
-                raise UsageError(f"%orch logs: no task or run {args.ref!r}") from None
+                raise UsageError(f"%orch {args.command}: no task or run {args.ref!r}") from None
         runs = task.last_runs(limit=1)
         if not runs:
-            raise UsageError(f"%orch logs: task {args.ref!r} has no runs yet")
-        return runs[0].logs(limit=args.lines)
+            raise UsageError(f"%orch {args.command}: task {args.ref!r} has no runs yet")
+        return read(runs[0])
 
     def _pipelines(self, args: argparse.Namespace) -> Any:
         return self.client.list_pipelines()

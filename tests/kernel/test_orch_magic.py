@@ -15,6 +15,7 @@ from jupyter_orch.constants import WORKSPACE_MIME
 from tests.kernel.driver import Kernel
 from tests.support.onnx_models import scale_model
 from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
 
 MAIN = """\
 import json, time
@@ -196,6 +197,16 @@ def test_runnow_with_overrides_and_rerun(kernel: Kernel, hello: str, client: Cli
     task.kill()
 
 
+def test_artifacts_of_a_run_or_of_a_tasks_newest_run(kernel: Kernel, client: Client) -> None:
+    main = "from pathlib import Path\nPath('outputs').mkdir()\nPath('outputs/result.csv').write_text('a,b\\n1,2\\n')\n"
+    orch = client.upload_orchestration(bytes_buffer=make_zip({"main.py": main}), name="writer").wait_for_ready(60)
+    (run,) = orch.run_once("artifact-writer").wait_for(timeout=60).last_runs()
+    for ref in (run.id(), "artifact-writer"):
+        shown = kernel.execute(f"%orch artifacts {ref}").result["text/html"]
+        assert "<td>result.csv</td><td>8</td>" in shown, shown
+    assert "no task or run 'nobody'" in kernel.execute("%orch artifacts nobody").usage_error()
+
+
 def test_run_and_schedule_take_retries(kernel: Kernel, hello: str, client: Client) -> None:
     cell = kernel.execute("%orch run hello --name retried --retries 2 --retry-delay 0.5 --args '{\"who\": \"r\"}'")
     kernel.wait_for_state(cell.widget_id, "status", "success")
@@ -211,7 +222,8 @@ def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout
     for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
-                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun"):
+                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun",
+                    "artifacts"):
         assert command in overview
     assert "--timeout S" in kernel.execute("%orch help run").stdout
 

@@ -248,13 +248,54 @@ export async function listOrchestrationFiles(id: string): Promise<IOrchFile[]> {
   return asList<IOrchFile>(await request('orchestration/files', { id }), 'files');
 }
 
-/** GET URL of one file of an orchestration (or of its zip, without `path`). */
-export function orchestrationFileUrl(id: string, path?: string): string {
-  const url = path
-    ? apiUrl(`orchestration/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`)
-    : apiUrl(`orchestration/zip/${encodeURIComponent(id)}`);
+/** A GET URL a link or a download can use: with the server's token, where it has one. */
+function withToken(url: string): string {
   const token = serverSettings().token;
   return token ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : url;
+}
+
+/** GET URL of one file of an orchestration (or of its zip, without `path`). */
+export function orchestrationFileUrl(id: string, path?: string): string {
+  return withToken(
+    path
+      ? apiUrl(`orchestration/file/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`)
+      : apiUrl(`orchestration/zip/${encodeURIComponent(id)}`)
+  );
+}
+
+/** A file a run wrote under `outputs/`, kept after it (server/artifacts.py). */
+export interface IArtifact {
+  path: string;
+  size: number;
+  url: string;
+}
+
+/** A page of a run's artifacts by path, and the cursor to the next page (null: none). */
+export async function listRunArtifacts(
+  runId: string,
+  cursor: string | null = null
+): Promise<{ artifacts: IArtifact[]; cursor: string | null }> {
+  const response = await send('task/list_run_artifacts', {
+    method: 'POST',
+    body: JSON.stringify(cursor ? { id: runId, cursor } : { id: runId }),
+    headers: { 'Content-Type': 'application/json' }
+  });
+  const data = await response.json().catch(() => ({}));
+  return { artifacts: asList<IArtifact>(data, 'artifacts'), cursor: response.headers.get('x-iteration-cursor') };
+}
+
+/** The text of a run's artifact. */
+export async function readArtifact(runId: string, path: string): Promise<string> {
+  const response = await send(`task/artifact/${encodeURIComponent(runId)}?path=${encodeURIComponent(path)}`, {
+    method: 'GET'
+  });
+  return response.text();
+}
+
+/** GET URL of a run's artifact (`download`: as an attachment). */
+export function artifactUrl(runId: string, path: string, download = false): string {
+  const query = `path=${encodeURIComponent(path)}${download ? '&download=1' : ''}`;
+  return withToken(apiUrl(`task/artifact/${encodeURIComponent(runId)}?${query}`));
 }
 
 export async function readOrchestrationFile(id: string, path: string): Promise<string> {

@@ -15,6 +15,7 @@ export namespace CommandIDs {
   export const runScheduledNow = 'jupyter-orch:run-scheduled-now';
   export const rerunRun = 'jupyter-orch:rerun-run';
   export const openRunLog = 'jupyter-orch:open-run-log';
+  export const openArtifact = 'jupyter-orch:open-artifact';
   export const deploy = 'jupyter-orch:deploy-pipeline';
   export const undeploy = 'jupyter-orch:undeploy-pipeline';
   export const openInferenceLog = 'jupyter-orch:open-inference-log';

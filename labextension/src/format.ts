@@ -201,6 +201,11 @@ export function exitWords(code: number | null | undefined): string {
 }
 
 /** Engine messages name fields (`see packaging_log`); people read words. */
+/** `512 B`, `3.4 KB`, `12.0 MB`. */
+export function sizeWords(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
 export function humanMessage(text: string | null | undefined): string {
   return (text ?? '')
     .replace(/\bsee packaging_log\b/g, 'see the packaging log')

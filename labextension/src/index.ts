@@ -12,6 +12,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import * as api from './api';
+import { copyNotebookArtifact } from './artifactcopy';
 import { CommandIDs } from './commandids';
 import { askNewConnection } from './connectiondialog';
 import { ISidebarContext } from './components/context';
@@ -431,6 +432,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
             await api.rerun(runId);
             model.refreshPart('tasks');
             model.refreshPart('runs');
+          });
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.openArtifact, {
+      label: trans.__('Open Notebook Artifact'),
+      execute: async args => {
+        const runId = String(args.runId ?? '');
+        const path = String(args.path ?? '');
+        if (runId && path) {
+          await act(trans.__('Opening %1 failed', path), async () => {
+            const copy = await copyNotebookArtifact(app.serviceManager.contents, runId, path);
+            await commands.execute('docmanager:open', { path: copy });
           });
         }
       }

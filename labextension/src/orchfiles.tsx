@@ -7,13 +7,9 @@ import { downloadIcon, ReactWidget, ToolbarButtonComponent } from '@jupyterlab/u
 import React, { useEffect, useState } from 'react';
 import * as api from './api';
 import { downloadUrl } from './download';
-import { humanMessage } from './format';
+import { humanMessage, sizeWords } from './format';
 
 const SHOWN_BYTES = 512 * 1024;
-
-function sizeWords(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
 
 function OrchestrationFiles(props: {
   orch: api.IOrchestration & { entrypoint?: string };

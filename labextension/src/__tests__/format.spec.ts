@@ -7,6 +7,7 @@ import {
   relativeTime,
   runTypeWords,
   shortTime,
+  sizeWords,
   statusWords,
   toCsv,
   zoneName
@@ -109,5 +110,15 @@ describe('CSV', () => {
         ]
       )
     ).toBe('a,b\r\n1,"x,y"\r\n,"[1,2]"\r\n"say ""hi""","l1\nl2"\r\n');
+  });
+});
+
+describe('sizes', () => {
+  it.each([
+    [512, '512 B'],
+    [3_500, '3.4 KB'],
+    [12 * 1024 * 1024, '12.0 MB']
+  ])('%d bytes read "%s"', (n, words) => {
+    expect(sizeWords(n)).toBe(words);
   });
 });

@@ -1,8 +1,9 @@
-import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
-import React, { memo } from 'react';
+import { folderIcon, refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import React, { memo, useState } from 'react';
 import { IRun } from '../api';
 import { CommandIDs } from '../commandids';
 import { durationBetween, exitWords, shortId } from '../format';
+import { RunArtifacts } from './artifacts';
 import { ISidebarContext } from './context';
 import { RowList, rowProps, Section, StatusBadge, Time, useNow, useSignal, useSlice } from './common';
 import { RUN_ENDED, SERVICE } from '../constants';
@@ -20,6 +21,7 @@ const RunRow = memo(function RunRow(props: {
   const start = run.started_at ?? run.created_at ?? null;
   const running = ACTIVE.has(run.status) && !run.ended_at;
   const now = useNow(running && Boolean(start));
+  const [artifactsShown, setArtifactsShown] = useState(false);
   const open = () =>
     void ctx.commands.execute(CommandIDs.openRunLog, { runId: run.run_id, taskId: run.task, title: props.taskTitle });
   const engine = run.engine_id ? ctx.trans.__(' (run by engine %1)', shortId(run.engine_id)) : '';
@@ -53,17 +55,28 @@ const RunRow = memo(function RunRow(props: {
           <span className="jp-orch-rerun-of">{`${ctx.trans.__('re-run of')} ${shortId(run.rerun_of)}`}</span>
         ) : null}
       </div>
-      {props.rerunnable && ENDED.has(run.status) ? (
+      {ENDED.has(run.status) ? (
         <div className="jp-orch-actions">
+          {props.rerunnable ? (
+            <ToolbarButtonComponent
+              icon={refreshIcon}
+              label={ctx.trans.__('Re-run')}
+              dataset={{ action: 'rerun' }}
+              tooltip={ctx.trans.__('Run again with the arguments and timeout it ran with')}
+              onClick={() => void ctx.commands.execute(CommandIDs.rerunRun, { runId: run.run_id })}
+            />
+          ) : null}
           <ToolbarButtonComponent
-            icon={refreshIcon}
-            label={ctx.trans.__('Re-run')}
-            dataset={{ action: 'rerun' }}
-            tooltip={ctx.trans.__('Run again with the arguments and timeout it ran with')}
-            onClick={() => void ctx.commands.execute(CommandIDs.rerunRun, { runId: run.run_id })}
+            icon={folderIcon}
+            label={ctx.trans.__('Artifacts')}
+            dataset={{ action: 'artifacts' }}
+            pressed={artifactsShown}
+            tooltip={ctx.trans.__('The files this run wrote under outputs/')}
+            onClick={() => setArtifactsShown(shown => !shown)}
           />
         </div>
       ) : null}
+      {artifactsShown ? <RunArtifacts runId={run.run_id} ctx={ctx} /> : null}
     </li>
   );
 });

@@ -3,7 +3,8 @@
 Installs the `wallaroo` alias, then runs the entrypoint as `__main__` the way
 `python <entrypoint>` would (its own directory first on sys.path), and an uncaught exception
 prints the traceback `python <entrypoint>` would print: the user's frames only, not this
-launcher's or runpy's. It imports nothing heavy: a run's start latency is decided by what its
+launcher's or runpy's. A notebook entrypoint (`.ipynb`) runs through nbclient instead
+(notebook_run.py). It imports nothing heavy: a run's start latency is decided by what its
 launcher imports.
 """
 
@@ -21,6 +22,10 @@ def main() -> None:
 
     install_wallaroo_alias()
     sys.argv = [entrypoint]
+    if entrypoint.endswith(".ipynb"):
+        from jupyter_orch.compat.notebook_run import run
+
+        sys.exit(run(entrypoint))
     try:
         runpy.run_path(entrypoint, run_name="__main__")
     except Exception as error:

@@ -118,14 +118,20 @@ def _is_metadata(name: str) -> bool:
     return name.startswith("__MACOSX/") or PurePosixPath(name).name == ".DS_Store"
 
 
+ENTRYPOINTS = ("main.py", "main.ipynb")  # a script first, else a notebook (compat/notebook_run.py)
+
+
 def find_entrypoint(names: list[str]) -> str:
-    """main.py at the root, else the first main.py in a subdirectory, in sorted order."""
-    if "main.py" in names:
-        return "main.py"
-    nested = sorted(n for n in names if PurePosixPath(n).name == "main.py")
-    if not nested:
-        raise Invalid("the zip holds no main.py (at the root or in a subdirectory)")
-    return nested[0]
+    """main.py at the root, else main.ipynb there, else the first of either in a subdirectory,
+    in sorted order."""
+    for name in ENTRYPOINTS:
+        if name in names:
+            return name
+    for name in ENTRYPOINTS:
+        nested = sorted(n for n in names if PurePosixPath(n).name == name)
+        if nested:
+            return nested[0]
+    raise Invalid("the zip holds no main.py or main.ipynb (at the root or in a subdirectory)")
 
 
 def _open(data: bytes | Path) -> zipfile.ZipFile:

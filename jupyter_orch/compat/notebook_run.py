@@ -23,6 +23,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,21 +64,32 @@ def run(entrypoint: str) -> int:
         nbformat.write(notebook, partial)
         os.replace(partial, executed)
 
-    # IPC sockets and the connection file in the working folder: no TCP port another user of the
-    # machine could connect to, and nothing written where a sandbox hides (the runtime dir).
-    kernel = Config({"KernelManager": {"transport": "ipc", "connection_file": os.path.abspath("kernel.json")}})
-    client = StreamingClient(notebook, config=kernel, kernel_name=KERNEL_NAME,
-                             resources={"metadata": {"path": os.getcwd()}}, on_cell_executed=save)
-    try:
-        client.execute()
-    except CellExecutionError as error:
+    # IPC sockets and the connection file in a private temporary folder: no TCP port another
+    # user of the machine could connect to, nothing written where a sandbox hides (the runtime
+    # dir), and a short path (a socket's path is at most ~107 bytes; the working folder's may be longer).
+    with tempfile.TemporaryDirectory(prefix="orch-kernel-") as sockets:
+        connection = os.path.join(sockets, "kernel.json")
+        kernel = Config({"KernelManager": {"transport": "ipc", "connection_file": connection}})
+        client = StreamingClient(notebook, config=kernel, kernel_name=KERNEL_NAME,
+                                 resources={"metadata": {"path": os.getcwd()}}, on_cell_executed=save)
+        failure = _execute(client)
+    if failure is not None:
         save()
         cell = next((i for i, c in enumerate(notebook.cells) if _has_error(c)), None)
         where = f"cell {cell + 1}" if cell is not None else "a cell"
-        print(f"the notebook failed in {where}: {error.ename}: {error.evalue}", file=sys.stderr, flush=True)
+        print(f"the notebook failed in {where}: {failure.ename}: {failure.evalue}", file=sys.stderr, flush=True)
         return 1
     save()
     return 0
+
+
+def _execute(client: NotebookClient) -> CellExecutionError | None:
+    """Run every cell; the error of the cell that failed, if one did."""
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        return error
+    return None
 
 
 def inject_parameters(notebook: NotebookNode, args: dict[str, Any]) -> None:

@@ -32,10 +32,17 @@ def test_first_nested_main_in_sorted_order() -> None:
     assert find_entrypoint(["z/main.py", "b/main.py", "b/util.py"]) == "b/main.py"
 
 
+def test_a_notebook_is_the_entrypoint_where_there_is_no_script() -> None:
+    assert find_entrypoint(["main.ipynb", "data.csv"]) == "main.ipynb"
+    assert find_entrypoint(["main.ipynb", "main.py"]) == "main.py"
+    assert find_entrypoint(["main.ipynb", "sub/main.py"]) == "main.ipynb"
+    assert find_entrypoint(["a/main.ipynb", "b/main.py"]) == "b/main.py"
+
+
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({"script.py": ""}, "no main.py"),
+        ({"script.py": "", "other.ipynb": ""}, "no main.py or main.ipynb"),
         ({"main.py": "", "requirements.txt": "", "sub/requirements.txt": ""}, "more than one"),
         ({"main.py": "", "../evil.py": ""}, "outside"),
         ({"main.py": "", "/etc/evil": ""}, "absolute"),

@@ -1,0 +1,90 @@
+"""Notebook orchestrations against a real server: `main.ipynb` runs through a real kernel, its
+arguments injected after the `parameters` cell, each output in the run log while it still
+runs, and the executed notebook kept as an artifact (also when a cell fails)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import requests
+
+from tests.api.test_tasks_server import until, workspace
+from tests.support.server import ServerProcess
+from tests.support.zips import make_zip
+
+
+def notebook(*cells: str, parameters: str | None = None) -> str:
+    nb = nbformat.v4.new_notebook()
+    code = [nbformat.v4.new_code_cell(source) for source in cells]
+    if parameters is not None:
+        code.insert(1, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    nb.cells = code
+    return str(nbformat.writes(nb))
+
+
+GATED = notebook(
+    "import os, time",
+    "print('started for', who, flush=True)",
+    "while not os.path.exists(gate):\n    time.sleep(0.05)\nprint('the gate opened')",
+    "{'answer': 42}",
+    parameters="who = 'nobody'\ngate = ''",
+)
+FAILING = notebook("print('before the failure')", "raise ValueError('bad input')", "print('never')")
+
+
+def run_notebook(server: ServerProcess, wid: int, source: str, args: dict[str, Any]) -> tuple[str, str]:
+    orch_id = server.upload_orchestration(wid, make_zip({"main.ipynb": source, "data.txt": "x"}), "nb")
+    orch = server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready", "wait_timeout": 60}).json()
+    assert (orch["status"], orch["entrypoint"]) == ("ready", "main.ipynb"), orch
+    task_id = server.post("task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": args}).json()["id"]
+    run = until(lambda: server.post("task/get_by_id", {"id": task_id}).json()["last_runs"], 30)[0]
+    return task_id, run["run_id"]
+
+
+def log_texts(server: ServerProcess, run_id: str) -> list[str]:
+    return [line.split(" ", 3)[3] for line in server.post("task/get_logs_for_run", {"id": run_id}).json()["logs"]]
+
+
+def executed(server: ServerProcess, run_id: str) -> Any:
+    artifacts = server.post("task/list_run_artifacts", {"id": run_id}).json()["artifacts"]
+    assert [a["path"] for a in artifacts] == ["main.ipynb"]
+    response = requests.get(server.url.rstrip("/") + artifacts[0]["url"], headers=server.headers, timeout=30)
+    return nbformat.reads(response.text, as_version=4)
+
+
+def test_a_notebook_runs_with_injected_arguments_and_streams_its_outputs(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    wid = workspace(server)
+    gate = tmp_path / "gate"
+    task_id, run_id = run_notebook(server, wid, GATED, {"who": "the tester", "gate": str(gate), "not-a-name": 1})
+    until(lambda: "started for the tester" in log_texts(server, run_id), 120)
+    assert server.post("task/get_by_id", {"id": task_id}).json()["status"] == "started"  # still running
+    gate.touch()
+    task = server.post("task/get_by_id", {"id": task_id, "wait_for": "terminal", "wait_timeout": 60}).json()
+    texts = log_texts(server, run_id)
+    assert task["status"] == "success", texts
+    assert "the gate opened" in texts and "{'answer': 42}" in texts
+
+    nb = executed(server, run_id)
+    injected = nb.cells[2]
+    assert injected.metadata.tags == ["injected-parameters"]
+    assert injected.source == f"# Parameters\nwho = 'the tester'\ngate = {str(gate)!r}"
+    assert nb.cells[3].outputs[0].text == "started for the tester\n"
+    assert nb.cells[5].outputs[0].data["text/plain"] == "{'answer': 42}"
+
+
+def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_so_far(server: ServerProcess) -> None:
+    wid = workspace(server)
+    task_id, run_id = run_notebook(server, wid, FAILING, {})
+    task = server.post("task/get_by_id", {"id": task_id, "wait_for": "terminal", "wait_timeout": 60}).json()
+    run = server.post("task/list_task_runs", {"task_id": task_id}).json()[0]
+    assert task["status"] == "failed" and run["exit_code"] == 1
+    assert run["error"] == "the notebook failed in cell 2: ValueError: bad input"
+    assert "before the failure" in log_texts(server, run_id)
+    nb = executed(server, run_id)
+    assert [o.output_type for o in nb.cells[1].outputs] == ["error"] and nb.cells[2].outputs == []
+    assert json.dumps(nb).count("never") == 1  # the source only: the cell after the failure did not run

@@ -35,7 +35,8 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def load_ipython_extension(ip: Any) -> None:
-    """`%load_ext jupyter_orch`: register `%%orch_upload` and `%orch` (again is harmless)."""
+    """`%load_ext jupyter_orch`: register `%%orch_upload`, `%orch_upload_notebook` and `%orch` (again is
+    harmless)."""
     from .kernel.magics import OrchMagics
 
     ip.register_magics(OrchMagics)

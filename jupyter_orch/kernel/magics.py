@@ -1,4 +1,5 @@
-"""IPython magics: `%%orch_upload` turns a cell into an orchestration, `%orch` drives the rest.
+"""IPython magics: `%%orch_upload` turns a cell into an orchestration, `%orch_upload_notebook` a
+notebook with its folder, `%orch` drives the rest.
 
 Loaded with `%load_ext jupyter_orch`. Wrong usage and server refusals are one-line
 `UsageError`s, never a traceback: the argument parser raises instead of exiting.
@@ -29,6 +30,7 @@ from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspac
 from ..client.display import local_time, record_html, table_html
 from ..client.errors import ApiNotFound
 from ..client.frontend import workspace_bundle
+from .notebook_upload import NotebookFolderError, notebook_zip
 from .widgets import OrchestrationWidget, TaskWidget
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -89,6 +91,16 @@ def upload_parser() -> UsageParser:
     parser.add_argument("--requirements", default="", help='requirements, e.g. "pandas==2.2 six"')
     parser.add_argument("--include", nargs="+", action="extend", default=[], metavar="PATH",
                         help="files or folders added to the zip")
+    parser.add_argument("--workspace", help="upload to this workspace (default: the current one)")
+    parser.add_argument("--as", dest="var", help="the variable to bind (default: the sanitized name)")
+    return parser
+
+
+def notebook_upload_parser() -> UsageParser:
+    parser = UsageParser(prog="%orch_upload_notebook",
+                         description="Upload a notebook with its folder's files; the notebook runs as main.ipynb.")
+    parser.add_argument("path", metavar="PATH", help="the notebook (.ipynb)")
+    parser.add_argument("--name", help="the orchestration's name (default: the notebook's)")
     parser.add_argument("--workspace", help="upload to this workspace (default: the current one)")
     parser.add_argument("--as", dest="var", help="the variable to bind (default: the sanitized name)")
     return parser
@@ -248,6 +260,7 @@ class OrchMagics(Magics):
         super().__init__(shell)
         self._client: Client | None = None
         self._upload_parser = upload_parser()
+        self._notebook_upload_parser = notebook_upload_parser()
         self._parser, self._subparsers = orch_parser()
         self._commands: dict[str, Callable[[argparse.Namespace], Any]] = {
             "help": self._help, "list": self._list, "status": self._status, "run": self._run,
@@ -283,6 +296,27 @@ class OrchMagics(Magics):
         data = build_zip(cell, args.requirements, args.include)
         with one_line_errors():
             orchestration = self._upload(data, args.name, args.workspace)
+            self._namespace[var] = orchestration
+            return OrchestrationWidget(orchestration)
+
+    @no_var_expand
+    @line_magic
+    def orch_upload_notebook(self, line: str) -> OrchestrationWidget:
+        """%orch_upload_notebook PATH [--name N] [--workspace W] [--as VAR]: upload the notebook
+        with its folder's files (it runs as main.ipynb, `json` arguments injected after its
+        `parameters` cell); show live packaging."""
+        args = self._notebook_upload_parser.parse(line)
+        path = Path(args.path).expanduser()
+        name = args.name or path.stem
+        var = args.var or sanitized(name)
+        if not var.isidentifier() or keyword.iskeyword(var):
+            raise UsageError(f"%orch_upload_notebook: --as {var!r} is not a valid variable name")
+        try:
+            data = notebook_zip(path)
+        except NotebookFolderError as refused:
+            raise UsageError(f"%orch_upload_notebook: {refused}") from None
+        with one_line_errors():
+            orchestration = self._upload(data, name, args.workspace)
             self._namespace[var] = orchestration
             return OrchestrationWidget(orchestration)
 

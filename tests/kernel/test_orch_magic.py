@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
@@ -205,6 +206,29 @@ def test_artifacts_of_a_run_or_of_a_tasks_newest_run(kernel: Kernel, client: Cli
         shown = kernel.execute(f"%orch artifacts {ref}").result["text/html"]
         assert "<td>result.csv</td><td>8</td>" in shown, shown
     assert "no task or run 'nobody'" in kernel.execute("%orch artifacts nobody").usage_error()
+
+
+def test_a_notebook_is_uploaded_with_its_folder_and_runs_with_arguments(kernel: Kernel, client: Client) -> None:
+    folder = kernel.cwd / "nbjob"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "rows.txt").write_text("3\n")
+    (folder / ".ipynb_checkpoints").mkdir()
+    (folder / ".ipynb_checkpoints" / "report-checkpoint.ipynb").write_text("{}")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("scale = 1", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print('rows', int(open('data/rows.txt').read()) * scale)")]
+    nbformat.write(nb, folder / "report.ipynb")
+    cell = kernel.execute("%orch_upload_notebook nbjob/report.ipynb")
+    kernel.wait_for_state(cell.widget_id, "status", "ready", timeout=60)
+    orch = next(o for o in client.list_orchestrations() if o.name() == "report")
+    assert sorted(f["path"] for f in client._http.post("orchestration/files", {"id": orch.id()})["files"]) == [
+        "data/rows.txt", "main.ipynb"]
+    (run,) = orch.run_once("report-run", json_args={"scale": 5}).wait_for(timeout=120).last_runs()
+    assert run.status() == "success" and "rows 15" in run.logs().texts(), run.logs()
+    assert [a.path() for a in run.artifacts()] == ["main.ipynb"]
+    (folder / "main.py").write_text("print('me first')\n")
+    assert "has a main.py" in kernel.execute("%orch_upload_notebook nbjob/report.ipynb").usage_error()
+    assert "not a notebook" in kernel.execute("%orch_upload_notebook nbjob/data/rows.txt").usage_error()
 
 
 def test_run_and_schedule_take_retries(kernel: Kernel, hello: str, client: Client) -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from jupyter_orch.engine.leftovers import remove_leftovers
@@ -38,6 +39,7 @@ WRITES_OUTPUTS = (
 )
 
 
+@pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])  # the `server` fixture's
 def test_a_runs_outputs_are_listed_downloaded_and_deleted_with_it(server: ServerProcess) -> None:
     wid = workspace(server)
     orch_id = ready_on_server(server, wid, WRITES_OUTPUTS)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 import requests
 
 from tests.api.test_tasks_server import until, workspace
@@ -77,6 +78,7 @@ def test_a_notebook_runs_with_injected_arguments_and_streams_its_outputs(
     assert nb.cells[5].outputs[0].data["text/plain"] == "{'answer': 42}"
 
 
+@pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])  # the `server` fixture's
 def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_so_far(server: ServerProcess) -> None:
     wid = workspace(server)
     task_id, run_id = run_notebook(server, wid, FAILING, {})

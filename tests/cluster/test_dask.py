@@ -1,6 +1,6 @@
 """Runs on a real Dask cluster (`dask scheduler` and `dask worker` processes on 127.0.0.1) through
 a real `jupyter server`: where a run executed, its lines with their print times, requirements
-built on the worker, kill and timeout of the whole tree there, slots, a worker that dies mid-run,
+built on the worker, kill, timeout and end of the whole tree there (daemons too), slots, a worker that dies mid-run,
 and a server that dies while its runs execute on workers. (tests/api/test_tasks_api.py runs the
 task routes on both executors.)"""
 
@@ -18,6 +18,7 @@ import pytest
 from jupyter_orch.client import Client
 from jupyter_orch.kernel.widget_html import runs_table
 from tests.conftest import DASK_EXECUTOR
+from tests.support.daemons import DAEMONS, pids
 from tests.support.dask_cluster import DaskCluster, dask_cluster
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
@@ -123,18 +124,20 @@ def test_requirements_are_built_on_the_worker_once_per_environment(on_dask: Serv
         assert logs(on_dask, run["run_id"])[-1].endswith("stdout F 1.16.0")
 
 
-@pytest.mark.parametrize("how", ["kill", "timeout"])
-def test_kill_and_timeout_end_the_whole_tree_on_the_worker(on_dask: ServerProcess, tmp_path: Path, how: str) -> None:
-    wid, orch = ready(on_dask, {"main.py": TREE})
-    pids_file = tmp_path / "pids"
-    task = run_once(on_dask, wid, orch, {"pids": str(pids_file)}, **({"timeout": 3} if how == "timeout" else {}))
-    eventually(lambda: pids_file.exists() and pids_file.read_text(), 30)
-    pids = [int(p) for p in pids_file.read_text().split()]
-    if how == "kill":
+@pytest.mark.parametrize("ending", ["kill", "timeout", "own end"])
+def test_no_process_of_a_run_outlives_it_on_the_worker(on_dask: ServerProcess, tmp_path: Path, ending: str) -> None:
+    """Not even a daemon that double-forked into its own session, ignores SIGTERM, or cleared
+    its environment: the launcher runs on workers too."""
+    wid, orch = ready(on_dask, {"main.py": DAEMONS})
+    pid_file = tmp_path / "pids"
+    args = {"pids": str(pid_file), "sleep": 0 if ending == "own end" else 120}
+    task = run_once(on_dask, wid, orch, args, **({"timeout": 3} if ending == "timeout" else {}))
+    started = eventually(lambda: pids(pid_file, 3), 30)
+    if ending == "kill":
         assert on_dask.post("task/kill", {"id": task}).status_code == 202
     done = finished(on_dask, task, 30)
-    assert done["status"] == ("killed" if how == "kill" else "timed_out")
-    eventually(lambda: not any(alive(p) for p in pids), 10)
+    assert done["status"] == {"kill": "killed", "timeout": "timed_out", "own end": "success"}[ending]
+    eventually(lambda: not any(alive(p) for p in started), 10)
 
 
 def test_runs_beyond_the_slots_wait_and_a_lost_worker_fails_its_run(tmp_path: Path) -> None:
@@ -149,11 +152,13 @@ def test_runs_beyond_the_slots_wait_and_a_lost_worker_fails_its_run(tmp_path: Pa
             eventually(lambda: (tmp_path / "first").exists(), 30)
             time.sleep(1)
             assert [r["status"] for r in runs(server, second)] == ["pending"]  # one slot: it waits
+            started = [int(p) for p in (tmp_path / "first").read_text().split()]
             cluster.kill_worker(worker)
             done = finished(server, first, 30)
             assert done["status"] == "failed"
             (run,) = runs(server, first)
             assert "was lost" in (run["error"] or "") and run["worker"] in run["error"]
+            eventually(lambda: not any(alive(p) for p in started), 10)  # the run died with its worker
             cluster.add_worker(slots=1)
             eventually(lambda: (tmp_path / "second").exists(), 60)  # the queue goes on on a new worker
             server.post("task/kill", {"id": second})

@@ -2,12 +2,12 @@
 
 `run_on_worker` is the Dask task: it builds (or reuses) the run's environment by key with uv in
 the worker's own cache, fetches the orchestration's zip from the server over the REST API with
-the run's credentials (cached by sha, checked against it), starts the run as a subprocess in
-its own process group, and sends its output lines, with the time each was printed, to the
+the run's credentials (cached by sha, checked against it), starts the run under the launcher
+(executors/launcher.py), and sends its output lines, with the time each was printed, to the
 server in batches as Dask events (`Worker.log_event`, topic TOPIC). A `distributed.Event` per
-run asks it to stop: SIGTERM to the group, SIGKILL after the grace. Every line is also kept in
-a file beside the run, which `finish_on_worker` reads back for any line the server missed and
-then removes.
+run asks it to stop: SIGTERM to every process of the run, SIGKILL after the grace. Every line
+is also kept in a file beside the run, which `finish_on_worker` reads back for any line the
+server missed and then removes.
 
 Dask runs a task again elsewhere when its worker dies; a `distributed.Event` per run marks the
 first attempt, so a second attempt only reports that the first one's worker was lost.
@@ -19,7 +19,6 @@ import asyncio
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +41,7 @@ from ..orchestrations.environments import build_environment, env_python
 from ..orchestrations.zips import unpack
 from ..timeutil import iso, utcnow
 from .local import BOOTSTRAP, LineSplitter, working_copy, write_private
+from .processes import Gate, RunCgroups, RunProcesses
 
 TOPIC = "jupyter-orch-runs"
 BATCH_S = 0.05  # lines printed within this long travel together
@@ -122,14 +123,21 @@ def finish_on_worker(run_id: str, first_missing: int) -> list[Line]:
 
 
 def _execute(run: RemoteRun, python: str, source: Path, run_dir: Path, outbox: _Outbox, stop: Event) -> int:
+    """Run it under the launcher, as the local executor does (executors/processes.py): whatever
+    the run starts stays findable, and ends with it; the launcher also ends it all when the
+    worker dies (`die_with_parent`), so a lost worker leaves no run behind."""
     workdir, args_file = run_dir / "work", run_dir / "args.json"
     working_copy(source, workdir)
     write_private(args_file, json.dumps(run.args).encode())
-    proc = subprocess.Popen(
-        [python, "-u", str(BOOTSTRAP), run.entrypoint], cwd=workdir,
-        env={**run.env, TASK_ARGS_FILE_ENV: str(args_file)},
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    processes = _run_processes()
+    with Gate() as gate:
+        proc = subprocess.Popen(
+            gate.command([python, "-u", str(BOOTSTRAP), run.entrypoint], die_with_parent=True), cwd=workdir,
+            env={**run.env, TASK_ARGS_FILE_ENV: str(args_file)}, pass_fds=gate.fds,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        processes.cgroups.enter(run.run_id, proc.pid)
+        gate.release()
     outbox.send({"run_id": run.run_id, "started": {"pid": proc.pid, "worker": outbox.worker_address}})
     assert proc.stdout is not None and proc.stderr is not None
     readers = [threading.Thread(target=_read, args=(pipe, LineSplitter(name, outbox.line)), daemon=True)
@@ -138,26 +146,30 @@ def _execute(run: RemoteRun, python: str, source: Path, run_dir: Path, outbox: _
         reader.start()
     while proc.poll() is None:
         if stop.wait(timeout=STOP_POLL_S):
-            _end_group(proc, run.grace)
+            _end_all(proc, run.run_id, run.grace, processes)
     code = proc.wait()
-    _signal(proc.pid, signal.SIGKILL)  # whatever the run left running in its group
+    processes.end(run.run_id)  # the launcher ended what it saw; this ends what it could not (killed)
     deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
     for reader in readers:
         reader.join(max(0.0, deadline - time.monotonic()))
     return code
 
 
-def _end_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    _signal(proc.pid, signal.SIGTERM)
+def _end_all(proc: subprocess.Popen[bytes], run_id: str, grace: float, processes: RunProcesses) -> None:
+    """SIGTERM to every process of the run but its launcher (for which SIGTERM means "end it
+    all now"), SIGKILL to all after the grace."""
+    processes.signal(run_id, signal.SIGTERM, sparing=proc.pid)
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
-        _signal(proc.pid, signal.SIGKILL)
+        processes.end(run_id)
 
 
-def _signal(pgid: int, sig: int) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
+@cache
+def _run_processes() -> RunProcesses:
+    """This worker's runs: their cgroups are named after its local directory."""
+    name = hashlib.sha256(str(Path(get_worker().local_directory).absolute()).encode()).hexdigest()[:16]
+    return RunProcesses(RunCgroups.beside_own(f"dask-{name}"))
 
 
 def _read(pipe: IO[bytes], splitter: LineSplitter) -> None:

@@ -24,11 +24,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ...constants import RUN_ID_ENV
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
-from .processes import Gate, RunCgroups, kill_all, marker, signal_all
+from .processes import Gate, RunCgroups, RunProcesses
 from .sandbox import Sandbox
 from .warm import WarmProcess
 
@@ -45,7 +44,8 @@ class LocalExecutor(Executor):
     def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
         super().__init__(runs_root, sandbox)
         # Named after the runs folder, so that a restarted server finds its runs' cgroups again.
-        self.cgroups = RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16])
+        self.processes = RunProcesses(
+            RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16]))
 
     async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
         run_dir = self.runs_root / spec.run_id
@@ -112,25 +112,17 @@ class LocalExecutor(Executor):
         """Put the held process in the run's cgroup and record its pid; if either fails, it
         ends before it ran anything (its gate closes)."""
         try:
-            await asyncio.to_thread(self.cgroups.enter, run_id, transport.get_pid())
+            await asyncio.to_thread(self.processes.cgroups.enter, run_id, transport.get_pid())
             await spawned(transport.get_pid())
         except BaseException:
             transport.close()
-            await asyncio.to_thread(self.end_processes, run_id)
+            await asyncio.to_thread(self.processes.end, run_id)
             raise
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
-        await asyncio.to_thread(self.end_processes, run_id)
+        await asyncio.to_thread(self.processes.end, run_id)
         await asyncio.to_thread(shutil.rmtree, self.runs_root / run_id, True)
 
-    def signal_processes(self, run_id: str, sig: int) -> None:
-        signal_all(run_marker(run_id), sig)
-        self.cgroups.signal(run_id, sig)
-
-    def end_processes(self, run_id: str) -> None:
-        """SIGKILL every process of the run: those its cgroup holds, those its marker finds."""
-        self.cgroups.kill(run_id)
-        kill_all(run_marker(run_id))
 
 
 class LocalExecution(Execution):
@@ -150,7 +142,7 @@ class LocalExecution(Execution):
         await self._protocol.exited
         code = self._transport.get_returncode()
         # The launcher ended what stayed under it; this ends what it could not see (it was killed).
-        await asyncio.to_thread(self._executor.end_processes, self._run_id)
+        await asyncio.to_thread(self._executor.processes.end, self._run_id)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.drained), DRAIN_AFTER_EXIT_S)
         self._transport.close()
@@ -163,11 +155,11 @@ class LocalExecution(Execution):
     async def stop(self, grace: float) -> None:
         if self._protocol.exited.done():
             return
-        await asyncio.to_thread(self._executor.signal_processes, self._run_id, signal.SIGTERM)
+        await asyncio.to_thread(self._executor.processes.signal, self._run_id, signal.SIGTERM)
         try:
             await asyncio.wait_for(asyncio.shield(self._protocol.exited), grace)
         except TimeoutError:
-            await asyncio.to_thread(self._executor.end_processes, self._run_id)
+            await asyncio.to_thread(self._executor.processes.end, self._run_id)
 
 
 class LineSplitter:
@@ -246,6 +238,3 @@ def write_private(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
-
-def run_marker(run_id: str) -> bytes:
-    return marker(RUN_ID_ENV, run_id)

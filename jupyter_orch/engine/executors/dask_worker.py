@@ -140,7 +140,7 @@ def _execute(run: RemoteRun, python: str, source: Path, run_dir: Path, outbox: _
         gate.release()
     outbox.send({"run_id": run.run_id, "started": {"pid": proc.pid, "worker": outbox.worker_address}})
     assert proc.stdout is not None and proc.stderr is not None
-    readers = [threading.Thread(target=_read, args=(pipe, LineSplitter(name, outbox.line)), daemon=True)
+    readers = [threading.Thread(target=_read, args=(pipe, name, outbox), daemon=True)
                for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))]
     for reader in readers:
         reader.start()
@@ -172,10 +172,11 @@ def _run_processes() -> RunProcesses:
     return RunProcesses(RunCgroups.beside_own(f"dask-{name}"))
 
 
-def _read(pipe: IO[bytes], splitter: LineSplitter) -> None:
+def _read(pipe: IO[bytes], stream: str, outbox: _Outbox) -> None:
+    splitter = LineSplitter()
     while chunk := pipe.read1(65536):  # type: ignore[attr-defined]
-        splitter.feed(chunk, utcnow())
-    splitter.close(utcnow())
+        outbox.lines(stream, splitter.feed(chunk), utcnow())
+    outbox.lines(stream, splitter.close(), utcnow())
 
 
 class _Outbox:
@@ -200,6 +201,10 @@ class _Outbox:
             self.count += 1
             self._kept.write(json.dumps(line) + "\n")
             self._batch.append(line)
+
+    def lines(self, stream: str, lines: list[tuple[str, bool]], at: datetime) -> None:
+        for text, partial in lines:
+            self.line(stream, text, at, partial)
 
     def note(self, text: str) -> None:
         self.line("stderr", f"[jupyter-orch] {text}", utcnow(), False)

@@ -21,6 +21,7 @@ import shutil
 import signal
 import stat
 import sys
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +39,8 @@ MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
 # After a run's launcher exits, how long its output pipes may stay open (held by a process that
 # escaped it) before they are closed on it.
 DRAIN_AFTER_EXIT_S = 2.0
+LINES_PER_TURN = 1000
+STREAMS = {1: "stdout", 2: "stderr"}
 
 
 class LocalExecutor(Executor):
@@ -163,57 +166,99 @@ class LocalExecution(Execution):
 
 
 class LineSplitter:
-    """Bytes of one stream in, lines out: UTF-8 decoded across chunk boundaries, `\\r\\n`
-    and `\\n` endings, a last line without a newline kept, lines over MAX_LINE_CHARS cut."""
+    """Bytes of one stream in, lines out (text, partial): UTF-8 decoded across chunk boundaries,
+    `\\r\\n` and `\\n` endings, a last line without a newline kept, lines over MAX_LINE_CHARS
+    cut into pieces marked partial."""
 
-    def __init__(self, stream: str, sink: LineSink):
-        self.stream = stream
-        self._sink = sink
+    def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
 
-    def feed(self, data: bytes, at: datetime) -> None:
+    def feed(self, data: bytes) -> list[tuple[str, bool]]:
         *lines, pending = (self._pending + self._decoder.decode(data)).split("\n")
+        out: list[tuple[str, bool]] = []
         for line in lines:
-            self._emit(line.removesuffix("\r"), at)
+            _cut(line.removesuffix("\r"), out)
         while len(pending) > MAX_LINE_CHARS:
-            self._sink(self.stream, pending[:MAX_LINE_CHARS], at, True)
+            out.append((pending[:MAX_LINE_CHARS], True))
             pending = pending[MAX_LINE_CHARS:]
         self._pending = pending
+        return out
 
-    def close(self, at: datetime) -> None:
+    def close(self) -> list[tuple[str, bool]]:
         rest, self._pending = self._pending + self._decoder.decode(b"", final=True), ""
+        out: list[tuple[str, bool]] = []
         if rest:
-            self._emit(rest, at)
+            _cut(rest, out)
+        return out
 
-    def _emit(self, line: str, at: datetime) -> None:
-        while len(line) > MAX_LINE_CHARS:
-            self._sink(self.stream, line[:MAX_LINE_CHARS], at, True)
-            line = line[MAX_LINE_CHARS:]
-        self._sink(self.stream, line, at, False)
+
+def _cut(line: str, out: list[tuple[str, bool]]) -> None:
+    while len(line) > MAX_LINE_CHARS:
+        out.append((line[:MAX_LINE_CHARS], True))
+        line = line[MAX_LINE_CHARS:]
+    out.append((line, False))
 
 
 class _RunProtocol(asyncio.SubprocessProtocol):
+    """A run's output, handed to the sink at most LINES_PER_TURN lines per loop turn: one read
+    of short lines can hold tens of thousands, and everything else the server does waits while
+    a callback runs. Reading pauses while lines wait, so a run that prints faster than its log
+    keeps up waits on its full pipe instead of filling this server's memory."""
+
     def __init__(self, sink: LineSink):
         loop = asyncio.get_running_loop()
-        self._splitters = {1: LineSplitter("stdout", sink), 2: LineSplitter("stderr", sink)}
+        self._sink = sink
+        self._splitters = {1: LineSplitter(), 2: LineSplitter()}
         self._open = {1, 2}
+        self._waiting: deque[tuple[str, str, datetime, bool]] = deque()
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._paused = False
+        self._next_turn: asyncio.Handle | None = None
         self.exited: asyncio.Future[None] = loop.create_future()
         self.drained: asyncio.Future[None] = loop.create_future()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        self._splitters[fd].feed(data, utcnow())
+        self._queue(fd, self._splitters[fd].feed(data))
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd in self._open:
-            self._splitters[fd].close(utcnow())
             self._open.discard(fd)
-        if not self._open and not self.drained.done():
-            self.drained.set_result(None)
+            self._queue(fd, self._splitters[fd].close())
 
     def process_exited(self) -> None:
         if not self.exited.done():
             self.exited.set_result(None)
+
+    def _queue(self, fd: int, lines: list[tuple[str, bool]]) -> None:
+        at, stream = utcnow(), STREAMS[fd]
+        self._waiting.extend((stream, text, at, partial) for text, partial in lines)
+        if self._next_turn is None:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        self._next_turn = None
+        waiting, sink = self._waiting, self._sink
+        for _ in range(min(LINES_PER_TURN, len(waiting))):
+            sink(*waiting.popleft())
+        if waiting:
+            self._next_turn = asyncio.get_running_loop().call_soon(self._hand_on)
+        self._pause(bool(waiting))
+        if not waiting and not self._open and not self.drained.done():
+            self.drained.set_result(None)
+
+    def _pause(self, paused: bool) -> None:
+        if paused == self._paused or self._transport is None:
+            return
+        self._paused = paused
+        for fd in self._open:
+            pipe = self._transport.get_pipe_transport(fd)
+            if isinstance(pipe, asyncio.ReadTransport):
+                pipe.pause_reading() if paused else pipe.resume_reading()
 
 
 def working_copy(source: Path, workdir: Path) -> None:

@@ -208,6 +208,7 @@ class Zygote:
         for fd, reader in zip((1, 2), readers, strict=True):
             pipe, _ = await loop.connect_read_pipe(lambda fd=fd: _Pipe(process, protocol, fd), reader)  # type: ignore[misc]
             process.pipes[fd] = pipe
+        protocol.connection_made(process)
         if pid in self._early_exits:
             self._end(pid, self._early_exits.pop(pid))
         return process, protocol

@@ -20,7 +20,7 @@ from jupyter_orch.kernel.widget_html import runs_table
 from tests.conftest import DASK_EXECUTOR
 from tests.support.daemons import DAEMONS, pids
 from tests.support.dask_cluster import DaskCluster, dask_cluster
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, warm_interpreters
 from tests.support.zips import make_zip
 
 NO_DATABASE = True  # one backend is enough: what differs here is where runs execute
@@ -36,10 +36,10 @@ TREE = READ_ARGS + (
 )
 
 
-def start_server(base: Path, cluster: DaskCluster, *extra: str) -> ServerProcess:
+def start_server(base: Path, cluster: DaskCluster, *extra: str, warm_start: bool = False) -> ServerProcess:
     args = [f"--OrchApp.executor_class={DASK_EXECUTOR}", f"--DaskExecutor.scheduler_address={cluster.address}",
             "--OrchApp.kill_grace_seconds=1", *extra]
-    return ServerProcess(root=base / "root", data_dir=base / "data", extra_args=args).start()
+    return ServerProcess(root=base / "root", data_dir=base / "data", extra_args=args, warm_start=warm_start).start()
 
 
 @pytest.fixture
@@ -184,3 +184,38 @@ def test_a_server_that_dies_ends_its_runs_on_the_workers_when_it_is_back(tmp_pat
         eventually(lambda: not any(alive(p) for p in pids), 15)
     finally:
         server.stop()
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_warm_runs_on_a_worker_end_whole_and_die_with_it(tmp_path: Path) -> None:
+    """With warm starts on, a worker forks runs from a warm interpreter of its own; a killed
+    run leaves nothing (daemons included), and a worker that dies takes its runs' groups along."""
+    with dask_cluster(tmp_path / "cluster", workers=0) as cluster:
+        worker = cluster.add_worker(slots=2)
+        cluster.wait_for_workers(1)
+        server = start_server(tmp_path, cluster, warm_start=True)
+        try:
+            wid, orch = ready(server, {"main.py": DAEMONS})
+            warm_up = run_once(server, wid, orch, {"pids": str(tmp_path / "warm-up"), "sleep": 0})
+            assert finished(server, warm_up)["status"] == "success"  # it started the worker's zygote
+            (zygote,) = eventually(lambda: warm_interpreters(worker.pid), 60)
+            task = run_once(server, wid, orch, {"pids": str(tmp_path / "pids"), "sleep": 120})
+            started = eventually(lambda: pids(tmp_path / "pids", 3), 30)
+            assert parent_of(started[-1]) == zygote  # forked, not started cold
+            assert server.post("task/kill", {"id": task}).status_code == 202
+            assert finished(server, task, 30)["status"] == "killed"
+            eventually(lambda: not any(alive(p) for p in started), 10)
+
+            _, tree = ready(server, {"main.py": TREE}, wid)
+            lost = run_once(server, wid, tree, {"pids": str(tmp_path / "tree")})
+            in_group = [int(p) for p in eventually(lambda: (tmp_path / "tree").exists()
+                                                   and (tmp_path / "tree").read_text(), 30).split()]
+            assert parent_of(in_group[0]) == zygote
+            cluster.kill_worker(worker)
+            assert finished(server, lost, 30)["status"] == "failed"
+            eventually(lambda: not any(alive(p) for p in in_group), 10)
+        finally:
+            server.stop()

@@ -68,6 +68,9 @@ class Executor(ABC):
         self.sandbox = sandbox
         self.capacity_changed: Callable[[], None] = lambda: None  # the runner listens: slots came or went
         self.warm: WarmPool | None = None  # set by the engine: warm interpreters to fork local runs from
+        # Set by the engine for runs that execute elsewhere: what warm interpreters there preload
+        # (None: they start cold).
+        self.remote_preload: tuple[str, ...] | None = None
 
     async def open(self) -> None:  # noqa: B027 (most executors have nothing to open)
         """Before the first run (e.g. connect to a cluster)."""

@@ -44,8 +44,11 @@ STREAMS = {1: "stdout", 2: "stderr"}
 
 
 class LocalExecutor(Executor):
-    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None, die_with_parent: bool = False):
         super().__init__(runs_root, sandbox)
+        # A run ends with this process (a Dask worker's runs: nothing else would end them);
+        # a server's runs outlive it, for its next start to find and end (leftovers.py).
+        self.die_with_parent = die_with_parent
         # Named after the runs folder, so that a restarted server finds its runs' cgroups again.
         self.processes = RunProcesses(
             RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16]))
@@ -98,7 +101,7 @@ class LocalExecutor(Executor):
         with Gate() as gate:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _RunProtocol(sink),
-                *gate.command(argv),
+                *gate.command(argv, die_with_parent=self.die_with_parent),
                 cwd=cwd,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -134,6 +137,8 @@ class LocalExecution(Execution):
         executor: LocalExecutor,
     ):
         self.pid = transport.get_pid()
+        # For its launcher, SIGTERM means "end it all now" when it dies with its parent: spare it.
+        self._launcher = None if isinstance(transport, WarmProcess) else self.pid
         self._transport = transport
         self._protocol = protocol
         self._run_dir = run_dir
@@ -158,7 +163,7 @@ class LocalExecution(Execution):
     async def stop(self, grace: float) -> None:
         if self._protocol.exited.done():
             return
-        await asyncio.to_thread(self._executor.processes.signal, self._run_id, signal.SIGTERM)
+        await asyncio.to_thread(self._executor.processes.signal, self._run_id, signal.SIGTERM, self._launcher)
         try:
             await asyncio.wait_for(asyncio.shield(self._protocol.exited), grace)
         except TimeoutError:

@@ -133,6 +133,8 @@ class Engine:
         # Warm interpreters fork runs on this machine; a sandboxed run starts inside bubblewrap.
         warm = config.warm_start and executor.local_files and not config.run_sandbox
         self.warm = executor.warm = WarmPool(config.preload_modules) if warm else None
+        if config.warm_start and not executor.local_files:
+            executor.remote_preload = tuple(config.preload_modules)
         self.tasks = Tasks(
             self.store, self.bus, self.workspaces, self.orchestrations, self.environments, executor, config,
             self.leases,

@@ -46,8 +46,8 @@ class Outbox:
     def __init__(self, send: Callable[[str], Awaitable[None]], capacity: int = OUTBOX_LINES):
         self._send = send
         self.capacity = capacity
-        self._ready: deque[dict[str, Any]] = deque()  # messages due now
-        self._runs: dict[str, dict[str, Any]] = {}  # per run: the batch still gathering lines
+        self._ready: deque[dict[str, Any] | _LogBatch] = deque()  # messages due now
+        self._runs: dict[str, _LogBatch] = {}  # per run: the batch still gathering lines
         self._size = 0  # lines and events held
         self._dropped = 0
         self._wake = asyncio.Event()
@@ -68,19 +68,17 @@ class Outbox:
         run_id = str(event["run_id"])
         batch = self._runs.get(run_id)
         if batch is None:
-            batch = self._runs[run_id] = {
-                "kind": "log", "id": run_id, "run_id": run_id, "task_id": event.get("task_id"), "lines": [],
-            }
+            batch = self._runs[run_id] = _LogBatch(run_id, event.get("task_id"))
             asyncio.get_running_loop().call_later(1 / LOG_BATCHES_PER_S, self._release, run_id)
-        batch["lines"].extend(lines)
+        if lines:
+            batch.add(_LINES_JSON.of(event), len(lines), lines[-1]["at"])
 
     def close(self) -> None:
         self._writer.cancel()
 
     def _release(self, run_id: str) -> None:
         batch = self._runs.pop(run_id, None)
-        if batch is not None:
-            batch["at"] = batch["lines"][-1]["at"]
+        if batch is not None and batch.count:
             self._ready.append(batch)
             self._wake.set()
 
@@ -98,11 +96,51 @@ class Outbox:
             self._wake.clear()
             while self._ready:
                 message = self._ready.popleft()
-                self._size -= max(len(message["lines"]), 1) if message["kind"] == "log" else 1
+                if isinstance(message, _LogBatch):
+                    self._size -= message.count
+                    await self._send(message.json())
+                    continue
+                self._size -= 1
                 if message["kind"] == "resync":
                     self._dropped = 0
-                # Log lines are plain JSON already; walking thousands of them costs the loop dearly.
-                await self._send(json.dumps(message if message["kind"] == "log" else to_jsonable(message), default=str))
+                await self._send(json.dumps(to_jsonable(message), default=str))
+
+
+class _LogBatch:
+    """A run's lines gathered for one message, kept as JSON: every subscriber's batch joins the
+    same encoded pieces (walking thousands of lines per subscriber costs the loop dearly)."""
+
+    def __init__(self, run_id: str, task_id: Any):
+        self.header = {"kind": "log", "id": run_id, "run_id": run_id, "task_id": task_id}
+        self.pieces: list[str] = []
+        self.count = 0
+        self.at = ""
+
+    def add(self, lines_json: str, count: int, at: str) -> None:
+        self.pieces.append(lines_json)
+        self.count += count
+        self.at = at
+
+    def json(self) -> str:
+        head = json.dumps({**self.header, "at": self.at}, default=str)
+        return f'{head[:-1]}, "lines": [{",".join(self.pieces)}]}}'
+
+
+class _LinesJson:
+    """A log event's lines as JSON (without the brackets), encoded once for all subscribers:
+    the bus hands the same event to each of them in turn, so one slot is enough."""
+
+    def __init__(self) -> None:
+        self._event: Event | None = None
+        self._json = ""
+
+    def of(self, event: Event) -> str:
+        if self._event is not event:
+            self._event, self._json = event, json.dumps(event["lines"])[1:-1]
+        return self._json
+
+
+_LINES_JSON = _LinesJson()
 
 
 class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):

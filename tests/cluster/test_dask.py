@@ -1,6 +1,6 @@
 """Runs on a real Dask cluster (`dask scheduler` and `dask worker` processes on 127.0.0.1) through
 a real `jupyter server`: where a run executed, its lines with their print times, requirements
-built on the worker, kill and timeout of the whole tree there, slots, a worker that dies mid-run,
+built on the worker, kill, timeout and end of the whole tree there (daemons too), slots, a worker that dies mid-run,
 and a server that dies while its runs execute on workers. (tests/api/test_tasks_api.py runs the
 task routes on both executors.)"""
 
@@ -18,8 +18,9 @@ import pytest
 from jupyter_orch.client import Client
 from jupyter_orch.kernel.widget_html import runs_table
 from tests.conftest import DASK_EXECUTOR
+from tests.support.daemons import DAEMONS, pids
 from tests.support.dask_cluster import DaskCluster, dask_cluster
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, warm_interpreters
 from tests.support.zips import make_zip
 
 NO_DATABASE = True  # one backend is enough: what differs here is where runs execute
@@ -35,10 +36,10 @@ TREE = READ_ARGS + (
 )
 
 
-def start_server(base: Path, cluster: DaskCluster, *extra: str) -> ServerProcess:
+def start_server(base: Path, cluster: DaskCluster, *extra: str, warm_start: bool = False) -> ServerProcess:
     args = [f"--OrchApp.executor_class={DASK_EXECUTOR}", f"--DaskExecutor.scheduler_address={cluster.address}",
             "--OrchApp.kill_grace_seconds=1", *extra]
-    return ServerProcess(root=base / "root", data_dir=base / "data", extra_args=args).start()
+    return ServerProcess(root=base / "root", data_dir=base / "data", extra_args=args, warm_start=warm_start).start()
 
 
 @pytest.fixture
@@ -123,18 +124,20 @@ def test_requirements_are_built_on_the_worker_once_per_environment(on_dask: Serv
         assert logs(on_dask, run["run_id"])[-1].endswith("stdout F 1.16.0")
 
 
-@pytest.mark.parametrize("how", ["kill", "timeout"])
-def test_kill_and_timeout_end_the_whole_tree_on_the_worker(on_dask: ServerProcess, tmp_path: Path, how: str) -> None:
-    wid, orch = ready(on_dask, {"main.py": TREE})
-    pids_file = tmp_path / "pids"
-    task = run_once(on_dask, wid, orch, {"pids": str(pids_file)}, **({"timeout": 3} if how == "timeout" else {}))
-    eventually(lambda: pids_file.exists() and pids_file.read_text(), 30)
-    pids = [int(p) for p in pids_file.read_text().split()]
-    if how == "kill":
+@pytest.mark.parametrize("ending", ["kill", "timeout", "own end"])
+def test_no_process_of_a_run_outlives_it_on_the_worker(on_dask: ServerProcess, tmp_path: Path, ending: str) -> None:
+    """Not even a daemon that double-forked into its own session, ignores SIGTERM, or cleared
+    its environment: the launcher runs on workers too."""
+    wid, orch = ready(on_dask, {"main.py": DAEMONS})
+    pid_file = tmp_path / "pids"
+    args = {"pids": str(pid_file), "sleep": 0 if ending == "own end" else 120}
+    task = run_once(on_dask, wid, orch, args, **({"timeout": 3} if ending == "timeout" else {}))
+    started = eventually(lambda: pids(pid_file, 3), 30)
+    if ending == "kill":
         assert on_dask.post("task/kill", {"id": task}).status_code == 202
     done = finished(on_dask, task, 30)
-    assert done["status"] == ("killed" if how == "kill" else "timed_out")
-    eventually(lambda: not any(alive(p) for p in pids), 10)
+    assert done["status"] == {"kill": "killed", "timeout": "timed_out", "own end": "success"}[ending]
+    eventually(lambda: not any(alive(p) for p in started), 10)
 
 
 def test_runs_beyond_the_slots_wait_and_a_lost_worker_fails_its_run(tmp_path: Path) -> None:
@@ -149,11 +152,13 @@ def test_runs_beyond_the_slots_wait_and_a_lost_worker_fails_its_run(tmp_path: Pa
             eventually(lambda: (tmp_path / "first").exists(), 30)
             time.sleep(1)
             assert [r["status"] for r in runs(server, second)] == ["pending"]  # one slot: it waits
+            started = [int(p) for p in (tmp_path / "first").read_text().split()]
             cluster.kill_worker(worker)
             done = finished(server, first, 30)
             assert done["status"] == "failed"
             (run,) = runs(server, first)
             assert "was lost" in (run["error"] or "") and run["worker"] in run["error"]
+            eventually(lambda: not any(alive(p) for p in started), 10)  # the run died with its worker
             cluster.add_worker(slots=1)
             eventually(lambda: (tmp_path / "second").exists(), 60)  # the queue goes on on a new worker
             server.post("task/kill", {"id": second})
@@ -179,3 +184,38 @@ def test_a_server_that_dies_ends_its_runs_on_the_workers_when_it_is_back(tmp_pat
         eventually(lambda: not any(alive(p) for p in pids), 15)
     finally:
         server.stop()
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_warm_runs_on_a_worker_end_whole_and_die_with_it(tmp_path: Path) -> None:
+    """With warm starts on, a worker forks runs from a warm interpreter of its own; a killed
+    run leaves nothing (daemons included), and a worker that dies takes its runs' groups along."""
+    with dask_cluster(tmp_path / "cluster", workers=0) as cluster:
+        worker = cluster.add_worker(slots=2)
+        cluster.wait_for_workers(1)
+        server = start_server(tmp_path, cluster, warm_start=True)
+        try:
+            wid, orch = ready(server, {"main.py": DAEMONS})
+            warm_up = run_once(server, wid, orch, {"pids": str(tmp_path / "warm-up"), "sleep": 0})
+            assert finished(server, warm_up)["status"] == "success"  # it started the worker's zygote
+            (zygote,) = eventually(lambda: warm_interpreters(worker.pid), 60)
+            task = run_once(server, wid, orch, {"pids": str(tmp_path / "pids"), "sleep": 120})
+            started = eventually(lambda: pids(tmp_path / "pids", 3), 30)
+            assert parent_of(started[-1]) == zygote  # forked, not started cold
+            assert server.post("task/kill", {"id": task}).status_code == 202
+            assert finished(server, task, 30)["status"] == "killed"
+            eventually(lambda: not any(alive(p) for p in started), 10)
+
+            _, tree = ready(server, {"main.py": TREE}, wid)
+            lost = run_once(server, wid, tree, {"pids": str(tmp_path / "tree")})
+            in_group = [int(p) for p in eventually(lambda: (tmp_path / "tree").exists()
+                                                   and (tmp_path / "tree").read_text(), 30).split()]
+            assert parent_of(in_group[0]) == zygote
+            cluster.kill_worker(worker)
+            assert finished(server, lost, 30)["status"] == "failed"
+            eventually(lambda: not any(alive(p) for p in in_group), 10)
+        finally:
+            server.stop()

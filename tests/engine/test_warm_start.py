@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from jupyter_orch.engine import Engine
-from jupyter_orch.engine.executors.local import run_marker
-from jupyter_orch.engine.executors.processes import find
+from jupyter_orch.engine.executors.processes import find, run_marker
 from jupyter_orch.engine.executors.warm import WarmPool
 from jupyter_orch.engine.tasks.records import ONESHOT, TASK_TERMINAL
 from tests.engine.test_tasks_engine import alive, eventually, log_texts, orchestration, run_once, texts

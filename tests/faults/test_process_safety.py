@@ -22,42 +22,9 @@ from jupyter_orch.engine import Engine
 from jupyter_orch.engine.tasks.records import ONESHOT, TASK_TERMINAL
 from tests.engine.test_tasks_engine import eventually, orchestration, texts
 from tests.faults.processes import alive, marked_processes
+from tests.support.daemons import DAEMONS, pids
 from tests.support.databases import sql
 from tests.support.engine import database_url, running_engine
-
-# Main process and two daemons: one double-forked into its own session that ignores SIGTERM,
-# one that also cleared its environment (so no marker finds it: only the subreaper does).
-DAEMONS = """
-import json, os, signal, sys, time
-args = json.load(open(os.environ["JUPYTER_ORCH_TASK_ARGS_FILE"]))
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-STAY = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"
-
-def daemon(environ):
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            with open(args["pids"], "a") as f:
-                f.write(f"{os.getpid()}\\n")
-            os.execve(sys.executable, [sys.executable, "-c", STAY], environ)
-        os._exit(0)
-    os.wait()
-
-daemon(dict(os.environ))
-daemon({})
-with open(args["pids"], "a") as f:
-    f.write(f"{os.getpid()}\\n")
-print("daemons started", flush=True)
-time.sleep(args["sleep"])
-"""
-
-
-def pids(path: Path, count: int) -> list[int] | None:
-    found = [int(p) for p in path.read_text().split()] if path.exists() else []
-    return found if len(found) == count else None
 
 
 async def wait_for_pids(path: Path, count: int = 3) -> list[int]:

@@ -68,6 +68,9 @@ class Executor(ABC):
         self.sandbox = sandbox
         self.capacity_changed: Callable[[], None] = lambda: None  # the runner listens: slots came or went
         self.warm: WarmPool | None = None  # set by the engine: warm interpreters to fork local runs from
+        # Set by the engine for runs that execute elsewhere: what warm interpreters there preload
+        # (None: they start cold).
+        self.remote_preload: tuple[str, ...] | None = None
         # Set by the engine: keeps (run id, its outputs folder) as the run's artifacts; called off
         # the loop once the run has ended, before its folder is removed.
         self.keep_outputs: Callable[[str, Path], None] = lambda run_id, outputs: None

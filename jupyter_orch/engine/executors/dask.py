@@ -104,7 +104,7 @@ class DaskExecutor(Executor):
         run = RemoteRun(
             run_id=spec.run_id, orch_id=spec.orch_id, orch_sha=spec.orch_sha, entrypoint=spec.entrypoint,
             requirements=spec.requirements, env_key=spec.env_key, env=spec.env, args=spec.args, grace=spec.kill_grace,
-            installer=self.installer,
+            installer=self.installer, preload=self.remote_preload,
         )
         execution = self._runs[spec.run_id] = DaskExecution(self, spec.run_id, sink)
         try:

@@ -2,12 +2,13 @@
 
 `run_on_worker` is the Dask task: it builds (or reuses) the run's environment by key with uv in
 the worker's own cache, fetches the orchestration's zip from the server over the REST API with
-the run's credentials (cached by sha, checked against it), starts the run as a subprocess in
-its own process group, and sends its output lines, with the time each was printed, to the
-server in batches as Dask events (`Worker.log_event`, topic TOPIC). A `distributed.Event` per
-run asks it to stop: SIGTERM to the group, SIGKILL after the grace. Every line is also kept in
-a file beside the run, which `finish_on_worker` reads back for any line the server missed and
-then removes.
+the run's credentials (cached by sha, checked against it), starts the run with the worker's
+own local executor (`_Host`: under the launcher, or forked from a warm interpreter when the
+server's `warm_start` is on), and sends its output lines, with the time each was printed, to
+the server in batches as Dask events (`Worker.log_event`, topic TOPIC). A `distributed.Event`
+per run asks it to stop: SIGTERM to every process of the run, SIGKILL after the grace. Every
+line is also kept in a file beside the run, which `finish_on_worker` reads back for any line
+the server missed and then removes.
 
 Dask runs a task again elsewhere when its worker dies; a `distributed.Event` per run marks the
 first attempt, so a second attempt only reports that the first one's worker was lost.
@@ -19,28 +20,27 @@ import asyncio
 import fcntl
 import hashlib
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TypeVar
 
 import requests
 from distributed import Event, get_worker
 
-from ...constants import TASK_ARGS_FILE_ENV, TOKEN_ENV, URL_ENV
+from ...constants import TOKEN_ENV, URL_ENV
 from ..orchestrations.environments import build_environment, env_python
 from ..orchestrations.zips import unpack
 from ..timeutil import iso, utcnow
-from .local import BOOTSTRAP, LineSplitter, working_copy, write_private
+from .base import RunSpec
+from .local import LocalExecutor
+from .warm import WarmPool
 
 TOPIC = "jupyter-orch-runs"
 BATCH_S = 0.05  # lines printed within this long travel together
@@ -49,6 +49,7 @@ DRAIN_AFTER_EXIT_S = 2.0
 ZIP_ROUTE = "v1/api/orchestration/zip/"
 
 Line = list[Any]  # [seq, stream, text, ISO time printed, partial]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class RemoteRun:
     args: dict[str, Any]
     grace: float
     installer: str
+    preload: tuple[str, ...] | None = None  # what warm interpreters preload; None: cold starts
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def run_on_worker(run: RemoteRun) -> RemoteResult:
             source = _orchestration(cache / "orchestrations", run)
         except Exception as e:  # reported as the run's start failure
             return RemoteResult(-1, outbox.count, worker.address, error=str(e) or type(e).__name__)
-        code = _execute(run, python, source, run_dir, outbox, stop)
+        code = _execute(run, python, source, cache, outbox, stop)
         return RemoteResult(code, outbox.count, worker.address)
     finally:
         outbox.close()
@@ -121,49 +123,43 @@ def finish_on_worker(run_id: str, first_missing: int) -> list[Line]:
     return lines
 
 
-def _execute(run: RemoteRun, python: str, source: Path, run_dir: Path, outbox: _Outbox, stop: Event) -> int:
-    workdir, args_file = run_dir / "work", run_dir / "args.json"
-    working_copy(source, workdir)
-    write_private(args_file, json.dumps(run.args).encode())
-    proc = subprocess.Popen(
-        [python, "-u", str(BOOTSTRAP), run.entrypoint], cwd=workdir,
-        env={**run.env, TASK_ARGS_FILE_ENV: str(args_file)},
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    outbox.send({"run_id": run.run_id, "started": {"pid": proc.pid, "worker": outbox.worker_address}})
-    assert proc.stdout is not None and proc.stderr is not None
-    readers = [threading.Thread(target=_read, args=(pipe, LineSplitter(name, outbox.line)), daemon=True)
-               for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr))]
-    for reader in readers:
-        reader.start()
-    while proc.poll() is None:
-        if stop.wait(timeout=STOP_POLL_S):
-            _end_group(proc, run.grace)
-    code = proc.wait()
-    _signal(proc.pid, signal.SIGKILL)  # whatever the run left running in its group
-    deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
-    for reader in readers:
-        reader.join(max(0.0, deadline - time.monotonic()))
-    return code
+def _execute(run: RemoteRun, python: str, source: Path, cache: Path, outbox: _Outbox, stop: Event) -> int:
+    host = _host(cache / "executions", run.preload)
+    spec = RunSpec(run.run_id, python, source, run.entrypoint, run.env, run.args)
+
+    async def spawned(pid: int, worker: str | None = None) -> None:
+        outbox.send({"run_id": run.run_id, "started": {"pid": pid, "worker": outbox.worker_address}})
+
+    execution = host.call(host.executor.start(spec, outbox.line, spawned))
+    ended = asyncio.run_coroutine_threadsafe(execution.wait(), host.loop)
+    while True:
+        try:
+            return ended.result(timeout=STOP_POLL_S)
+        except TimeoutError:
+            if stop.is_set():
+                host.call(execution.stop(run.grace))
 
 
-def _end_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    _signal(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        _signal(proc.pid, signal.SIGKILL)
+class _Host:
+    """This worker process's local executor (executors/local.py) on an event loop of its own
+    (Dask runs each task in a thread of its pool): a run starts here as on a server's machine,
+    under the launcher or forked from a warm interpreter of its environment, and ends with
+    every process it started. Unlike a server's, this worker's runs end when it dies."""
+
+    def __init__(self, root: Path, preload: tuple[str, ...] | None):
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="jupyter-orch-runs", daemon=True).start()
+        self.executor = LocalExecutor(root, die_with_parent=True)
+        if preload is not None:
+            self.executor.warm = WarmPool(preload, ends_runs=True)
+
+    def call(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
 
 
-def _signal(pgid: int, sig: int) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _read(pipe: IO[bytes], splitter: LineSplitter) -> None:
-    while chunk := pipe.read1(65536):  # type: ignore[attr-defined]
-        splitter.feed(chunk, utcnow())
-    splitter.close(utcnow())
+@cache
+def _host(root: Path, preload: tuple[str, ...] | None) -> _Host:
+    return _Host(root, preload)
 
 
 class _Outbox:

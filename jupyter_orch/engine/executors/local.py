@@ -22,14 +22,15 @@ import shutil
 import signal
 import stat
 import sys
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 
-from ...constants import OUTPUTS_DIR, RUN_ID_ENV
+from ...constants import OUTPUTS_DIR
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
-from .processes import Gate, RunCgroups, kill_all, marker, signal_all
+from .processes import Gate, RunCgroups, RunProcesses
 from .sandbox import Sandbox
 from .warm import WarmProcess
 
@@ -40,13 +41,19 @@ MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
 # After a run's launcher exits, how long its output pipes may stay open (held by a process that
 # escaped it) before they are closed on it.
 DRAIN_AFTER_EXIT_S = 2.0
+LINES_PER_TURN = 1000
+STREAMS = {1: "stdout", 2: "stderr"}
 
 
 class LocalExecutor(Executor):
-    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None):
+    def __init__(self, runs_root: Path, sandbox: Sandbox | None = None, die_with_parent: bool = False):
         super().__init__(runs_root, sandbox)
+        # A run ends with this process (a Dask worker's runs: nothing else would end them);
+        # a server's runs outlive it, for its next start to find and end (leftovers.py).
+        self.die_with_parent = die_with_parent
         # Named after the runs folder, so that a restarted server finds its runs' cgroups again.
-        self.cgroups = RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16])
+        self.processes = RunProcesses(
+            RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16]))
 
     async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
         run_dir = self.runs_root / spec.run_id
@@ -96,7 +103,7 @@ class LocalExecutor(Executor):
         with Gate() as gate:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _RunProtocol(sink),
-                *gate.command(argv),
+                *gate.command(argv, die_with_parent=self.die_with_parent),
                 cwd=cwd,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -113,26 +120,18 @@ class LocalExecutor(Executor):
         """Put the held process in the run's cgroup and record its pid; if either fails, it
         ends before it ran anything (its gate closes)."""
         try:
-            await asyncio.to_thread(self.cgroups.enter, run_id, transport.get_pid())
+            await asyncio.to_thread(self.processes.cgroups.enter, run_id, transport.get_pid())
             await spawned(transport.get_pid())
         except BaseException:
             transport.close()
-            await asyncio.to_thread(self.end_processes, run_id)
+            await asyncio.to_thread(self.processes.end, run_id)
             raise
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
-        await asyncio.to_thread(self.end_processes, run_id)
+        await asyncio.to_thread(self.processes.end, run_id)
         await asyncio.to_thread(self.keep_outputs, run_id, self.runs_root / run_id / "work" / OUTPUTS_DIR)
         await asyncio.to_thread(shutil.rmtree, self.runs_root / run_id, True)
 
-    def signal_processes(self, run_id: str, sig: int) -> None:
-        signal_all(run_marker(run_id), sig)
-        self.cgroups.signal(run_id, sig)
-
-    def end_processes(self, run_id: str) -> None:
-        """SIGKILL every process of the run: those its cgroup holds, those its marker finds."""
-        self.cgroups.kill(run_id)
-        kill_all(run_marker(run_id))
 
 
 class LocalExecution(Execution):
@@ -141,6 +140,8 @@ class LocalExecution(Execution):
         executor: LocalExecutor,
     ):
         self.pid = transport.get_pid()
+        # For its launcher, SIGTERM means "end it all now" when it dies with its parent: spare it.
+        self._launcher = None if isinstance(transport, WarmProcess) else self.pid
         self._transport = transport
         self._protocol = protocol
         self._run_dir = run_dir
@@ -152,7 +153,7 @@ class LocalExecution(Execution):
         await self._protocol.exited
         code = self._transport.get_returncode()
         # The launcher ended what stayed under it; this ends what it could not see (it was killed).
-        await asyncio.to_thread(self._executor.end_processes, self._run_id)
+        await asyncio.to_thread(self._executor.processes.end, self._run_id)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._protocol.drained), DRAIN_AFTER_EXIT_S)
         self._transport.close()
@@ -166,65 +167,107 @@ class LocalExecution(Execution):
     async def stop(self, grace: float) -> None:
         if self._protocol.exited.done():
             return
-        await asyncio.to_thread(self._executor.signal_processes, self._run_id, signal.SIGTERM)
+        await asyncio.to_thread(self._executor.processes.signal, self._run_id, signal.SIGTERM, self._launcher)
         try:
             await asyncio.wait_for(asyncio.shield(self._protocol.exited), grace)
         except TimeoutError:
-            await asyncio.to_thread(self._executor.end_processes, self._run_id)
+            await asyncio.to_thread(self._executor.processes.end, self._run_id)
 
 
 class LineSplitter:
-    """Bytes of one stream in, lines out: UTF-8 decoded across chunk boundaries, `\\r\\n`
-    and `\\n` endings, a last line without a newline kept, lines over MAX_LINE_CHARS cut."""
+    """Bytes of one stream in, lines out (text, partial): UTF-8 decoded across chunk boundaries,
+    `\\r\\n` and `\\n` endings, a last line without a newline kept, lines over MAX_LINE_CHARS
+    cut into pieces marked partial."""
 
-    def __init__(self, stream: str, sink: LineSink):
-        self.stream = stream
-        self._sink = sink
+    def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
 
-    def feed(self, data: bytes, at: datetime) -> None:
+    def feed(self, data: bytes) -> list[tuple[str, bool]]:
         *lines, pending = (self._pending + self._decoder.decode(data)).split("\n")
+        out: list[tuple[str, bool]] = []
         for line in lines:
-            self._emit(line.removesuffix("\r"), at)
+            _cut(line.removesuffix("\r"), out)
         while len(pending) > MAX_LINE_CHARS:
-            self._sink(self.stream, pending[:MAX_LINE_CHARS], at, True)
+            out.append((pending[:MAX_LINE_CHARS], True))
             pending = pending[MAX_LINE_CHARS:]
         self._pending = pending
+        return out
 
-    def close(self, at: datetime) -> None:
+    def close(self) -> list[tuple[str, bool]]:
         rest, self._pending = self._pending + self._decoder.decode(b"", final=True), ""
+        out: list[tuple[str, bool]] = []
         if rest:
-            self._emit(rest, at)
+            _cut(rest, out)
+        return out
 
-    def _emit(self, line: str, at: datetime) -> None:
-        while len(line) > MAX_LINE_CHARS:
-            self._sink(self.stream, line[:MAX_LINE_CHARS], at, True)
-            line = line[MAX_LINE_CHARS:]
-        self._sink(self.stream, line, at, False)
+
+def _cut(line: str, out: list[tuple[str, bool]]) -> None:
+    while len(line) > MAX_LINE_CHARS:
+        out.append((line[:MAX_LINE_CHARS], True))
+        line = line[MAX_LINE_CHARS:]
+    out.append((line, False))
 
 
 class _RunProtocol(asyncio.SubprocessProtocol):
+    """A run's output, handed to the sink at most LINES_PER_TURN lines per loop turn: one read
+    of short lines can hold tens of thousands, and everything else the server does waits while
+    a callback runs. Reading pauses while lines wait, so a run that prints faster than its log
+    keeps up waits on its full pipe instead of filling this server's memory."""
+
     def __init__(self, sink: LineSink):
         loop = asyncio.get_running_loop()
-        self._splitters = {1: LineSplitter("stdout", sink), 2: LineSplitter("stderr", sink)}
+        self._sink = sink
+        self._splitters = {1: LineSplitter(), 2: LineSplitter()}
         self._open = {1, 2}
+        self._waiting: deque[tuple[str, str, datetime, bool]] = deque()
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._paused = False
+        self._next_turn: asyncio.Handle | None = None
         self.exited: asyncio.Future[None] = loop.create_future()
         self.drained: asyncio.Future[None] = loop.create_future()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+
     def pipe_data_received(self, fd: int, data: bytes) -> None:
-        self._splitters[fd].feed(data, utcnow())
+        self._queue(fd, self._splitters[fd].feed(data))
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd in self._open:
-            self._splitters[fd].close(utcnow())
             self._open.discard(fd)
-        if not self._open and not self.drained.done():
-            self.drained.set_result(None)
+            self._queue(fd, self._splitters[fd].close())
 
     def process_exited(self) -> None:
         if not self.exited.done():
             self.exited.set_result(None)
+
+    def _queue(self, fd: int, lines: list[tuple[str, bool]]) -> None:
+        at, stream = utcnow(), STREAMS[fd]
+        self._waiting.extend((stream, text, at, partial) for text, partial in lines)
+        if self._next_turn is None:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        self._next_turn = None
+        waiting, sink = self._waiting, self._sink
+        for _ in range(min(LINES_PER_TURN, len(waiting))):
+            sink(*waiting.popleft())
+        if waiting:
+            self._next_turn = asyncio.get_running_loop().call_soon(self._hand_on)
+        self._pause(bool(waiting))
+        if not waiting and not self._open and not self.drained.done():
+            self.drained.set_result(None)
+
+    def _pause(self, paused: bool) -> None:
+        if paused == self._paused or self._transport is None:
+            return
+        self._paused = paused
+        for fd in self._open:
+            pipe = self._transport.get_pipe_transport(fd)
+            if isinstance(pipe, asyncio.ReadTransport):
+                pipe.pause_reading() if paused else pipe.resume_reading()
 
 
 def working_copy(source: Path, workdir: Path) -> None:
@@ -249,6 +292,3 @@ def write_private(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
-
-def run_marker(run_id: str) -> bytes:
-    return marker(RUN_ID_ENV, run_id)

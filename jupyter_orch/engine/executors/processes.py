@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from ...constants import RUN_ID_ENV
 from .launcher import descendants, parents
 
 LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
@@ -68,9 +69,9 @@ def find(mark: bytes, prefix: bool = False) -> list[int]:
     return sorted(found)
 
 
-def signal_all(mark: bytes, sig: int, prefix: bool = False) -> int:
-    """Send `sig` to every process `find` names; how many there were."""
-    pids = find(mark, prefix)
+def signal_all(mark: bytes, sig: int, prefix: bool = False, sparing: int | None = None) -> int:
+    """Send `sig` to every process `find` names but `sparing`; how many there were."""
+    pids = [pid for pid in find(mark, prefix) if pid != sparing]
     for pid in pids:
         _send(pid, sig)
     return len(pids)
@@ -97,6 +98,26 @@ def _carries(pid: int, mark: bytes, prefix: bool) -> bool:
 def _send(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, sig)
+
+
+def run_marker(run_id: str) -> bytes:
+    return marker(RUN_ID_ENV, run_id)
+
+
+class RunProcesses:
+    """Every process of each run, found by its cgroup (where there are) and by its marker."""
+
+    def __init__(self, cgroups: RunCgroups):
+        self.cgroups = cgroups
+
+    def signal(self, run_id: str, sig: int, sparing: int | None = None) -> None:
+        signal_all(run_marker(run_id), sig, sparing=sparing)
+        self.cgroups.signal(run_id, sig, sparing)
+
+    def end(self, run_id: str) -> None:
+        """SIGKILL every process of the run: those its cgroup holds, those its marker finds."""
+        self.cgroups.kill(run_id)
+        kill_all(run_marker(run_id))
 
 
 class RunCgroups:
@@ -137,9 +158,10 @@ class RunCgroups:
         except OSError:  # no cgroup v2 here, or no right to make one or to move processes in
             self._remove(group)
 
-    def signal(self, run_id: str, sig: int) -> None:
+    def signal(self, run_id: str, sig: int, sparing: int | None = None) -> None:
         for pid in self._members(run_id):
-            _send(pid, sig)
+            if pid != sparing:
+                _send(pid, sig)
 
     def kill(self, run_id: str) -> None:
         """Kill every process in the run's cgroup, then remove it."""

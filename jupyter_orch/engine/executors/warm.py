@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from .zygote import GO, MAX_MESSAGE, PRELOAD_ENV, RESERVE_ENV, run_argv
+from .zygote import ENDS_RUNS_ENV, GO, MAX_MESSAGE, PRELOAD_ENV, RESERVE_ENV, run_argv
 
 log = logging.getLogger(__name__)
 Protocol = TypeVar("Protocol", bound=asyncio.SubprocessProtocol)
@@ -121,10 +121,11 @@ class _Pipe(asyncio.Protocol):
 class Zygote:
     """One warm interpreter of one environment, from `start` until it dies or is stopped."""
 
-    def __init__(self, python: str, env: dict[str, str], preload: Sequence[str]):
+    def __init__(self, python: str, env: dict[str, str], preload: Sequence[str], ends_runs: bool = False):
         self.python = python
         self.env = env
         self.preload = preload
+        self.ends_runs = ends_runs
         self.ready = asyncio.Event()
         self.environ_bytes = self.argv_bytes = 0
         self._control: socket.socket | None = None
@@ -141,7 +142,8 @@ class Zygote:
             self._process = await asyncio.create_subprocess_exec(
                 self.python, "-u", str(ZYGOTE), " " * ARGV_RESERVE,
                 stdin=theirs.fileno(), stdout=asyncio.subprocess.DEVNULL, stderr=None,
-                env={**self.env, PRELOAD_ENV: ",".join(self.preload), RESERVE_ENV: "x" * ENVIRON_RESERVE},
+                env={**self.env, PRELOAD_ENV: ",".join(self.preload), RESERVE_ENV: "x" * ENVIRON_RESERVE,
+                     **({ENDS_RUNS_ENV: "1"} if self.ends_runs else {})},
                 start_new_session=True,
             )
         finally:
@@ -208,6 +210,7 @@ class Zygote:
         for fd, reader in zip((1, 2), readers, strict=True):
             pipe, _ = await loop.connect_read_pipe(lambda fd=fd: _Pipe(process, protocol, fd), reader)  # type: ignore[misc]
             process.pipes[fd] = pipe
+        protocol.connection_made(process)
         if pid in self._early_exits:
             self._end(pid, self._early_exits.pop(pid))
         return process, protocol
@@ -281,8 +284,11 @@ class WarmPool:
     """The zygotes of every environment that has run something: one per interpreter and
     start-up environment (the variables `startup_environ` keeps)."""
 
-    def __init__(self, preload: Sequence[str]):
+    def __init__(self, preload: Sequence[str], ends_runs: bool = False):
+        """`ends_runs`: when this process dies, its zygotes end the runs they forked (each run's
+        process group: one that left its session stays), as a Dask worker's should."""
         self.preload = tuple(preload)
+        self.ends_runs = ends_runs
         self._zygotes: dict[tuple[str, frozenset[tuple[str, str]]], Zygote] = {}
         self._keepers: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -300,7 +306,7 @@ class WarmPool:
         zygote = self._zygotes.get(key)
         if zygote is None:
             own = {k: v for k, v in env.items() if k in ZYGOTE_NAMES} | startup
-            zygote = self._zygotes[key] = Zygote(python, own, self.preload)
+            zygote = self._zygotes[key] = Zygote(python, own, self.preload, self.ends_runs)
             keeper = asyncio.get_running_loop().create_task(self._keep_alive(zygote))
             self._keepers.add(keeper)
             return None

@@ -22,6 +22,7 @@ library before the preloads: what it imports, every run has already imported.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import importlib
@@ -36,6 +37,7 @@ from typing import Any
 
 PRELOAD_ENV = "JUPYTER_ORCH_PRELOAD"
 RESERVE_ENV = "JUPYTER_ORCH_ENVIRON_RESERVE"  # only there to make the environ area large
+ENDS_RUNS_ENV = "JUPYTER_ORCH_ZYGOTE_ENDS_RUNS"  # "1": when its parent goes, its runs' groups go too
 MAX_MESSAGE = 1024 * 1024
 READY_ARG = "ready"  # what the zygote's command line ends with once it serves (`ps` shows it)
 SPARE_ARG = "spare"
@@ -55,7 +57,8 @@ def main() -> None:
     control = socket.socket(fileno=os.dup(0))
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.environ.pop(RESERVE_ENV, None)
-    spare = Zygote(control, preload(os.environ.pop(PRELOAD_ENV, ""))).serve()
+    ends_runs = os.environ.pop(ENDS_RUNS_ENV, "") == "1"
+    spare = Zygote(control, preload(os.environ.pop(PRELOAD_ENV, "")), ends_runs).serve()
     if spare is not None:  # in a forked child: wait for a run and become it
         spare.serve()
 
@@ -80,9 +83,10 @@ def preload(names: str) -> dict[str, str]:
 
 
 class Zygote:
-    def __init__(self, control: socket.socket, skipped: dict[str, str]):
+    def __init__(self, control: socket.socket, skipped: dict[str, str], ends_runs: bool = False):
         self.control = control
         self.skipped = skipped
+        self.ends_runs = ends_runs
         self.runs: set[int] = set()  # children given to runs (a spare's end is not reported)
         self.selector = selectors.DefaultSelector()
 
@@ -109,7 +113,11 @@ class Zygote:
                     self._reap()
                     continue
                 data, fds, _flags, _addr = socket.recv_fds(self.control, MAX_MESSAGE, len(RUN_FDS))
-                if not data:
+                if not data:  # the server (or worker) closed its end, or died
+                    if self.ends_runs:
+                        for pid in self.runs:
+                            with contextlib.suppress(ProcessLookupError, PermissionError):
+                                os.killpg(pid, signal.SIGKILL)  # each run leads its own session
                     return None
                 self._hand_over(spare, data, fds)
                 spare = self._fork_spare()

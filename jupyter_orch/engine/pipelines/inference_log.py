@@ -550,6 +550,7 @@ def _hour_name(hour_ms: int) -> str:
     return datetime.fromtimestamp(hour_ms / 1000, UTC).strftime(HOUR_FORMAT)
 
 
+@functools.lru_cache(maxsize=4096)  # every query names every hour folder: parse each once
 def _hour_ms(name: str) -> int:
     try:
         return int(datetime.strptime(name, HOUR_FORMAT).replace(tzinfo=UTC).timestamp() * 1000)

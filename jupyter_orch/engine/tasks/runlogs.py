@@ -19,7 +19,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..events.bus import EventBus
@@ -30,6 +30,9 @@ from ..timeutil import iso, utcnow
 
 FLUSH_INTERVAL_S = 0.05
 FLUSH_LINES = 500
+# At most this many lines a write: the store's thread holds the GIL while it binds them, and a
+# long hold stalls the event loop's thread as surely as a blocking call would.
+WRITE_ROWS = 2000
 SYSTEM_STREAM = "stderr"  # where the engine's own notes about a run go
 RETRY_S = 1.0  # a failed write is tried again after this long
 CLOSE_WAIT_S = 5.0  # how long a run's end waits for its last lines to be written
@@ -88,6 +91,8 @@ class RunLog:
             asyncio.get_running_loop().call_soon(self._publish)
         self._live.append({"seq": self._seq - 1, "at": self._live_at[1], "stream": stream, "text": text,
                            "partial": partial})
+        if self._writing is not None and not self._writing.done():
+            return  # the write under way takes these lines too
         if len(self._buffer) >= FLUSH_LINES:
             self._start_flush()
         elif self._flush_handle is None:
@@ -126,7 +131,7 @@ class RunLog:
         stay readable through the events."""
         async with self._write_lock:
             while self._buffer:
-                rows = list(self._buffer)
+                rows = self._buffer[:WRITE_ROWS]
                 try:
                     await self._logs.store.call(self._logs.write, self.run_id, rows, self.truncated)
                 except Exception as e:
@@ -163,6 +168,7 @@ class RunLogs:
         self.max_lines = max_lines
         self.engine_id = engine_id  # each line records the engine that wrote it
         self._background: set[asyncio.Task[None]] = set()  # writes that outlived their run
+        self._insert: str | None = None
 
     def still_writing(self, writing: asyncio.Task[None]) -> None:
         self._background.add(writing)
@@ -191,18 +197,29 @@ class RunLogs:
     def write(self, run_id: str, rows: list[LogRow], truncated: bool) -> None:
         """Insert the rows and count them, idempotently: a write tried again after its commit's
         answer was lost neither fails on its own rows nor counts them twice."""
-        dialect_insert = postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
-        insert_rows = dialect_insert(t.run_logs).on_conflict_do_nothing()
+        # The driver's own executemany, with rows as plain tuples: SQLAlchemy's per-row binding
+        # is most of a chatty run's cost here (bench/loop.py). The statement is SQLAlchemy's,
+        # compiled once per dialect; only times need what UTCDateTime's binding would do.
+        engine_id, to_db = self.engine_id, (iso if self.store.dialect == "sqlite" else _same)
         with self.store.write() as db:
-            db.execute(insert_rows, [
-                {"run_id": run_id, "seq": seq, "at": at, "stream": stream, "partial": partial, "text": text,
-                 "engine_id": self.engine_id}
-                for seq, at, stream, partial, text in rows
+            db.exec_driver_sql(self._insert_sql(db), [
+                (run_id, seq, to_db(at), stream, partial, text, engine_id) for seq, at, stream, partial, text in rows
             ])
             # Sequence numbers run from 0 without gaps, written in order: the last one counts.
             db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
                 log_lines=rows[-1][0] + 1, log_truncated=truncated
             ))
+
+    def _insert_sql(self, db: Connection) -> str:
+        if self._insert is None:
+            dialect_insert = postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
+            statement = dialect_insert(t.run_logs).values({name: bindparam(name) for name in INSERT_COLUMNS})
+            style = "qmark" if self.store.dialect == "sqlite" else "format"
+            positional = type(db.dialect)(paramstyle=style)  # type: ignore[call-arg]
+            compiled = statement.on_conflict_do_nothing().compile(dialect=positional)
+            self._insert = str(compiled)
+            assert compiled.positiontup == list(INSERT_COLUMNS), compiled.positiontup
+        return self._insert
 
     def tail(self, run_id: str, lines: int | None) -> list[str]:
         query = _lines(run_id)
@@ -225,6 +242,11 @@ class RunLogs:
 
 
 LINE_KEYS = ((t.run_logs.c.seq, False),)
+INSERT_COLUMNS = ("run_id", "seq", "at", "stream", "partial", "text", "engine_id")
+
+
+def _same(value: datetime) -> datetime:
+    return value
 
 
 def _lines(run_id: str) -> Any:

@@ -30,7 +30,7 @@ from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspac
 from ..client.display import local_time, record_html, table_html
 from ..client.errors import ApiNotFound
 from ..client.frontend import workspace_bundle
-from .notebook_upload import NotebookFolderError, notebook_zip
+from ..engine.orchestrations.notebook_folders import NotebookFolderError, notebook_zip
 from .widgets import OrchestrationWidget, TaskWidget
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")

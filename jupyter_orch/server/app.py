@@ -24,7 +24,18 @@ from ..engine.orchestrations.environments import Environments
 from ..engine.pipelines.pipelines import InferenceSettings
 from ..engine.retention import RetentionSettings
 from ..engine.store.database import Store
-from . import artifacts, connections, files, inference, models, orchestrations, pipelines, tasks, workspaces
+from . import (
+    artifacts,
+    connections,
+    files,
+    inference,
+    models,
+    notebooks,
+    orchestrations,
+    pipelines,
+    tasks,
+    workspaces,
+)
 from .events import EventsSocket
 from .state_events import StateEvents
 
@@ -33,6 +44,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("workspaces/create", workspaces.CreateWorkspace),
     ("workspaces/list", workspaces.ListWorkspaces),
     ("orchestration/upload", orchestrations.UploadOrchestration),
+    ("orchestration/upload_notebook", notebooks.UploadNotebook),
     ("orchestration/list", orchestrations.ListOrchestrations),
     ("orchestration/list_all", orchestrations.ListAllOrchestrations),
     ("orchestration/get_by_id", orchestrations.GetOrchestration),

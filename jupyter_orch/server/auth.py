@@ -47,6 +47,8 @@ CLOSED_TO_RUNS = frozenset({
     "orchestration/files",
     # a list of ids from any workspace: deleting orchestrations is for people
     "orchestration/delete_orchestrations",
+    # reads the server's own files: for people
+    "orchestration/upload_notebook",
     # a run's files are for people (a run has its own outputs at hand)
     "task/list_run_artifacts",
 })

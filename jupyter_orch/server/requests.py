@@ -231,6 +231,14 @@ class UploadMetadata(Body):
     name: str | None = None
 
 
+class NotebookUpload(Body):
+    """`{"path", "workspace_id", "name"?}`: a notebook below the server's root, with its folder."""
+
+    path: Text
+    workspace_id: Id
+    name: str | None = None
+
+
 class OrchestrationList(Paging):
     workspace_id: Annotated[
         Id | None, Field(description="required: orchestration/list_all lists every workspace")

@@ -90,3 +90,30 @@ def test_a_failing_cell_fails_the_run_and_keeps_the_notebook_so_far(server: Serv
     nb = executed(server, run_id)
     assert [o.output_type for o in nb.cells[1].outputs] == ["error"] and nb.cells[2].outputs == []
     assert json.dumps(nb).count("never") == 1  # the source only: the cell after the failure did not run
+
+
+def test_a_notebook_of_the_servers_files_is_uploaded_with_its_folder(server: ServerProcess) -> None:
+    wid = workspace(server)
+    folder = server.root / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "n.txt").write_text("7")
+    (folder / "report.ipynb").write_text(notebook("print('n is', open('data/n.txt').read())"))
+    answer = server.post("orchestration/upload_notebook", {"path": "project/report.ipynb", "workspace_id": wid})
+    assert answer.status_code == 202, answer.text
+    orch_id = answer.json()["id"]
+    orch = server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready", "wait_timeout": 60}).json()
+    assert (orch["status"], orch["name"], orch["entrypoint"]) == ("ready", "report", "main.ipynb")
+    files = server.post("orchestration/files", {"id": orch_id}).json()["files"]
+    assert sorted(f["path"] for f in files) == ["data/n.txt", "main.ipynb"]
+    task_id = server.post("task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": {}}).json()["id"]
+    task = server.post("task/get_by_id", {"id": task_id, "wait_for": "terminal", "wait_timeout": 90}).json()
+    assert task["status"] == "success"
+    assert "n is 7" in log_texts(server, task["last_runs"][0]["run_id"])
+
+    for path in ("../outside.ipynb", "project/missing.ipynb", "project/data/n.txt"):
+        refused = server.post("orchestration/upload_notebook", {"path": path, "workspace_id": wid})
+        assert (refused.status_code, refused.json()["code"]) == (400, 400), path
+    (folder / "main.py").write_text("print('me first')\n")
+    refused = server.post("orchestration/upload_notebook", {"path": "project/report.ipynb", "workspace_id": wid})
+    assert refused.status_code == 400 and "has a main.py" in refused.json()["msg"]
+    assert str(server.root) not in refused.json()["msg"]

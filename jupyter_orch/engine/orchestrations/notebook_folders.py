@@ -1,4 +1,5 @@
-"""What `%orch_upload_notebook PATH` uploads: the notebook as `main.ipynb` (the entrypoint
+"""What a notebook uploaded with its folder becomes (`%orch_upload_notebook PATH`, the notebook
+toolbar's *Run as task…*): the notebook as `main.ipynb` (the entrypoint
 compat/notebook_run.py runs) with the other files of its folder, as they are on disk now.
 
 Hidden files and folders (`.ipynb_checkpoints`, `.git`), `__pycache__` and the folder's own
@@ -13,7 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..constants import OUTPUTS_DIR
+from ...constants import OUTPUTS_DIR
 
 NOTEBOOK_ENTRYPOINT = "main.ipynb"
 MAX_FILES = 2000

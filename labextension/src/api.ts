@@ -321,6 +321,21 @@ export async function uploadOrchestration(
   return String((data as any).id ?? '');
 }
 
+/** Upload a notebook of the server's files with its folder (its contents path); answers the id. */
+export async function uploadNotebook(path: string, workspaceId: number): Promise<string> {
+  const data = await request<{ id: string }>('orchestration/upload_notebook', { path, workspace_id: workspaceId });
+  return String(data.id ?? '');
+}
+
+/** The orchestration once its packaging has ended (or after `timeout` seconds, as it is). */
+export async function waitForOrchestration(id: string, timeout = 120): Promise<IOrchestration> {
+  return request<IOrchestration>('orchestration/get_by_id', {
+    id,
+    wait_for: 'terminal',
+    wait_timeout: timeout
+  });
+}
+
 export async function listTasks(scope: Scope): Promise<ITask[]> {
   return asList<ITask>(await request('task/list', scoped(scope)), 'tasks');
 }

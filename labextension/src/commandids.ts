@@ -16,6 +16,7 @@ export namespace CommandIDs {
   export const rerunRun = 'jupyter-orch:rerun-run';
   export const openRunLog = 'jupyter-orch:open-run-log';
   export const openArtifact = 'jupyter-orch:open-artifact';
+  export const runNotebookAsTask = 'jupyter-orch:run-notebook-as-task';
   export const deploy = 'jupyter-orch:deploy-pipeline';
   export const undeploy = 'jupyter-orch:undeploy-pipeline';
   export const openInferenceLog = 'jupyter-orch:open-inference-log';

@@ -13,6 +13,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import * as api from './api';
 import { copyNotebookArtifact } from './artifactcopy';
+import { runAsTaskButton } from './notebookbutton';
 import { CommandIDs } from './commandids';
 import { askNewConnection } from './connectiondialog';
 import { ISidebarContext } from './components/context';
@@ -436,6 +437,33 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    commands.addCommand(CommandIDs.runNotebookAsTask, {
+      label: trans.__('Run Notebook as Task…'),
+      execute: async args => {
+        const path = String(args.path ?? '');
+        const workspaceId = model.scope;
+        if (!path) {
+          return;
+        }
+        if (typeof workspaceId !== 'number') {
+          app.shell.activateById(SIDEBAR_ID);
+          Notification.error(trans.__('Pick one workspace in the orchestration sidebar first.'), { autoClose: 8000 });
+          return;
+        }
+        await act(trans.__('Running %1 as a task failed', path), async () => {
+          const orch = await api.waitForOrchestration(await api.uploadNotebook(path, workspaceId));
+          if (orch.status !== 'ready') {
+            throw new Error(humanMessage(orch.error || trans.__('the orchestration is %1', orch.status)));
+          }
+          const name = orch.name || shortId(orch.id);
+          const task = await askNewTask({ id: orch.id, name, workspaceId }, settings.timeZone, trans);
+          if (task) {
+            await startTask(task);
+          }
+        });
+      }
+    });
+    app.docRegistry.addWidgetExtension('Notebook', runAsTaskButton(commands, trans));
     commands.addCommand(CommandIDs.openArtifact, {
       label: trans.__('Open Notebook Artifact'),
       execute: async args => {

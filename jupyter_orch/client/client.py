@@ -163,15 +163,18 @@ class Client:
         path: str | Path | None = None,
         name: str | None = None,
         file_name: str | None = None,
+        entrypoint: str | None = None,
     ) -> Orchestration:
-        """Upload a zip (bytes, a .zip path, or a directory zipped here) to the current workspace."""
+        """Upload a zip (bytes, a .zip path, or a directory zipped here) to the current workspace;
+        `entrypoint` names the script or notebook to run (default: main.py, else main.ipynb)."""
         if (bytes_buffer is None) == (path is None):
             raise ValueError("give exactly one of bytes_buffer= and path=")
         if path is not None:
             path = Path(path)
             bytes_buffer = _zip_dir(path) if path.is_dir() else path.read_bytes()
             file_name = file_name or (path.name + ".zip" if path.is_dir() else path.name)
-        metadata = {"workspace_id": self.get_current_workspace().id(), "name": name}
+        metadata = {"workspace_id": self.get_current_workspace().id(), "name": name,
+                    **({"entrypoint": entrypoint} if entrypoint else {})}
         answer = self._http.send(
             "orchestration/upload",
             files=[

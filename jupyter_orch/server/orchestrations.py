@@ -16,7 +16,7 @@ class UploadOrchestration(MultipartUpload):
     async def post(self) -> None:
         data, file_name, metadata = await self.parts(r.UploadMetadata)
         orch = await self.engine.orchestrations.upload(
-            metadata.workspace_id, data, file_name, metadata.name, self.owner_id
+            metadata.workspace_id, data, file_name, metadata.name, self.owner_id, metadata.entrypoint
         )
         self.reply({"id": orch.id}, 202)
 

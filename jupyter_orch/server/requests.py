@@ -229,6 +229,7 @@ class ConnectionInWorkspace(Body):
 class UploadMetadata(Body):
     workspace_id: Id
     name: str | None = None
+    entrypoint: str | None = None  # the member to run, e.g. "analysis.ipynb" (default: main.py, else main.ipynb)
 
 
 class NotebookUpload(Body):

@@ -117,3 +117,26 @@ def test_a_notebook_of_the_servers_files_is_uploaded_with_its_folder(server: Ser
     refused = server.post("orchestration/upload_notebook", {"path": "project/report.ipynb", "workspace_id": wid})
     assert refused.status_code == 400 and "has a main.py" in refused.json()["msg"]
     assert str(server.root) not in refused.json()["msg"]
+
+
+def test_a_notebook_named_at_upload_is_the_entrypoint(server: ServerProcess) -> None:
+    wid = workspace(server)
+    data = make_zip({"main.py": "print('not me')\n", "analysis.ipynb": notebook("print('the named notebook')")})
+
+    def upload(entrypoint: str) -> requests.Response:
+        metadata = json.dumps({"workspace_id": wid, "name": "named", "entrypoint": entrypoint})
+        return requests.post(server.api + "orchestration/upload", headers=server.headers, timeout=60, files=[
+            ("file", ("named.zip", data, "application/zip")), ("metadata", ("metadata", metadata, "application/json"))])
+
+    for wrong in ("missing.ipynb", "main.txt"):
+        refused = upload(wrong)
+        assert (refused.status_code, refused.json()["code"]) == (400, 400), wrong
+    orch_id = upload("analysis.ipynb").json()["id"]
+    orch = server.post("orchestration/get_by_id", {"id": orch_id, "wait_for": "ready", "wait_timeout": 60}).json()
+    assert orch["entrypoint"] == "analysis.ipynb"
+    task_id = server.post("task/run_once", {"workspace_id": wid, "orch_id": orch_id, "json": {}}).json()["id"]
+    task = server.post("task/get_by_id", {"id": task_id, "wait_for": "terminal", "wait_timeout": 90}).json()
+    run_id = task["last_runs"][0]["run_id"]
+    assert task["status"] == "success" and "the named notebook" in log_texts(server, run_id)
+    artifacts = server.post("task/list_run_artifacts", {"id": run_id}).json()["artifacts"]
+    assert [a["path"] for a in artifacts] == ["analysis.ipynb"]

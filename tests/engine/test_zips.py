@@ -32,6 +32,15 @@ def test_first_nested_main_in_sorted_order() -> None:
     assert find_entrypoint(["z/main.py", "b/main.py", "b/util.py"]) == "b/main.py"
 
 
+def test_an_entrypoint_named_at_upload_must_be_a_script_or_notebook_of_the_zip() -> None:
+    data = make_zip({"main.py": "", "nb/analysis.ipynb": "{}", "data.txt": ""})
+    assert inspect_zip(data, LIMITS, "nb/analysis.ipynb").entrypoint == "nb/analysis.ipynb"
+    with pytest.raises(Invalid, match=r"holds no 'other\.ipynb'"):
+        inspect_zip(data, LIMITS, "other.ipynb")
+    with pytest.raises(Invalid, match=r"must be a \.py script or a \.ipynb notebook"):
+        inspect_zip(data, LIMITS, "data.txt")
+
+
 def test_a_notebook_is_the_entrypoint_where_there_is_no_script() -> None:
     assert find_entrypoint(["main.ipynb", "data.csv"]) == "main.ipynb"
     assert find_entrypoint(["main.ipynb", "main.py"]) == "main.py"

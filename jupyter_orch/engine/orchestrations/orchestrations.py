@@ -79,14 +79,15 @@ class Orchestrations:
         self._packaging: set[asyncio.Task[None]] = set()
 
     async def upload(
-        self, workspace_id: int, data: bytes | Upload, file_name: str | None, name: str | None, owner_id: str
+        self, workspace_id: int, data: bytes | Upload, file_name: str | None, name: str | None, owner_id: str,
+        entrypoint: str | None = None,
     ) -> Orchestration:
         """Store a zip (bytes, or an upload spooled to disk, which this takes over) and start
-        packaging it."""
+        packaging it; `entrypoint` names the member to run (default: main.py, else main.ipynb)."""
         upload = data if isinstance(data, Upload) else await asyncio.to_thread(spool_bytes, self.blobs.incoming, data)
         try:
             workspace = await self.workspaces.get(workspace_id)
-            manifest = await asyncio.to_thread(inspect_zip, upload.path, self.limits)
+            manifest = await asyncio.to_thread(inspect_zip, upload.path, self.limits, entrypoint)
             orch_id, now = str(uuid.uuid4()), utcnow()
             row = dict(
                 id=orch_id, workspace_id=workspace.id, sha=upload.sha, name=name or None,

@@ -47,16 +47,17 @@ class ZipManifest:
     unpacked_bytes: int
 
 
-def inspect_zip(data: bytes | Path, limits: ZipLimits) -> ZipManifest:
+def inspect_zip(data: bytes | Path, limits: ZipLimits, entrypoint: str | None = None) -> ZipManifest:
+    """`entrypoint`: the member to run (a `.py` or `.ipynb`), else the one `find_entrypoint` finds."""
     try:
-        return _inspect(data, limits)
+        return _inspect(data, limits, entrypoint)
     except (Invalid, TooLarge):
         raise
     except READ_ERRORS as e:
         raise Invalid(f"the zip archive cannot be read: {_describe(e)}") from None
 
 
-def _inspect(data: bytes | Path, limits: ZipLimits) -> ZipManifest:
+def _inspect(data: bytes | Path, limits: ZipLimits, wanted: str | None) -> ZipManifest:
     with _open(data) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         _check_entries(archive.infolist())
@@ -76,7 +77,7 @@ def _inspect(data: bytes | Path, limits: ZipLimits) -> ZipManifest:
         if archive.testzip() is not None:
             raise Invalid("the zip archive is corrupt (a member fails its CRC check)")
         names = sorted(i.filename for i in infos if not _is_metadata(i.filename))
-        entrypoint = find_entrypoint(names)
+        entrypoint = find_entrypoint(names) if wanted is None else _named_entrypoint(names, wanted)
         requirement_files = [n for n in names if PurePosixPath(n).name == "requirements.txt"]
         if len(requirement_files) > 1:
             raise Invalid(
@@ -132,6 +133,14 @@ def find_entrypoint(names: list[str]) -> str:
         if nested:
             return nested[0]
     raise Invalid("the zip holds no main.py or main.ipynb (at the root or in a subdirectory)")
+
+
+def _named_entrypoint(names: list[str], wanted: str) -> str:
+    if PurePosixPath(wanted).suffix not in (".py", ".ipynb"):
+        raise Invalid(f"the entrypoint '{wanted[:200]}' must be a .py script or a .ipynb notebook")
+    if wanted not in names:
+        raise Invalid(f"the zip holds no '{wanted[:200]}' to run")
+    return wanted
 
 
 def _open(data: bytes | Path) -> zipfile.ZipFile:

@@ -87,11 +87,18 @@ def loop_check(orch_id: str, chain: Chain, replacing: str | None = None) -> Call
         try:
             graphlib.TopologicalSorter(graph).prepare()
         except graphlib.CycleError as e:
-            cycle = " -> ".join(reversed(e.args[1]))
+            cycle = " -> ".join(_named(db, list(reversed(e.args[1]))))
             raise Invalid(f"this chain would loop through orchestrations {cycle}: a follow-up would start its"
                           " own upstream again") from None
 
     return check
+
+
+def _named(db: Connection, orch_ids: list[str]) -> list[str]:
+    """`<name> (<id>)` of each orchestration (the id alone when it has no name)."""
+    query = select(t.orchestrations.c.id, t.orchestrations.c.name).where(t.orchestrations.c.id.in_(orch_ids))
+    names = {row.id: row.name for row in db.execute(query)}
+    return [f"{names[o]} ({o})" if names.get(o) else o for o in orch_ids]
 
 
 def _add_edges(graph: dict[str, set[str]], orch_id: str, chain: Chain) -> None:

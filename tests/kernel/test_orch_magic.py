@@ -207,11 +207,35 @@ def test_run_and_schedule_take_retries(kernel: Kernel, hello: str, client: Clien
     cron.kill()
 
 
+def test_run_and_chain_take_follow_ups(kernel: Kernel, hello: str, client: Client) -> None:
+    code = "from jupyter_orch import Client\nprint('after', Client().task_args())\n"
+    cell = kernel.execute(f"%%orch_upload after\n{code}")
+    kernel.wait_for_state(cell.widget_id, "status", "ready")
+    after = next(o for o in client.list_orchestrations() if o.name() == "after")
+    cell = kernel.execute("%orch run hello --name chained --on-success after --args '{\"who\": \"c\"}'")
+    kernel.wait_for_state(cell.widget_id, "status", "success")
+    task = next(t for t in client.list_tasks() if t.name() == "chained")
+    assert task.on_success() == after.follow_up("after") and task.on_failure() is None
+    (run,) = task.last_runs()
+    follow = run.follow_up()
+    assert follow is not None and follow.name() == "after" and follow.upstream_run_id() == run.id()
+    (follow_run,) = follow.wait_for(timeout=60).last_runs()
+    assert f"after {{'upstream_run_id': '{run.id()}'}}" in follow_run.logs().texts()
+    shown = kernel.execute("%orch chain chained --on-success none --on-failure after").result["text/html"]
+    assert "<th>on failure</th><td>after</td>" in shown and "on success" not in shown
+    task = client.get_task_by_id(task.id())
+    assert task.on_success() is None and task.on_failure() == after.follow_up("after")
+    assert "give --on-success" in kernel.execute("%orch chain chained").usage_error()
+    refused = kernel.execute("%orch chain chained --on-success hello").usage_error()
+    assert "would loop" in refused and "HTTP 400" in refused
+    assert client.get_task_by_id(task.id()).on_success() is None
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout
     for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
-                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun"):
+                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun", "chain"):
         assert command in overview
     assert "--timeout S" in kernel.execute("%orch help run").stdout
 

@@ -359,7 +359,7 @@ class OrchMagics(Magics):
             ref = getattr(args, key)
             if ref is not None:
                 orchestration = None if ref == "none" else self._find_orchestration(ref)
-                chain[key] = orchestration and orchestration.follow_up(orchestration.name())
+                chain[key] = None if orchestration is None else orchestration.follow_up(orchestration.name())
         return chain
 
     def _pause(self, args: argparse.Namespace) -> Task:

@@ -58,6 +58,21 @@ export interface ITask {
   /** Retries of a failed or timed-out run: how many, and the first one's delay in seconds. */
   max_retries?: number | null;
   retry_delay?: number | null;
+  /** Follow-ups: run-once bodies started when a run ends in success / finally fails. */
+  on_success?: IFollowUp | null;
+  on_failure?: IFollowUp | null;
+  /** The run whose end started this task (it is another task's follow-up). */
+  upstream_run_id?: string | null;
+}
+
+/** A run-once body a task's run starts as it ends (its runs get `upstream_run_id`). */
+export interface IFollowUp {
+  orch_id: string;
+  workspace_id?: number;
+  name?: string;
+  json?: Record<string, unknown>;
+  on_success?: IFollowUp | null;
+  on_failure?: IFollowUp | null;
 }
 
 export interface IRun {
@@ -78,6 +93,8 @@ export interface IRun {
   rerun_of?: string | null;
   retry_of?: string | null;
   attempt?: number;
+  /** The task its end started (its task's on_success / on_failure). */
+  follow_up_task_id?: string | null;
 }
 
 export interface IPipeline {

@@ -127,3 +127,19 @@ async def test_a_follow_up_starts_once_however_often_the_end_is_seen(tmp_path: P
                                     return_exceptions=True)
         assert [type(e).__name__ for e in seen] == ["Duplicate"] * 3 + ["NoneType"]
         assert [f.id for f in await engine.tasks.list(orch_id=then.id)] == [run.follow_up_task_id]
+
+
+async def test_a_follow_up_whose_orchestration_is_gone_is_noted_in_the_runs_log(tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        job = await orchestration(engine, {"main.py": "import time\ntime.sleep(1)\n"})
+        then = await orchestration(engine, {"main.py": "pass\n"})
+        task = await engine.tasks.create(ONESHOT, job.workspace_id, job.id, {}, on_success={"orch_id": then.id})
+        await engine.retention.delete_orchestrations([then.id], confirm=False)
+        task = await engine.tasks.wait_for(task.id, TASK_TERMINAL, 60)
+        (run,) = await engine.tasks.runs(task.id)
+        assert task.status == "success" and run.follow_up_task_id is None
+        await eventually(lambda: _noted(engine, run.run_id), 15)
+
+
+async def _noted(engine: Engine, run_id: str) -> bool:
+    return any("on_success: the follow-up could not start" in line for line in await log_texts(engine, run_id))

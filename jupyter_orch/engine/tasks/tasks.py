@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import dataclasses
+import logging
 import os
 import random
 from collections.abc import Callable, Coroutine
@@ -44,7 +46,7 @@ from ...constants import (
     RunType,
 )
 from ..childenv import run_environ
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, EngineError, Invalid
 from ..events.bus import Event, EventBus
 from ..executors.base import Executor, RunSpec
 from ..orchestrations.environments import Environments, normalize_requirements
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
     from ..orchestrations.orchestrations import Orchestration
     from .records import Task
 
+log = logging.getLogger(__name__)
 TASK_STATUS_OF_RUN = {SUCCESS: SUCCESS, FAILURE: FAILED, TIMED_OUT: TIMED_OUT, KILLED: KILLED}
 QUICK_RUN_S = 10.0
 BACKOFF_BASE_S = 0.5
@@ -301,8 +304,10 @@ class Tasks:
             await self.store.call(self.records.insert_task, follow_up_task(task, body, run_id), True)
         except Duplicate:
             return  # another engine saw this end and started it
-        except (NotFound, Conflict) as e:
-            await self.logs.note(run_id, task.id, f"{key}: the follow-up could not start: {e.msg}")
+        except EngineError as e:  # e.g. its orchestration was deleted, or the database is unreachable
+            log.warning("run %s: %s could not start: %s", run_id, key, e.msg)
+            with contextlib.suppress(EngineError):
+                await self.logs.note(run_id, task.id, f"{key}: the follow-up could not start: {e.msg}")
             return
         await self.runner.claim()
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -31,6 +31,9 @@ from ..client.errors import ApiNotFound
 from ..client.frontend import workspace_bundle
 from ..constants import CHAIN_KEYS
 from .widgets import OrchestrationWidget, TaskWidget
+
+if TYPE_CHECKING:
+    from ..client.dryrun import DryRun
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -142,6 +145,10 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
     p.add_argument("--args", metavar="JSON", help="arguments for this run: JSON object, or a dict variable's name")
     p.add_argument("--timeout", type=positive, metavar="S", help="seconds before this run is stopped")
     add("rerun", "run a finished run again, with the arguments it ran with").add_argument("run", metavar="RUN")
+    p = add("dryrun", "run an orchestration folder or zip here as a task run would, without uploading it")
+    p.add_argument("path", metavar="PATH", help="a folder holding main.py, or a .zip")
+    p.add_argument("--args", "--json", dest="args", default="{}", metavar="JSON",
+                   help="JSON object, or a dict variable's name")
     p = add("fires", "the next fires of a scheduled task, or of a cron expression")
     p.add_argument("ref", metavar="TASK_OR_CRON")
     p.add_argument("--tz", metavar="ZONE", help="for a cron expression: its IANA time zone (default UTC)")
@@ -264,7 +271,7 @@ class OrchMagics(Magics):
             "logs": self._logs, "pipelines": self._pipelines, "plogs": self._plogs,
             "connections": self._connections, "workspace": self._workspace,
             "pause": self._pause, "resume": self._resume, "reschedule": self._reschedule, "fires": self._fires,
-            "runnow": self._run_now, "rerun": self._rerun, "chain": self._chain,
+            "runnow": self._run_now, "rerun": self._rerun, "chain": self._chain, "dryrun": self._dry_run,
         }
 
     @property
@@ -345,6 +352,16 @@ class OrchMagics(Magics):
             task = orchestration.run_once(name, json_args, timeout=args.timeout, max_retries=args.retries,
                                           retry_delay=args.retry_delay, **chain)
         return TaskWidget(task)
+
+    def _dry_run(self, args: argparse.Namespace) -> DryRun:
+        """Needs no server: the lines are printed as they come, the answer sums it up."""
+        from ..client.dryrun import dry_run  # loads the engine's modules: only for a dry run
+        from ..engine.errors import EngineError
+
+        try:
+            return dry_run(args.path, self._json_args(args))
+        except (EngineError, OSError, RuntimeError) as e:
+            raise UsageError(f"%orch dryrun: {e}") from None
 
     def _chain(self, args: argparse.Namespace) -> Task:
         changes = self._follow_ups(args)

@@ -231,11 +231,39 @@ def test_run_and_chain_take_follow_ups(kernel: Kernel, hello: str, client: Clien
     assert client.get_task_by_id(task.id()).on_success() is None
 
 
+def test_dryrun_shows_the_log_live_and_answers_the_exit_code(kernel: Kernel) -> None:
+    """The run prints a line, then waits for a file the test makes only once that line has
+    reached the notebook: the line can only have come while the run was still running."""
+    folder = kernel.cwd / "dry"
+    folder.mkdir()
+    (folder / "main.py").write_text(
+        "import pathlib, sys, time\nfrom jupyter_orch import Client\n"
+        "print('first', Client().task_args(), flush=True)\n"
+        f"while not pathlib.Path({str(folder / 'go')!r}).exists():\n"
+        "    time.sleep(0.05)\n"
+        "print('second', file=sys.stderr)\nsys.exit(2)\n")
+    msg_id = kernel.kc.execute("%orch dryrun dry --json '{\"n\": 1}'")
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream"
+                    and "first {'n': 1}" in m["content"]["text"], 60)
+    (folder / "go").write_text("")
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle", 60)
+    outputs = [m for m in kernel.messages if m["parent_header"].get("msg_id") == msg_id]
+    streams = [(m["content"]["name"], m["content"]["text"]) for m in outputs if m["msg_type"] == "stream"]
+    assert ("stderr", "second\n") in streams
+    (result,) = [m["content"]["data"] for m in outputs if m["msg_type"] == "execute_result"]
+    assert result["text/plain"].startswith("DryRun(exit_code=2, lines=2")
+    assert "<th>exit code</th><td>2</td>" in result["text/html"]
+    assert "no orchestration folder or zip" in kernel.execute("%orch dryrun nowhere").usage_error()
+    assert "not a valid zip archive" in kernel.execute("%orch dryrun dry/main.py").usage_error()
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout
     for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
-                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun", "chain"):
+                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun", "chain",
+                    "dryrun"):
         assert command in overview
     assert "--timeout S" in kernel.execute("%orch help run").stdout
 

@@ -42,6 +42,7 @@ from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
+from .variables import task_variables
 
 __all__ = [
     "CRONJOB", "FAILED", "FAILURE", "KILLED", "ONESHOT", "PENDING", "PENDING_KILL", "RUNNING", "RUN_ACTIVE",
@@ -601,12 +602,7 @@ def _task(row: Row[Any], last_runs: list[RunSummary]) -> Task:
         killed=row.killed,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        extra_env_vars={
-            "TASK_ID": row.id,
-            "ORCH_ID": row.orch_id,
-            "ORCH_SHA": row.orch_sha,
-            "ORCH_OWNER_ID": row.orch_owner_id,
-        },
+        extra_env_vars=task_variables(row.id, row.orch_id, row.orch_sha, row.orch_owner_id),
         last_runs=last_runs,
         next_run_at=row.next_run_at,
         tz=row.tz,

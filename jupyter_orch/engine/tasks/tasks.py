@@ -27,7 +27,6 @@ import builtins
 import contextlib
 import dataclasses
 import logging
-import os
 import random
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -36,16 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from ...constants import (
     PAUSED,
-    REFERENCE_TASK_ID_ENV,
     RUN_FAILED,
-    RUN_ID_ENV,
     TASK_ACTIVE,
     TOKEN_ENV,
     URL_ENV,
     RunFilter,
     RunType,
 )
-from ..childenv import run_environ
 from ..errors import Conflict, EngineError, Invalid
 from ..events.bus import Event, EventBus
 from ..executors.base import Executor, RunSpec
@@ -82,6 +78,7 @@ from .runlogs import RunLogs
 from .runner import Runner
 from .scheduler import Scheduler
 from .schedules import Schedule, local_end, parse_schedule
+from .variables import run_variables
 
 if TYPE_CHECKING:
     from ..engine import EngineConfig
@@ -444,12 +441,7 @@ class Tasks:
         run, task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
-            **run_environ(os.environ),
-            **self.config.run_env,
-            **task.extra_env_vars,
-            RUN_ID_ENV: run_id,
-            REFERENCE_TASK_ID_ENV: task.id,
-            "PYTHONUNBUFFERED": "1",
+            **run_variables(run_id, task.extra_env_vars, self.config.run_env),
             TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id, orch.id)),
         }
         url = self.config.public_url or self.config.server_url

@@ -316,6 +316,8 @@ export interface INewTask {
   schedule?: string;
   controls?: IScheduleControls;
   retries?: { max_retries: number | null; retry_delay: number | null };
+  /** Follow-ups started when one of its runs ends in success / finally fails (null: none). */
+  chain?: { on_success: IFollowUp | null; on_failure: IFollowUp | null };
 }
 
 /** A schedule's time zone, end (ISO; without offset: in that zone) and run cap, as the API takes them. */
@@ -342,6 +344,11 @@ export async function createTask(task: INewTask): Promise<string> {
   }
   if (task.mode !== 'continuous') {
     Object.assign(body, task.retries ?? {});
+  }
+  for (const [key, followUp] of Object.entries(task.chain ?? {})) {
+    if (followUp) {
+      body[key] = followUp;
+    }
   }
   const data = await request<{ id: string }>(TASK_ROUTES[task.mode], body);
   return String(data.id ?? '');

@@ -271,7 +271,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const name = orch.name || orch.file_name || shortId(orch.id);
-        const task = await askNewTask({ id: orch.id, name, workspaceId: orch.workspace_id }, settings.timeZone, trans);
+        const followUps = model.orchestrations.items
+          // its own orchestration would loop
+          .filter(o => o.workspace_id === orch.workspace_id && o.status === 'ready' && o.id !== orch.id)
+          .map(o => ({ id: o.id, name: o.name || o.file_name || shortId(o.id) }));
+        const task = await askNewTask(
+          { id: orch.id, name, workspaceId: orch.workspace_id },
+          settings.timeZone,
+          trans,
+          followUps
+        );
         if (task) {
           await act(trans.__('Starting a task of "%1" failed', name), () => startTask(task));
         }

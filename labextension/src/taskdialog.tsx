@@ -22,6 +22,15 @@ export interface ITaskDraft {
   maxRuns: string;
   retries: string;
   retryDelay: string;
+  /** Follow-ups: the orchestration id started when a run succeeds / finally fails ('' = none). */
+  onSuccess: string;
+  onFailure: string;
+}
+
+/** An orchestration a new task may chain to. */
+export interface IFollowUpChoice {
+  id: string;
+  name: string;
 }
 
 const END_DATE = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?$/;
@@ -101,7 +110,41 @@ function useFires(draft: ITaskDraft, ready: boolean): { fires: Date[]; error: st
   return answer;
 }
 
-function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBundle; editing?: boolean }): JSX.Element {
+function FollowUpField(props: {
+  label: string;
+  name: 'onSuccess' | 'onFailure';
+  value: string;
+  choices: IFollowUpChoice[];
+  none: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <label>
+      {props.label}
+      <select
+        className="jp-mod-styled"
+        name={props.name}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        <option value="">{props.none}</option>
+        {props.choices.map(c => (
+          <option key={c.id} value={c.id}>
+            {c.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function TaskForm(props: {
+  draft: ITaskDraft;
+  zone: Zone;
+  trans: TranslationBundle;
+  editing?: boolean;
+  followUps?: IFollowUpChoice[];
+}): JSX.Element {
   const { trans } = props;
   const [draft, update] = useDraft(props.draft);
   const problems = draftProblems(draft);
@@ -233,6 +276,27 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
           {problem('retryDelay')}
         </>
       ) : null}
+      {props.followUps && props.followUps.length ? (
+        <fieldset className="jp-orch-follow-ups">
+          <legend>{trans.__('Then (a new run-once task, given the run id as upstream_run_id)')}</legend>
+          <FollowUpField
+            label={trans.__('When a run succeeds, run')}
+            name="onSuccess"
+            value={draft.onSuccess}
+            choices={props.followUps}
+            none={trans.__('nothing')}
+            onChange={onSuccess => update({ onSuccess })}
+          />
+          <FollowUpField
+            label={trans.__('When a run finally fails, run')}
+            name="onFailure"
+            value={draft.onFailure}
+            choices={props.followUps}
+            none={trans.__('nothing')}
+            onChange={onFailure => update({ onFailure })}
+          />
+        </fieldset>
+      ) : null}
     </div>
   );
 }
@@ -244,7 +308,8 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
 export async function askNewTask(
   orchestration: { id: string; name: string; workspaceId: number },
   zone: Zone,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  followUps: IFollowUpChoice[] = []
 ): Promise<INewTask | null> {
   const draft: ITaskDraft = {
     name: orchestration.name,
@@ -256,12 +321,14 @@ export async function askNewTask(
     endDate: '',
     maxRuns: '',
     retries: '',
-    retryDelay: ''
+    retryDelay: '',
+    onSuccess: '',
+    onFailure: ''
   };
   const ok = await askUntilValid({
     title: trans.__('New task of %1', orchestration.name),
     okLabel: trans.__('Start'),
-    form: () => <TaskForm draft={draft} zone={zone} trans={trans} />,
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} followUps={followUps} />,
     isValid: () => Object.keys(draftProblems(draft)).length === 0,
     trans
   });
@@ -280,6 +347,10 @@ export async function askNewTask(
     retries: {
       max_retries: draft.retries.trim() ? Number(draft.retries) : null,
       retry_delay: draft.retryDelay.trim() ? Number(draft.retryDelay) : null
+    },
+    chain: {
+      on_success: draft.onSuccess ? { orch_id: draft.onSuccess } : null,
+      on_failure: draft.onFailure ? { orch_id: draft.onFailure } : null
     }
   };
 }
@@ -297,6 +368,8 @@ function draftOf(task: ITask, title: string, fields: Partial<ITaskDraft>): ITask
     maxRuns: '',
     retries: '',
     retryDelay: '',
+    onSuccess: '',
+    onFailure: '',
     ...fields
   };
 }

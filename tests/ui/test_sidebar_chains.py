@@ -40,3 +40,26 @@ def test_a_task_row_shows_its_chain_and_the_runs_show_what_they_started(page: An
     expect(started).to_have_attribute("data-task-id", follow_id, timeout=15_000)
     expect(started).to_have_text(f"started task {follow_id[:8]}")
     shot(page, "16-task-chain")
+
+
+def test_the_new_task_dialog_chains_to_an_orchestration_of_the_workspace(page: Any, panel: Any,
+                                                                         lab: ServerProcess, workspace: int) -> None:
+    job = uploaded_ready(lab, workspace, "extract")
+    load = uploaded_ready(lab, workspace, "load")
+    choose_workspace(panel, workspace)
+    panel.locator(f'li[data-orch-id="{job}"] [data-action="new-task"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('input[name="name"]').fill("extract-then-load")
+    expect(dialog.locator('select[name="onSuccess"] option')).to_have_text(["nothing", "load"])  # not itself: a loop
+    dialog.locator('select[name="onSuccess"]').select_option(label="load")
+    shot(page, "17-new-task-follow-ups")
+    dialog.locator("button.jp-mod-accept").click()
+
+    row = panel.locator('li.jp-orch-task:has(.jp-orch-name:text-is("extract-then-load"))')
+    expect(row.locator('.jp-orch-follow-up[data-chain="on_success"]')).to_have_text("then load", timeout=15_000)
+    expect(row.locator('.jp-orch-follow-up[data-chain="on_failure"]')).to_have_count(0)
+    task = next(t for t in lab.post("task/list", {"workspace_id": workspace}).json()
+                if t["name"] == "extract-then-load")
+    assert task["on_success"] == {"orch_id": load, "workspace_id": workspace} and task["on_failure"] is None
+    follow = panel.locator(".jp-orch-task:has(.jp-orch-upstream)")
+    expect(follow.locator(".jp-orch-name")).to_have_text("load", timeout=30_000)

@@ -30,7 +30,7 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
-from ..engine.executors.base import RunSpec
+from ..engine.executors.base import Execution, RunSpec
 from ..engine.executors.local import LocalExecutor
 from ..engine.orchestrations.environments import (
     build_environment,
@@ -49,6 +49,7 @@ DRY_RUN_ORCH_ID = "dry-run"
 # The engine's default limits (EngineConfig): a zip the server would refuse is refused here too.
 LIMITS = ZipLimits(max_unpacked_bytes=1024 * 1024 * 1024, max_files=10_000)
 READY_MARK = ".ready"  # an environment whose build finished
+KILL_GRACE_S = 5.0  # SIGTERM, then SIGKILL after this, as the engine's default kill_grace_seconds
 Show = Callable[[str, str, datetime], None]
 
 
@@ -86,31 +87,46 @@ def dry_run(path_or_zip: str | Path | bytes, json_args: dict[str, Any] | None = 
     cache = Path(env_cache) if env_cache is not None else Path(user_cache_dir("jupyter-orch")) / "dry-run-envs"
     lines: queue.Queue[tuple[str, str, datetime] | None] = queue.Queue()
     outcome: list[DryRun | BaseException] = []
+    loop = asyncio.new_event_loop()
+    started: list[Execution] = []
 
     def work() -> None:
         try:
-            outcome.append(asyncio.run(_run(data, json_args or {}, installer, cache,
-                                            lambda *line: lines.put(line))))
+            outcome.append(loop.run_until_complete(
+                _run(data, json_args or {}, installer, cache, lambda *line: lines.put(line), started.append)))
         except BaseException as e:  # raised again in the caller's thread
             outcome.append(e)
         finally:
+            loop.close()
             lines.put(None)
 
     # Its own event loop in a thread: a kernel's loop is already running in this one, and the
     # caller's thread prints the lines, so they land in the cell that asked.
     worker = threading.Thread(target=work, name="jupyter-orch-dry-run", daemon=True)
     worker.start()
-    while (line := lines.get()) is not None:
-        if echo:
-            stream, text, _at = line
-            print(text, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)
+    try:
+        _show(lines, echo)
+    except KeyboardInterrupt:  # the cell was interrupted: the run is stopped as a kill stops one
+        if started:
+            asyncio.run_coroutine_threadsafe(started[0].stop(KILL_GRACE_S), loop)
+        _show(lines, echo)
+        worker.join()
+        raise
     worker.join()
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
 
 
-async def _run(data: bytes, args: dict[str, Any], installer: str, cache: Path, show: Show) -> DryRun:
+def _show(lines: queue.Queue[tuple[str, str, datetime] | None], echo: bool) -> None:
+    while (line := lines.get()) is not None:
+        if echo:
+            stream, text, _at = line
+            print(text, file=sys.stderr if stream == "stderr" else sys.stdout, flush=True)
+
+
+async def _run(data: bytes, args: dict[str, Any], installer: str, cache: Path, show: Show,
+               started: Callable[[Execution], None]) -> DryRun:
     manifest = await asyncio.to_thread(inspect_zip, data, LIMITS)
     lines: list[str] = []
 
@@ -128,6 +144,7 @@ async def _run(data: bytes, args: dict[str, Any], installer: str, cache: Path, s
         spec = RunSpec(run_id=run_id, python=python, source=root / "tree", entrypoint=manifest.entrypoint,
                        env=env, args=args)
         execution = await LocalExecutor(root / "runs").start(spec, sink, _no_record)
+        started(execution)
         code = await execution.wait()
     return DryRun(code, lines, manifest.entrypoint, python)
 

@@ -258,6 +258,25 @@ def test_dryrun_shows_the_log_live_and_answers_the_exit_code(kernel: Kernel) -> 
     assert "not a valid zip archive" in kernel.execute("%orch dryrun dry/main.py").usage_error()
 
 
+def test_an_interrupted_dryrun_stops_its_run(kernel: Kernel) -> None:
+    folder = kernel.cwd / "forever"
+    folder.mkdir()
+    pid_file = kernel.cwd / "forever.pid"
+    (folder / "main.py").write_text(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                    "print('waiting', flush=True)\ntime.sleep(600)\n")
+    msg_id = kernel.kc.execute("%orch dryrun forever")
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream"
+                    and "waiting" in m["content"]["text"], 60)
+    pid = int(pid_file.read_text())
+    kernel.km.interrupt_kernel()
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle", 60)
+    errors = [m for m in kernel.messages if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "error"]
+    assert [e["content"]["ename"] for e in errors] == ["KeyboardInterrupt"]
+    assert not Path(f"/proc/{pid}").exists()  # stopped before the cell ended
+    assert kernel.execute("1 + 1").result["text/plain"] == "2"
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout

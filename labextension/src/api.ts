@@ -317,7 +317,7 @@ export interface INewTask {
   controls?: IScheduleControls;
   retries?: { max_retries: number | null; retry_delay: number | null };
   /** Follow-ups started when one of its runs ends in success / finally fails (null: none). */
-  chain?: { on_success: IFollowUp | null; on_failure: IFollowUp | null };
+  chain?: IChain;
 }
 
 /** A schedule's time zone, end (ISO; without offset: in that zone) and run cap, as the API takes them. */
@@ -373,6 +373,17 @@ export interface IScheduleEdit extends IScheduleControls {
 /** Edit a scheduled task; only the fields given change (null clears). */
 export async function updateSchedule(id: string, changes: IScheduleEdit): Promise<ITask> {
   return request<ITask>('task/update_schedule', { id, ...changes });
+}
+
+/** A task's follow-ups as an edit sends them (null: none). */
+export interface IChain {
+  on_success: IFollowUp | null;
+  on_failure: IFollowUp | null;
+}
+
+/** Set or clear a task's follow-ups; a chain that would loop is refused (400). */
+export async function updateChain(id: string, chain: Partial<IChain>): Promise<ITask> {
+  return request<ITask>('task/update_chain', { id, ...chain });
 }
 
 /** The next fires of a task (`{id}`) or of a schedule not made yet, as the server works them out. */

@@ -6,7 +6,7 @@
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import React, { useEffect, useState } from 'react';
-import { INewTask, IScheduleControls, IScheduleEdit, ITask, nextFires } from './api';
+import { IChain, IFollowUp, INewTask, IScheduleControls, IScheduleEdit, ITask, nextFires } from './api';
 import { cronToWords, isCronReadable } from './cron';
 import { askUntilValid, TextField, useDraft } from './formdialog';
 import { fullTime, Zone } from './format';
@@ -136,6 +136,41 @@ function FollowUpField(props: {
       </select>
     </label>
   );
+}
+
+function ChainFields(props: {
+  draft: ITaskDraft;
+  update: (fields: Partial<ITaskDraft>) => void;
+  followUps: IFollowUpChoice[];
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { trans, draft, update } = props;
+  return (
+    <fieldset className="jp-orch-follow-ups">
+      <legend>{trans.__('Then (a new run-once task, given the run id as upstream_run_id)')}</legend>
+      <FollowUpField
+        label={trans.__('When a run succeeds, run')}
+        name="onSuccess"
+        value={draft.onSuccess}
+        choices={props.followUps}
+        none={trans.__('nothing')}
+        onChange={onSuccess => update({ onSuccess })}
+      />
+      <FollowUpField
+        label={trans.__('When a run finally fails, run')}
+        name="onFailure"
+        value={draft.onFailure}
+        choices={props.followUps}
+        none={trans.__('nothing')}
+        onChange={onFailure => update({ onFailure })}
+      />
+    </fieldset>
+  );
+}
+
+function ChainForm(props: { draft: ITaskDraft; followUps: IFollowUpChoice[]; trans: TranslationBundle }): JSX.Element {
+  const [draft, update] = useDraft(props.draft);
+  return <ChainFields draft={draft} update={update} followUps={props.followUps} trans={props.trans} />;
 }
 
 function TaskForm(props: {
@@ -277,25 +312,7 @@ function TaskForm(props: {
         </>
       ) : null}
       {props.followUps && props.followUps.length ? (
-        <fieldset className="jp-orch-follow-ups">
-          <legend>{trans.__('Then (a new run-once task, given the run id as upstream_run_id)')}</legend>
-          <FollowUpField
-            label={trans.__('When a run succeeds, run')}
-            name="onSuccess"
-            value={draft.onSuccess}
-            choices={props.followUps}
-            none={trans.__('nothing')}
-            onChange={onSuccess => update({ onSuccess })}
-          />
-          <FollowUpField
-            label={trans.__('When a run finally fails, run')}
-            name="onFailure"
-            value={draft.onFailure}
-            choices={props.followUps}
-            none={trans.__('nothing')}
-            onChange={onFailure => update({ onFailure })}
-          />
-        </fieldset>
+        <ChainFields draft={draft} update={update} followUps={props.followUps} trans={trans} />
       ) : null}
     </div>
   );
@@ -430,6 +447,48 @@ export async function askRunNow(
   return {
     json: draft.args.trim() ? JSON.parse(draft.args) : {},
     timeout: draft.timeout.trim() ? Number(draft.timeout) : null
+  };
+}
+
+/** A chosen follow-up orchestration as a body: the one there was when it is the same (its name and arguments kept). */
+function followUpOf(orchId: string, before: IFollowUp | null | undefined): IFollowUp | null {
+  if (!orchId) {
+    return null;
+  }
+  return before && before.orch_id === orchId ? before : { orch_id: orchId };
+}
+
+/** Ask for a task's new follow-ups (success, failure) among `followUps`; null when cancelled. */
+export async function askChainEdit(
+  task: ITask,
+  title: string,
+  followUps: IFollowUpChoice[],
+  trans: TranslationBundle
+): Promise<IChain | null> {
+  const current = [task.on_success, task.on_failure].filter((b): b is IFollowUp => Boolean(b));
+  const known = new Set(followUps.map(c => c.id));
+  // A follow-up set elsewhere (another state of the orchestrations) stays choosable.
+  const choices = [
+    ...followUps,
+    ...current.filter(b => !known.has(b.orch_id)).map(b => ({ id: b.orch_id, name: b.name || b.orch_id }))
+  ];
+  const draft = draftOf(task, title, {
+    onSuccess: task.on_success?.orch_id ?? '',
+    onFailure: task.on_failure?.orch_id ?? ''
+  });
+  const ok = await askUntilValid({
+    title: trans.__('Follow-ups of %1', title),
+    okLabel: trans.__('Save'),
+    form: () => <ChainForm draft={draft} followUps={choices} trans={trans} />,
+    isValid: () => true,
+    trans
+  });
+  if (!ok) {
+    return null;
+  }
+  return {
+    on_success: followUpOf(draft.onSuccess, task.on_success),
+    on_failure: followUpOf(draft.onFailure, task.on_failure)
   };
 }
 

@@ -47,6 +47,7 @@ def test_the_new_task_dialog_chains_to_an_orchestration_of_the_workspace(page: A
     job = uploaded_ready(lab, workspace, "extract")
     load = uploaded_ready(lab, workspace, "load")
     choose_workspace(panel, workspace)
+    expect(status_of(panel.locator(f'li[data-orch-id="{load}"]'))).to_have_text("ready", timeout=15_000)
     panel.locator(f'li[data-orch-id="{job}"] [data-action="new-task"]').click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator('input[name="name"]').fill("extract-then-load")
@@ -63,3 +64,35 @@ def test_the_new_task_dialog_chains_to_an_orchestration_of_the_workspace(page: A
     assert task["on_success"] == {"orch_id": load, "workspace_id": workspace} and task["on_failure"] is None
     follow = panel.locator(".jp-orch-task:has(.jp-orch-upstream)")
     expect(follow.locator(".jp-orch-name")).to_have_text("load", timeout=30_000)
+
+
+def test_a_tasks_follow_ups_are_edited_from_its_row(page: Any, panel: Any, lab: ServerProcess,
+                                                    workspace: int) -> None:
+    job = uploaded_ready(lab, workspace, "nightly-job")
+    report = uploaded_ready(lab, workspace, "report")
+    alert = uploaded_ready(lab, workspace, "alert")
+    task_id = start(lab, "task/run_scheduled", workspace_id=workspace, orch_id=job, schedule="@yearly",
+                    on_success={"orch_id": report, "name": "kept-name", "json": {"k": 1}})
+    choose_workspace(panel, workspace)
+    row = panel.locator(f'li[data-task-id="{task_id}"]')
+    row.locator('[data-action="edit-chain"]').click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator('select[name="onSuccess"]')).to_have_value(report)
+    expect(dialog.locator('select[name="onFailure"]')).to_have_value("")
+    dialog.locator('select[name="onFailure"]').select_option(label="alert")
+    shot(page, "18-edit-follow-ups")
+    dialog.locator("button.jp-mod-accept").click()
+    expect(row.locator('.jp-orch-follow-up[data-chain="on_failure"]')).to_have_text("on failure alert",
+                                                                                   timeout=15_000)
+    task = lab.post("task/get_by_id", {"id": task_id}).json()
+    assert task["on_failure"] == {"orch_id": alert, "workspace_id": workspace}
+    assert task["on_success"] == {"orch_id": report, "workspace_id": workspace, "name": "kept-name", "json": {"k": 1}}
+
+    row.locator('[data-action="edit-chain"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('select[name="onSuccess"]').select_option(label="nothing")
+    dialog.locator("button.jp-mod-accept").click()
+    expect(row.locator('.jp-orch-follow-up[data-chain="on_success"]')).to_have_count(0, timeout=15_000)
+    assert lab.post("task/get_by_id", {"id": task_id}).json()["on_success"] is None
+    lab.post("task/kill", {"id": task_id})
+    expect(row.locator('[data-action="edit-chain"]')).to_have_count(0, timeout=30_000)

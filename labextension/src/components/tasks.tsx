@@ -1,4 +1,4 @@
-import { editIcon, runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { editIcon, linkIcon, runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { memo, useState } from 'react';
 import { ITask } from '../api';
 import { CommandIDs } from '../commandids';
@@ -118,6 +118,14 @@ const TaskRow = memo(function TaskRow(props: {
             />
           </>
         ) : null}
+        {task.killed ? null : (
+          <ToolbarButtonComponent
+            icon={linkIcon}
+            dataset={{ action: 'edit-chain' }}
+            tooltip={trans.__('Choose what runs after a run succeeds or finally fails')}
+            onClick={() => void commands.execute(CommandIDs.editChain, args)}
+          />
+        )}
         <ToolbarButtonComponent
           icon={stopIcon}
           label={trans.__('Kill')}

@@ -47,6 +47,9 @@ RUN_SKIPPED = "skipped"  # a scheduled fire not run because the previous run sti
 RUN_ACTIVE = (PENDING, RUNNING)
 RUN_ENDED = (SUCCESS, FAILURE, TIMED_OUT, KILLED)
 RUN_FAILED = (FAILURE, TIMED_OUT)
+# The argument a follow-up task (on_success / on_failure) gets: the id of the run whose end started it.
+UPSTREAM_RUN_KEY = "upstream_run_id"
+CHAIN_KEYS = ("on_success", "on_failure")
 RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", "timed_out", "killed", "skipped"]
 
 # Pipelines.

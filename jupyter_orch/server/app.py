@@ -55,6 +55,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("task/next_fires", tasks.NextFires),
     ("task/run_now", tasks.RunNow),
     ("task/rerun", tasks.Rerun),
+    ("task/update_chain", tasks.UpdateChain),
     ("connections/create", connections.CreateConnection),
     ("connections/get", connections.GetConnection),
     ("connections/get_by_id", connections.GetConnectionById),

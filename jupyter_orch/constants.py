@@ -49,6 +49,9 @@ RUN_ENDED = (SUCCESS, FAILURE, TIMED_OUT, KILLED)
 RUN_FAILED = (FAILURE, TIMED_OUT)
 # What a run writes under this folder of its working folder is kept after it ends (its artifacts).
 OUTPUTS_DIR = "outputs"
+# The argument a follow-up task (on_success / on_failure) gets: the id of the run whose end started it.
+UPSTREAM_RUN_KEY = "upstream_run_id"
+CHAIN_KEYS = ("on_success", "on_failure")
 RunFilter = Literal["all", "ended", "pending", "running", "success", "failure", "timed_out", "killed", "skipped"]
 
 # Pipelines.

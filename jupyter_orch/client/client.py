@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..constants import TASK_ARGS_FILE_ENV
 from .base import Listing
@@ -16,6 +14,7 @@ from .connection import Connection
 from .discovery import find_server
 from .display import parse_time, time_text
 from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, WorkspaceNotFound
+from .folders import zip_folder
 from .frontend import announce_workspace
 from .http import Http
 from .model import ModelVersion
@@ -23,6 +22,9 @@ from .orchestration import Orchestration
 from .pipeline import Pipeline
 from .task import Task
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .dryrun import DryRun
 
 DEFAULT_WORKSPACE = "default"
 TASK_ID_ENVS = ("TASK_ID", "WALLAROO_TASK_ID")
@@ -171,7 +173,7 @@ class Client:
             raise ValueError("give exactly one of bytes_buffer= and path=")
         if path is not None:
             path = Path(path)
-            bytes_buffer = _zip_dir(path) if path.is_dir() else path.read_bytes()
+            bytes_buffer = zip_folder(path) if path.is_dir() else path.read_bytes()
             file_name = file_name or (path.name + ".zip" if path.is_dir() else path.name)
         metadata = {"workspace_id": self.get_current_workspace().id(), "name": name,
                     **({"entrypoint": entrypoint} if entrypoint else {})}
@@ -243,6 +245,17 @@ class Client:
         """True inside a task run."""
         return _task_id() is not None
 
+    @staticmethod
+    def dry_run(path_or_zip: str | Path | bytes, json_args: dict[str, Any] | None = None, *,
+                echo: bool = True) -> DryRun:
+        """Run an orchestration folder or zip here, in a subprocess, as a task run would run
+        (its requirements environment, variables and log capture), without uploading it: each
+        line is printed as it arrives; the answer has `exit_code` and `lines`. No server is
+        needed (`Client.dry_run(...)` works without one)."""
+        from .dryrun import dry_run  # the engine's modules it uses are loaded only for a dry run
+
+        return dry_run(path_or_zip, json_args, echo=echo)
+
     def task_args(self) -> dict[str, Any]:
         """The task's `json` arguments inside a task run; `{}` anywhere else."""
         task_id = _task_id()
@@ -288,13 +301,3 @@ class Client:
 
 def _task_id() -> str | None:
     return next((os.environ[k] for k in TASK_ID_ENVS if os.environ.get(k)), None)
-
-
-def _zip_dir(root: Path) -> bytes:
-    """A directory as a zip whose root is the directory's content (so `main.py` is at the root)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(root.rglob("*")):
-            if file.is_file() and "__pycache__" not in file.parts:
-                archive.write(file, file.relative_to(root).as_posix())
-    return buffer.getvalue()

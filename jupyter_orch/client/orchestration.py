@@ -67,29 +67,47 @@ class Orchestration(Entity):
             raise StatusError(f"orchestration {self.id()}", ERROR, f"{detail}\n{log[-2000:]}".strip())
         return self
 
+    def follow_up(
+        self, name: str | None = None, json_args: dict[str, Any] | None = None, timeout: float | None = None,
+        *, on_success: dict[str, Any] | None = None, on_failure: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A run-once body of this orchestration, for another task's `on_success` or
+        `on_failure` (its runs get the ending run's id as `upstream_run_id` beside `json_args`);
+        it may chain further itself."""
+        body = {"orch_id": self.id(), "workspace_id": self.workspace_id(), "name": name, "json": json_args,
+                "timeout": timeout, "on_success": on_success, "on_failure": on_failure}
+        return {k: v for k, v in body.items() if v is not None}
+
     def run_once(
         self, name: str, json_args: dict[str, Any] | None = None, timeout: float | None = None,
         *, max_retries: int | None = None, retry_delay: float | None = None,
+        on_success: dict[str, Any] | None = None, on_failure: dict[str, Any] | None = None,
     ) -> Task:
         """`max_retries`: retry a failed or timed-out run that many times, the first after
-        `retry_delay` seconds (default 10), doubling each time, with jitter."""
+        `retry_delay` seconds (default 10), doubling each time, with jitter. `on_success`,
+        `on_failure`: a follow-up (`other.follow_up(...)`) started when a run ends that way."""
         return self._start("task/run_once", name, json_args, timeout=timeout, max_retries=max_retries,
-                           retry_delay=retry_delay)
+                           retry_delay=retry_delay, on_success=on_success, on_failure=on_failure)
 
     def run_scheduled(
         self, name: str, schedule: str, json_args: dict[str, Any] | None = None, timeout: float | None = None,
         *, tz: str | None = None, end_date: datetime | str | None = None, max_runs: int | None = None,
         max_retries: int | None = None, retry_delay: float | None = None,
+        on_success: dict[str, Any] | None = None, on_failure: dict[str, Any] | None = None,
     ) -> Task:
         """`tz`: an IANA zone whose wall clock the schedule follows (default UTC); `end_date`: no
         fire after it (a time without offset is in `tz`); `max_runs`: the schedule ends once it
-        has made that many runs; `max_retries`, `retry_delay`: as `run_once`."""
+        has made that many runs; `max_retries`, `retry_delay`, `on_success`, `on_failure`: as
+        `run_once`."""
         return self._start("task/run_scheduled", name, json_args, schedule=schedule, timeout=timeout, tz=tz,
                            end_date=time_text(end_date), max_runs=max_runs, max_retries=max_retries,
-                           retry_delay=retry_delay)
+                           retry_delay=retry_delay, on_success=on_success, on_failure=on_failure)
 
-    def run_continuously(self, name: str, json_args: dict[str, Any] | None = None) -> Task:
-        return self._start("task/run_continuously", name, json_args)
+    def run_continuously(
+        self, name: str, json_args: dict[str, Any] | None = None,
+        *, on_success: dict[str, Any] | None = None, on_failure: dict[str, Any] | None = None,
+    ) -> Task:
+        return self._start("task/run_continuously", name, json_args, on_success=on_success, on_failure=on_failure)
 
     def _start(self, route: str, name: str, json_args: dict[str, Any] | None, **extra: Any) -> Task:
         body = {"name": name, "workspace_id": self.workspace_id(), "orch_id": self.id(),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from ..constants import RUN_ENDED, TASK_TERMINAL
+from ..constants import RUN_ENDED, TASK_TERMINAL, UPSTREAM_RUN_KEY
 from .base import Entity, Listing
 from .display import duration, local_time, parse_time, record_html, table_html, time_text
 from .errors import ApiError, WaitTimeout
@@ -18,6 +18,7 @@ from .waits import HTTP_SLACK_S, MAX_HOLD_S, wait_for_status
 RUN_TYPE_WORDS = {"Oneshot": "Temporary Run", "CronJob": "Scheduled Run", "NetworkService": "Continuous Run"}
 DOWNLOAD_CHUNK = 64 * 1024
 SCHEDULE_FIELDS = ("schedule", "tz", "json_args", "timeout", "end_date", "max_runs")
+CHAIN_FIELDS = ("on_success", "on_failure")
 
 
 class Task(Entity):
@@ -65,6 +66,27 @@ class Task(Entity):
     def attempt(self) -> int:
         """The attempt of the task's newest run (1, or 2 and on for its retries)."""
         return (self._data.get("last_runs") or [{}])[0].get("attempt") or 1
+
+    def on_success(self) -> dict[str, Any] | None:
+        """The follow-up (a run-once body) a successful run starts, if any."""
+        return self._data.get("on_success")
+
+    def on_failure(self) -> dict[str, Any] | None:
+        """The follow-up a run that finally fails or times out starts, if any."""
+        return self._data.get("on_failure")
+
+    def upstream_run_id(self) -> str | None:
+        """The run whose end started this task (it is another task's follow-up)."""
+        return self._data.get("upstream_run_id")
+
+    def update_chain(self, **changes: dict[str, Any] | None) -> Task:
+        """Set `on_success` and/or `on_failure` (`orch.follow_up(...)`; None: none); a chain
+        that would loop is refused (`BadRequest`) and changes nothing."""
+        unknown = set(changes) - set(CHAIN_FIELDS)
+        if unknown:
+            raise TypeError(f"update_chain() takes {', '.join(CHAIN_FIELDS)}; not {', '.join(sorted(unknown))}")
+        self._data = self._client._http.post("task/update_chain", {"id": self.id(), **changes})
+        return self
 
     def pause(self) -> Task:
         """Stop the schedule firing (a run under way goes on) until `resume`."""
@@ -168,6 +190,11 @@ class Task(Entity):
                 fields["max runs"] = self.max_runs()
         if self.max_retries():
             fields["attempt"] = f"{self.attempt()} of {self.max_retries() + 1}"
+        for key in CHAIN_FIELDS:
+            if (body := self._data.get(key)) is not None:
+                fields[key.replace("_", " ")] = _follow_up_words(body)
+        if self.upstream_run_id():
+            fields["started by run"] = self.upstream_run_id()
         return fields
 
 
@@ -209,6 +236,18 @@ class TaskRun(Entity):
 
     def attempt(self) -> int:
         return self._data.get("attempt") or 1
+
+    def follow_up_task_id(self) -> str | None:
+        """The task this run's end started (its task's on_success or on_failure)."""
+        return self._data.get("follow_up_task_id")
+
+    def follow_up(self) -> Task | None:
+        task_id = self.follow_up_task_id()
+        return None if task_id is None else self._client.get_task_by_id(task_id)
+
+    def upstream_run_id(self) -> str | None:
+        """The run whose end started this run's task (a follow-up's argument `upstream_run_id`)."""
+        return self.input_data().get(UPSTREAM_RUN_KEY)
 
     def rerun(self) -> TaskRun:
         """Run this finished run again with the arguments and timeout it ran with: a new run of
@@ -255,6 +294,8 @@ class TaskRun(Entity):
             **({"worker": self.worker()} if self.worker() else {}),
             **({"re-run of": self.rerun_of()} if self.rerun_of() else {}),
             **({"attempt": self.attempt(), "retry of": self.retry_of()} if self.retry_of() else {}),
+            **({"started task": self.follow_up_task_id()} if self.follow_up_task_id() else {}),
+            **({"started by run": self.upstream_run_id()} if self.upstream_run_id() else {}),
         }
 
 
@@ -306,6 +347,13 @@ class RunLogs(list[str]):
             return record_html({"logs": "(no lines)"})
         rows = (dict(zip(("time", "stream", "text"), _split(line), strict=True)) for line in self)
         return table_html(({**r, "time": local_time(r["time"]) or r["time"]} for r in rows), log=True)
+
+
+def _follow_up_words(body: dict[str, Any]) -> str:
+    """`<name or orchestration id>`, and what it chains to in turn."""
+    words = str(body.get("name") or f"orchestration {body['orch_id']}")
+    nested = [f"{key.replace('_', ' ')}: {_follow_up_words(body[key])}" for key in CHAIN_FIELDS if body.get(key)]
+    return f"{words} ({'; '.join(nested)})" if nested else words
 
 
 def _split(line: str) -> tuple[str, str, str]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -30,8 +30,12 @@ from ..client import Client, ClientError, Orchestration, Task, TaskRun, Workspac
 from ..client.display import local_time, record_html, table_html
 from ..client.errors import ApiNotFound
 from ..client.frontend import workspace_bundle
+from ..constants import CHAIN_KEYS
 from ..engine.orchestrations.notebook_folders import NotebookFolderError, notebook_zip
 from .widgets import OrchestrationWidget, TaskWidget
+
+if TYPE_CHECKING:
+    from ..client.dryrun import DryRun
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -68,6 +72,12 @@ def schedule_options(parser: UsageParser) -> None:
     parser.add_argument("--end-date", type=datetime.fromisoformat, metavar="T",
                         help="no fire after this ISO time (in the schedule's zone if naive)")
     parser.add_argument("--max-runs", type=int, metavar="N", help="end the schedule after N runs")
+
+
+def chain_options(parser: UsageParser, clearing: bool = False) -> None:
+    also = "; none: no more follow-up" if clearing else ""
+    parser.add_argument("--on-success", metavar="ORCH", help=f"orchestration run after a successful run{also}")
+    parser.add_argument("--on-failure", metavar="ORCH", help=f"orchestration run after a run finally fails{also}")
 
 
 def positive(value: str) -> float:
@@ -130,6 +140,10 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
         p.add_argument("--retries", type=int, metavar="N", help="retry a failed run up to N times")
         p.add_argument("--retry-delay", type=positive, metavar="S",
                        help="seconds before the first retry (doubling; default 10)")
+        chain_options(p)
+    p = add("chain", "set or clear a task's follow-ups (they get the ending run's id as upstream_run_id)")
+    p.add_argument("task", metavar="TASK")
+    chain_options(p, clearing=True)
     add("pause", "pause a scheduled task (no fire until resumed)").add_argument("task", metavar="TASK")
     add("resume", "resume a paused scheduled task from now on").add_argument("task", metavar="TASK")
     p = add("reschedule", "edit a scheduled task; its id and runs stay")
@@ -143,6 +157,10 @@ def orch_parser() -> tuple[UsageParser, dict[str, UsageParser]]:
     p.add_argument("--args", metavar="JSON", help="arguments for this run: JSON object, or a dict variable's name")
     p.add_argument("--timeout", type=positive, metavar="S", help="seconds before this run is stopped")
     add("rerun", "run a finished run again, with the arguments it ran with").add_argument("run", metavar="RUN")
+    p = add("dryrun", "run an orchestration folder or zip here as a task run would, without uploading it")
+    p.add_argument("path", metavar="PATH", help="a folder holding main.py, or a .zip")
+    p.add_argument("--args", "--json", dest="args", default="{}", metavar="JSON",
+                   help="JSON object, or a dict variable's name")
     p = add("fires", "the next fires of a scheduled task, or of a cron expression")
     p.add_argument("ref", metavar="TASK_OR_CRON")
     p.add_argument("--tz", metavar="ZONE", help="for a cron expression: its IANA time zone (default UTC)")
@@ -268,7 +286,8 @@ class OrchMagics(Magics):
             "logs": self._logs, "pipelines": self._pipelines, "plogs": self._plogs,
             "connections": self._connections, "workspace": self._workspace,
             "pause": self._pause, "resume": self._resume, "reschedule": self._reschedule, "fires": self._fires,
-            "runnow": self._run_now, "rerun": self._rerun, "artifacts": self._artifacts,
+            "runnow": self._run_now, "rerun": self._rerun, "chain": self._chain, "dryrun": self._dry_run,
+            "artifacts": self._artifacts,
         }
 
     @property
@@ -361,14 +380,41 @@ class OrchMagics(Magics):
         orchestration = self._find_orchestration(args.orch)
         name = args.name or orchestration.name() or "task"
         json_args = self._json_args(args)
+        chain = self._follow_ups(args)
         if args.command == "schedule":
             task = orchestration.run_scheduled(name, args.schedule, json_args, timeout=args.timeout, tz=args.tz,
                                                end_date=args.end_date, max_runs=args.max_runs,
-                                               max_retries=args.retries, retry_delay=args.retry_delay)
+                                               max_retries=args.retries, retry_delay=args.retry_delay, **chain)
         else:
             task = orchestration.run_once(name, json_args, timeout=args.timeout, max_retries=args.retries,
-                                          retry_delay=args.retry_delay)
+                                          retry_delay=args.retry_delay, **chain)
         return TaskWidget(task)
+
+    def _dry_run(self, args: argparse.Namespace) -> DryRun:
+        """Needs no server: the lines are printed as they come, the answer sums it up."""
+        from ..client.dryrun import dry_run  # loads the engine's modules: only for a dry run
+        from ..engine.errors import EngineError
+
+        try:
+            return dry_run(args.path, self._json_args(args))
+        except (EngineError, OSError, RuntimeError) as e:
+            raise UsageError(f"%orch dryrun: {e}") from None
+
+    def _chain(self, args: argparse.Namespace) -> Task:
+        changes = self._follow_ups(args)
+        if not changes:
+            raise UsageError("%orch chain: give --on-success and/or --on-failure (an orchestration, or none)")
+        return self._find_task(args.task).update_chain(**changes)
+
+    def _follow_ups(self, args: argparse.Namespace) -> dict[str, dict[str, Any] | None]:
+        """The follow-ups given (`none`: none), as the orchestrations' run-once bodies."""
+        chain: dict[str, dict[str, Any] | None] = {}
+        for key in CHAIN_KEYS:
+            ref = getattr(args, key)
+            if ref is not None:
+                orchestration = None if ref == "none" else self._find_orchestration(ref)
+                chain[key] = None if orchestration is None else orchestration.follow_up(orchestration.name())
+        return chain
 
     def _pause(self, args: argparse.Namespace) -> Task:
         return self._find_task(args.task).pause()

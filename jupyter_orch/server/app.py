@@ -67,6 +67,7 @@ API_ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     ("task/next_fires", tasks.NextFires),
     ("task/run_now", tasks.RunNow),
     ("task/rerun", tasks.Rerun),
+    ("task/update_chain", tasks.UpdateChain),
     ("task/list_run_artifacts", artifacts.ListRunArtifacts),
     (r"task/artifact/([^/]+)", artifacts.GetArtifact),
     ("connections/create", connections.CreateConnection),

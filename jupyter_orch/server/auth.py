@@ -144,6 +144,7 @@ OWNED_BY_ID: dict[str, tuple[str, Resolver]] = {
     "task/next_fires": ("id", _task_workspace),
     "task/run_now": ("id", _task_workspace),
     "task/rerun": ("id", _run_workspace),
+    "task/update_chain": ("id", _task_workspace),
     "task/list_task_runs": ("task_id", _task_workspace),
     "task/get_logs_for_run": ("id", _run_workspace),
     "models/get": ("id", _model_workspace),

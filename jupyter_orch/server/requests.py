@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from ..constants import RunFilter
+from ..constants import CHAIN_KEYS, RunFilter
 from ..engine import Invalid
 from ..engine.paging import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from ..engine.timeutil import parse_time
@@ -258,7 +258,22 @@ class DeleteOrchestrations(Body):
 # --- tasks ------------------------------------------------------------------------------------
 
 
-class CreateTask(Body):
+class Chained(Body):
+    """A task's follow-ups (engine/tasks/chains.py): run-once bodies started when one of its
+    runs ends in success (`on_success`) or finally fails or times out (`on_failure`)."""
+
+    on_success: FollowUp | None = None
+    on_failure: FollowUp | None = None
+
+    def chain(self, given_only: bool = False) -> dict[str, dict[str, Any] | None]:
+        """The follow-ups as engine bodies (`json` for the arguments), None for none; with
+        `given_only`, only the keys the caller sent."""
+        keys = [k for k in CHAIN_KEYS if not given_only or k in self.model_fields_set]
+        return {k: None if (step := getattr(self, k)) is None else step.model_dump(by_alias=True, exclude_none=True)
+                for k in keys}
+
+
+class CreateTask(Chained):
     workspace_id: Id
     orch_id: Uuid
     json_args: Annotated[dict[str, Any] | None, Field(alias="json")] = None
@@ -306,6 +321,23 @@ class Retries(Body):
 
 class CreateOnceTask(CreateTask, Retries):
     pass
+
+
+class FollowUp(Chained, Retries):
+    """A run-once body, as `task/run_once` takes it; `workspace_id` (the task's when left out)
+    must be its task's."""
+
+    orch_id: Uuid
+    workspace_id: Id | None = None
+    json_args: Annotated[dict[str, Any] | None, Field(alias="json")] = None
+    name: Text | None = None
+    timeout: Annotated[Seconds, _finite_positive()] | None = None
+
+
+class UpdateChain(Chained):
+    """`{"id"}` + `on_success` and/or `on_failure` (a run-once body, or null: none)."""
+
+    id: Uuid
 
 
 class CreateScheduledTask(CreateTask, ScheduleControls, Retries):

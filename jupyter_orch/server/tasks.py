@@ -1,6 +1,7 @@
 """Routes: task/run_once, run_scheduled, run_continuously, get_by_id, list,
 get_tasks_by_orch_sha, kill, delete, list_task_runs, get_logs_for_run; the schedule controls pause,
-update_schedule and next_fires; run_now (with overrides) and rerun."""
+update_schedule and next_fires; run_now (with overrides) and rerun; update_chain (a task's
+on_success / on_failure follow-ups)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class CreateTask(JsonRoute[r.CreateTask]):
             **({"schedule": scheduled.schedule, "tz": scheduled.tz, "end_date": scheduled.end_date,
                 "max_runs": scheduled.max_runs} if scheduled else {}),
             **retries,
+            **request.chain(),
         )
         return {"id": task.id}
 
@@ -154,6 +156,13 @@ class RunNow(JsonRoute[r.RunNow]):
 
     async def handle(self, request: r.RunNow, *args: str) -> Any:
         return await self.engine.tasks.run_now(request.id, request.json_args, request.timeout)
+
+
+class UpdateChain(JsonRoute[r.UpdateChain]):
+    request_model = r.UpdateChain
+
+    async def handle(self, request: r.UpdateChain, *args: str) -> Any:
+        return await self.engine.tasks.update_chain(request.id, request.chain(given_only=True))
 
 
 class Rerun(JsonRoute[r.ById]):

@@ -58,6 +58,21 @@ export interface ITask {
   /** Retries of a failed or timed-out run: how many, and the first one's delay in seconds. */
   max_retries?: number | null;
   retry_delay?: number | null;
+  /** Follow-ups: run-once bodies started when a run ends in success / finally fails. */
+  on_success?: IFollowUp | null;
+  on_failure?: IFollowUp | null;
+  /** The run whose end started this task (it is another task's follow-up). */
+  upstream_run_id?: string | null;
+}
+
+/** A run-once body a task's run starts as it ends (its runs get `upstream_run_id`). */
+export interface IFollowUp {
+  orch_id: string;
+  workspace_id?: number;
+  name?: string;
+  json?: Record<string, unknown>;
+  on_success?: IFollowUp | null;
+  on_failure?: IFollowUp | null;
 }
 
 export interface IRun {
@@ -78,6 +93,8 @@ export interface IRun {
   rerun_of?: string | null;
   retry_of?: string | null;
   attempt?: number;
+  /** The task its end started (its task's on_success / on_failure). */
+  follow_up_task_id?: string | null;
 }
 
 export interface IPipeline {
@@ -355,6 +372,8 @@ export interface INewTask {
   schedule?: string;
   controls?: IScheduleControls;
   retries?: { max_retries: number | null; retry_delay: number | null };
+  /** Follow-ups started when one of its runs ends in success / finally fails (null: none). */
+  chain?: IChain;
 }
 
 /** A schedule's time zone, end (ISO; without offset: in that zone) and run cap, as the API takes them. */
@@ -382,6 +401,11 @@ export async function createTask(task: INewTask): Promise<string> {
   if (task.mode !== 'continuous') {
     Object.assign(body, task.retries ?? {});
   }
+  for (const [key, followUp] of Object.entries(task.chain ?? {})) {
+    if (followUp) {
+      body[key] = followUp;
+    }
+  }
   const data = await request<{ id: string }>(TASK_ROUTES[task.mode], body);
   return String(data.id ?? '');
 }
@@ -405,6 +429,17 @@ export interface IScheduleEdit extends IScheduleControls {
 /** Edit a scheduled task; only the fields given change (null clears). */
 export async function updateSchedule(id: string, changes: IScheduleEdit): Promise<ITask> {
   return request<ITask>('task/update_schedule', { id, ...changes });
+}
+
+/** A task's follow-ups as an edit sends them (null: none). */
+export interface IChain {
+  on_success: IFollowUp | null;
+  on_failure: IFollowUp | null;
+}
+
+/** Set or clear a task's follow-ups; a chain that would loop is refused (400). */
+export async function updateChain(id: string, chain: Partial<IChain>): Promise<ITask> {
+  return request<ITask>('task/update_chain', { id, ...chain });
 }
 
 /** The next fires of a task (`{id}`) or of a schedule not made yet, as the server works them out. */

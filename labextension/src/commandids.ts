@@ -13,6 +13,7 @@ export namespace CommandIDs {
   export const resumeTask = 'jupyter-orch:resume-task';
   export const editSchedule = 'jupyter-orch:edit-schedule';
   export const runScheduledNow = 'jupyter-orch:run-scheduled-now';
+  export const editChain = 'jupyter-orch:edit-chain';
   export const rerunRun = 'jupyter-orch:rerun-run';
   export const openRunLog = 'jupyter-orch:open-run-log';
   export const openArtifact = 'jupyter-orch:open-artifact';

@@ -24,6 +24,7 @@ export const TASK_ACTIVE = ['pending', 'started', 'pending_kill'];
 export const RUN_ENDED = ['success', 'failure', 'timed_out', 'killed'];
 export const RUN_FAILED = ['failure', 'timed_out'];
 export const RUN_SKIPPED = 'skipped';
+export const CHAIN_KEYS = ['on_success', 'on_failure'];
 
 export const PIPELINE_RUNNING = 'Running';
 export const PIPELINE_STARTING = 'Starting';

@@ -27,7 +27,7 @@ import { FailureNotices } from './notify';
 import { OrchestrationFilesView } from './orchfiles';
 import { OrchSidebar, SIDEBAR_ID } from './sidebar';
 import { runningTasksItem } from './statusbar';
-import { askNewTask, askRunNow, askScheduleEdit } from './taskdialog';
+import { askChainEdit, askNewTask, askRunNow, askScheduleEdit } from './taskdialog';
 import { followKernelWorkspace } from './kernelworkspace';
 import { CRONJOB, ONESHOT, PAUSED, PIPELINE_ERROR, PIPELINE_RUNNING, PIPELINE_UNDEPLOYED } from './constants';
 
@@ -200,6 +200,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const id = String(args.orchId ?? rowData(app, 'orchId') ?? '');
       return model.orchestrations.get(id);
     };
+    /** What a task of `orchId` may chain to: the ready orchestrations of its workspace but its own (a loop). */
+    const followUpChoices = (workspaceId: number, orchId: string) =>
+      model.orchestrations.items
+        .filter(o => o.workspace_id === workspaceId && o.status === 'ready' && o.id !== orchId)
+        .map(o => ({ id: o.id, name: o.name || o.file_name || shortId(o.id) }));
     const taskOf = (args: ReadonlyPartialJSONObject) => {
       const id = String(args.taskId ?? rowData(app, 'taskId') ?? '');
       return model.tasks.get(id);
@@ -273,7 +278,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const name = orch.name || orch.file_name || shortId(orch.id);
-        const task = await askNewTask({ id: orch.id, name, workspaceId: orch.workspace_id }, settings.timeZone, trans);
+        const followUps = followUpChoices(orch.workspace_id, orch.id);
+        const task = await askNewTask(
+          { id: orch.id, name, workspaceId: orch.workspace_id },
+          settings.timeZone,
+          trans,
+          followUps
+        );
         if (task) {
           await act(trans.__('Starting a task of "%1" failed', name), () => startTask(task));
         }
@@ -400,6 +411,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (changes) {
           await act(trans.__('Editing "%1" failed', title), async () => {
             await api.updateSchedule(task.id, changes);
+            model.refreshPart('tasks');
+          });
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.editChain, {
+      label: trans.__('Edit Follow-ups…'),
+      isEnabled: args => Boolean(taskOf(args) && !taskOf(args)?.killed),
+      execute: async args => {
+        const task = taskOf(args);
+        if (!task || task.killed) {
+          return;
+        }
+        const title = model.taskTitle(task);
+        const chain = await askChainEdit(
+          task,
+          title,
+          followUpChoices(task.workspace_id, task.orch_id),
+
+          trans
+        );
+        if (chain) {
+          await act(trans.__('Editing the follow-ups of "%1" failed', title), async () => {
+            await api.updateChain(task.id, chain);
             model.refreshPart('tasks');
           });
         }
@@ -601,6 +636,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           CommandIDs.pauseTask,
           CommandIDs.resumeTask,
           CommandIDs.editSchedule,
+          CommandIDs.editChain,
           CommandIDs.killTask
         ]
       ],

@@ -261,7 +261,13 @@ export class OrchModel {
 
   private async _pollTick(): Promise<void> {
     if (this.channel.isConnected) {
-      this._schedule('connections', 'workspaces');
+      // Connections publish no events. Runs on show that are still under way are re-read too:
+      // jupyter_server's event stream does not say what it missed while it (re)connected.
+      const underway = (status: string | undefined) => status === 'pending' || status === 'running';
+      const live =
+        this.runs.items.some(r => underway(r.status)) ||
+        this.tasks.items.some(t => (t.last_runs ?? []).some(r => underway(r.status)));
+      this._schedule('connections', 'workspaces', ...(live ? (['tasks', 'runs'] as Part[]) : []));
     } else {
       this.refresh();
     }

@@ -6,7 +6,7 @@
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import React, { useEffect, useState } from 'react';
-import { INewTask, IScheduleControls, IScheduleEdit, ITask, nextFires } from './api';
+import { IChain, IFollowUp, INewTask, IScheduleControls, IScheduleEdit, ITask, nextFires } from './api';
 import { cronToWords, isCronReadable } from './cron';
 import { askUntilValid, TextField, useDraft } from './formdialog';
 import { fullTime, Zone } from './format';
@@ -22,6 +22,15 @@ export interface ITaskDraft {
   maxRuns: string;
   retries: string;
   retryDelay: string;
+  /** Follow-ups: the orchestration id started when a run succeeds / finally fails ('' = none). */
+  onSuccess: string;
+  onFailure: string;
+}
+
+/** An orchestration a new task may chain to. */
+export interface IFollowUpChoice {
+  id: string;
+  name: string;
 }
 
 const END_DATE = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?$/;
@@ -101,7 +110,76 @@ function useFires(draft: ITaskDraft, ready: boolean): { fires: Date[]; error: st
   return answer;
 }
 
-function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBundle; editing?: boolean }): JSX.Element {
+function FollowUpField(props: {
+  label: string;
+  name: 'onSuccess' | 'onFailure';
+  value: string;
+  choices: IFollowUpChoice[];
+  none: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <label>
+      {props.label}
+      <select
+        className="jp-mod-styled"
+        name={props.name}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        <option value="">{props.none}</option>
+        {props.choices.map(c => (
+          <option key={c.id} value={c.id}>
+            {c.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function ChainFields(props: {
+  draft: ITaskDraft;
+  update: (fields: Partial<ITaskDraft>) => void;
+  followUps: IFollowUpChoice[];
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { trans, draft, update } = props;
+  return (
+    <fieldset className="jp-orch-follow-ups">
+      <legend>{trans.__('Then (a new run-once task, given the run id as upstream_run_id)')}</legend>
+      <FollowUpField
+        label={trans.__('When a run succeeds, run')}
+        name="onSuccess"
+        value={draft.onSuccess}
+        choices={props.followUps}
+        none={trans.__('nothing')}
+        onChange={onSuccess => update({ onSuccess })}
+      />
+      <FollowUpField
+        label={trans.__('When a run finally fails, run')}
+        name="onFailure"
+        value={draft.onFailure}
+        choices={props.followUps}
+        none={trans.__('nothing')}
+        onChange={onFailure => update({ onFailure })}
+      />
+    </fieldset>
+  );
+}
+
+function ChainForm(props: { draft: ITaskDraft; followUps: IFollowUpChoice[]; trans: TranslationBundle }): JSX.Element {
+  const [draft, update] = useDraft(props.draft);
+  return <ChainFields draft={draft} update={update} followUps={props.followUps} trans={props.trans} />;
+}
+
+function TaskForm(props: {
+  draft: ITaskDraft;
+  zone: Zone;
+  trans: TranslationBundle;
+  editing?: boolean;
+  followUps?: IFollowUpChoice[];
+}): JSX.Element {
   const { trans } = props;
   const [draft, update] = useDraft(props.draft);
   const problems = draftProblems(draft);
@@ -233,6 +311,9 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
           {problem('retryDelay')}
         </>
       ) : null}
+      {props.followUps && props.followUps.length ? (
+        <ChainFields draft={draft} update={update} followUps={props.followUps} trans={trans} />
+      ) : null}
     </div>
   );
 }
@@ -244,7 +325,8 @@ function TaskForm(props: { draft: ITaskDraft; zone: Zone; trans: TranslationBund
 export async function askNewTask(
   orchestration: { id: string; name: string; workspaceId: number },
   zone: Zone,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  followUps: IFollowUpChoice[] = []
 ): Promise<INewTask | null> {
   const draft: ITaskDraft = {
     name: orchestration.name,
@@ -256,12 +338,14 @@ export async function askNewTask(
     endDate: '',
     maxRuns: '',
     retries: '',
-    retryDelay: ''
+    retryDelay: '',
+    onSuccess: '',
+    onFailure: ''
   };
   const ok = await askUntilValid({
     title: trans.__('New task of %1', orchestration.name),
     okLabel: trans.__('Start'),
-    form: () => <TaskForm draft={draft} zone={zone} trans={trans} />,
+    form: () => <TaskForm draft={draft} zone={zone} trans={trans} followUps={followUps} />,
     isValid: () => Object.keys(draftProblems(draft)).length === 0,
     trans
   });
@@ -280,6 +364,10 @@ export async function askNewTask(
     retries: {
       max_retries: draft.retries.trim() ? Number(draft.retries) : null,
       retry_delay: draft.retryDelay.trim() ? Number(draft.retryDelay) : null
+    },
+    chain: {
+      on_success: draft.onSuccess ? { orch_id: draft.onSuccess } : null,
+      on_failure: draft.onFailure ? { orch_id: draft.onFailure } : null
     }
   };
 }
@@ -297,6 +385,8 @@ function draftOf(task: ITask, title: string, fields: Partial<ITaskDraft>): ITask
     maxRuns: '',
     retries: '',
     retryDelay: '',
+    onSuccess: '',
+    onFailure: '',
     ...fields
   };
 }
@@ -357,6 +447,48 @@ export async function askRunNow(
   return {
     json: draft.args.trim() ? JSON.parse(draft.args) : {},
     timeout: draft.timeout.trim() ? Number(draft.timeout) : null
+  };
+}
+
+/** A chosen follow-up orchestration as a body: the one there was when it is the same (its name and arguments kept). */
+function followUpOf(orchId: string, before: IFollowUp | null | undefined): IFollowUp | null {
+  if (!orchId) {
+    return null;
+  }
+  return before && before.orch_id === orchId ? before : { orch_id: orchId };
+}
+
+/** Ask for a task's new follow-ups (success, failure) among `followUps`; null when cancelled. */
+export async function askChainEdit(
+  task: ITask,
+  title: string,
+  followUps: IFollowUpChoice[],
+  trans: TranslationBundle
+): Promise<IChain | null> {
+  const current = [task.on_success, task.on_failure].filter((b): b is IFollowUp => Boolean(b));
+  const known = new Set(followUps.map(c => c.id));
+  // A follow-up set elsewhere (another state of the orchestrations) stays choosable.
+  const choices = [
+    ...followUps,
+    ...current.filter(b => !known.has(b.orch_id)).map(b => ({ id: b.orch_id, name: b.name || b.orch_id }))
+  ];
+  const draft = draftOf(task, title, {
+    onSuccess: task.on_success?.orch_id ?? '',
+    onFailure: task.on_failure?.orch_id ?? ''
+  });
+  const ok = await askUntilValid({
+    title: trans.__('Follow-ups of %1', title),
+    okLabel: trans.__('Save'),
+    form: () => <ChainForm draft={draft} followUps={choices} trans={trans} />,
+    isValid: () => true,
+    trans
+  });
+  if (!ok) {
+    return null;
+  }
+  return {
+    on_success: followUpOf(draft.onSuccess, task.on_success),
+    on_failure: followUpOf(draft.onFailure, task.on_failure)
   };
 }
 

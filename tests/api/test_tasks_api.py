@@ -16,10 +16,12 @@ from tests.support.zips import make_zip
 UNKNOWN = "8e0f7c3c-8d7a-4e43-9c39-0f3bb1e9c7a1"
 TASK_FIELDS = {"id", "name", "workspace_id", "orch_id", "run_type", "schedule", "timeout", "status",
                "input_data", "killed", "created_at", "updated_at", "extra_env_vars", "last_runs",
-               "next_run_at", "tz", "end_date", "max_runs", "max_retries", "retry_delay"}
+               "next_run_at", "tz", "end_date", "max_runs", "max_retries", "retry_delay", "on_success", "on_failure",
+               "upstream_run_id"}
 RUN_FIELDS = {"task", "run_id", "status", "created_at", "updated_at", "started_at", "ended_at",
               "exit_code", "error", "log_lines", "log_truncated", "scheduled_for",
-              "engine_id", "worker", "input_data", "timeout", "rerun_of", "retry_of", "attempt"}
+              "engine_id", "worker", "input_data", "timeout", "rerun_of", "retry_of", "attempt",
+              "follow_up_task_id"}
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from jupyter_orch.client import (
     Listing,
     RequiredAttributeMissing,
 )
-from jupyter_orch.client.client import _zip_dir
+from jupyter_orch.client.folders import zip_folder
 from tests.support.zips import make_zip
 
 HELLO = make_zip({"main.py": "print('hello')\n", "data/input.csv": "a,b\n1,2\n"})
@@ -69,7 +69,7 @@ def test_upload_orchestration_bytes_zip_and_directory(wl: Client, tmp_path: Path
     from_dir = wl.upload_orchestration(path=folder).wait_for_ready(timeout=30)
     assert from_dir.file_name() == "my_orch.zip" and from_dir.name() is None
     assert from_dir._data["entrypoint"] == "main.py"  # the folder's content is the zip's root
-    assert sorted(zipfile.ZipFile(io.BytesIO(_zip_dir(folder))).namelist()) == ["data/input.csv", "main.py"]
+    assert sorted(zipfile.ZipFile(io.BytesIO(zip_folder(folder))).namelist()) == ["data/input.csv", "main.py"]
 
     listed = wl.list_orchestrations()
     assert isinstance(listed, Listing)

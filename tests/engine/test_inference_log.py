@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from jupyter_orch.engine import Invalid
@@ -281,3 +282,28 @@ def test_release_0_1_parts_are_read_and_left_alone(tmp_path: Path) -> None:
     log.flush()
     assert log.compact() == 0 and len(parts(log.root)) == 3  # only its own parts are its to merge
     assert values(log.query(1, make_query(None, None, "asc", None, None)).table) == [0, 1, 5]
+
+
+def test_tensors_are_stored_flat_and_read_back_as_they_were_beside_parts_that_hold_lists(log: InferenceLog) -> None:
+    ints = pa.FixedSizeListArray.from_arrays(pa.array(np.arange(6, dtype=np.int64)), 3)
+    written = frame(T0, 2).append_column("in.ids", ints)
+    log.append(1, written, "v1", "sha1")
+    log.flush()
+    (flat,) = parts(log.root)
+    stored = pq.read_schema(flat)
+    assert stored.field("in.x").type == pa.binary(8) and stored.field("in.ids").type == pa.binary(24)
+    # A part from before tensors were stored flat, beside it in the same hour.
+    old = frame(T0 + timedelta(seconds=10), 1, first_value=7).append_column(
+        "in.ids", pa.FixedSizeListArray.from_arrays(pa.array([7, 8, 9], pa.int64()), 3))
+    pq.write_table(old, flat.with_name("part-older-00000000000000000001-00000000000000000001.parquet"))
+    table = log.query(1, make_query(None, None, "asc", None, None)).table
+    assert table.schema.field("in.x").type == written.schema.field("in.x").type
+    assert table.schema.field("in.ids").type == pa.list_(pa.int64(), 3)
+    assert table.column("in.x").to_pylist() == [[0.0, 0.0], [1.0, 1.0], [7.0, 7.0]]
+    assert table.column("in.ids").to_pylist() == [[0, 1, 2], [3, 4, 5], [7, 8, 9]]
+    assert log.count(1, make_query(None, None, None, None, None)) == 3
+    # Variable-size lists and lists with nulls stay lists.
+    log.append(1, frame(T0 + timedelta(seconds=20), 1, fixed=False), "v1", "sha1")
+    log.flush()
+    newest = log.query(1, make_query(None, None, "desc", 1, None)).table
+    assert newest.column("in.x").to_pylist() == [[0.0, 0.0]]

@@ -242,12 +242,82 @@ def test_run_and_schedule_take_retries(kernel: Kernel, hello: str, client: Clien
     cron.kill()
 
 
+def test_run_and_chain_take_follow_ups(kernel: Kernel, hello: str, client: Client) -> None:
+    code = "from jupyter_orch import Client\nprint('after', Client().task_args())\n"
+    cell = kernel.execute(f"%%orch_upload after\n{code}")
+    kernel.wait_for_state(cell.widget_id, "status", "ready")
+    after = next(o for o in client.list_orchestrations() if o.name() == "after")
+    cell = kernel.execute("%orch run hello --name chained --on-success after --args '{\"who\": \"c\"}'")
+    kernel.wait_for_state(cell.widget_id, "status", "success")
+    task = next(t for t in client.list_tasks() if t.name() == "chained")
+    assert task.on_success() == after.follow_up("after") and task.on_failure() is None
+    (run,) = task.last_runs()
+    follow = run.follow_up()
+    assert follow is not None and follow.name() == "after" and follow.upstream_run_id() == run.id()
+    (follow_run,) = follow.wait_for(timeout=60).last_runs()
+    assert f"after {{'upstream_run_id': '{run.id()}'}}" in follow_run.logs().texts()
+    shown = kernel.execute("%orch chain chained --on-success none --on-failure after").result["text/html"]
+    assert "<th>on failure</th><td>after</td>" in shown and "on success" not in shown
+    task = client.get_task_by_id(task.id())
+    assert task.on_success() is None and task.on_failure() == after.follow_up("after")
+    assert "give --on-success" in kernel.execute("%orch chain chained").usage_error()
+    refused = kernel.execute("%orch chain chained --on-success hello").usage_error()
+    assert "would loop" in refused and "HTTP 400" in refused
+    assert client.get_task_by_id(task.id()).on_success() is None
+
+
+def test_dryrun_shows_the_log_live_and_answers_the_exit_code(kernel: Kernel) -> None:
+    """The run prints a line, then waits for a file the test makes only once that line has
+    reached the notebook: the line can only have come while the run was still running."""
+    folder = kernel.cwd / "dry"
+    folder.mkdir()
+    (folder / "main.py").write_text(
+        "import pathlib, sys, time\nfrom jupyter_orch import Client\n"
+        "print('first', Client().task_args(), flush=True)\n"
+        f"while not pathlib.Path({str(folder / 'go')!r}).exists():\n"
+        "    time.sleep(0.05)\n"
+        "print('second', file=sys.stderr)\nsys.exit(2)\n")
+    msg_id = kernel.kc.execute("%orch dryrun dry --json '{\"n\": 1}'")
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream"
+                    and "first {'n': 1}" in m["content"]["text"], 60)
+    (folder / "go").write_text("")
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle", 60)
+    outputs = [m for m in kernel.messages if m["parent_header"].get("msg_id") == msg_id]
+    streams = [(m["content"]["name"], m["content"]["text"]) for m in outputs if m["msg_type"] == "stream"]
+    assert ("stderr", "second\n") in streams
+    (result,) = [m["content"]["data"] for m in outputs if m["msg_type"] == "execute_result"]
+    assert result["text/plain"].startswith("DryRun(exit_code=2, lines=2")
+    assert "<th>exit code</th><td>2</td>" in result["text/html"]
+    assert "no orchestration folder or zip" in kernel.execute("%orch dryrun nowhere").usage_error()
+    assert "not a valid zip archive" in kernel.execute("%orch dryrun dry/main.py").usage_error()
+
+
+def test_an_interrupted_dryrun_stops_its_run(kernel: Kernel) -> None:
+    folder = kernel.cwd / "forever"
+    folder.mkdir()
+    pid_file = kernel.cwd / "forever.pid"
+    (folder / "main.py").write_text(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                    "print('waiting', flush=True)\ntime.sleep(600)\n")
+    msg_id = kernel.kc.execute("%orch dryrun forever")
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream"
+                    and "waiting" in m["content"]["text"], 60)
+    pid = int(pid_file.read_text())
+    kernel.km.interrupt_kernel()
+    kernel.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle", 60)
+    errors = [m for m in kernel.messages if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "error"]
+    assert [e["content"]["ename"] for e in errors] == ["KeyboardInterrupt"]
+    assert not Path(f"/proc/{pid}").exists()  # stopped before the cell ended
+    assert kernel.execute("1 + 1").result["text/plain"] == "2"
+
+
 def test_help(kernel: Kernel) -> None:
     overview = kernel.execute("%orch").stdout
     assert overview == kernel.execute("%orch help").stdout
     for command in ("list", "status", "run", "schedule", "tasks", "kill", "runs", "logs", "pipelines", "plogs",
-                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun",
-                    "artifacts"):
+                    "connections", "workspace", "pause", "resume", "reschedule", "fires", "runnow", "rerun", "chain",
+                    "dryrun", "artifacts"):
         assert command in overview
     assert "--timeout S" in kernel.execute("%orch help run").stdout
 

@@ -40,6 +40,11 @@ def shot_of(locator: Any, name: str) -> None:
     locator.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
+def expect_live(panel: Any) -> None:
+    """The sidebar's socket is connected (on a loaded machine a page may take a while)."""
+    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=30_000)
+
+
 def choose_workspace(panel: Any, workspace_id: int) -> None:
     select = panel.locator("select.jp-orch-workspace")
     expect(select.locator(f'option[value="{workspace_id}"]')).to_have_count(1, timeout=20_000)

@@ -16,6 +16,7 @@ from tests.ui.helpers import (
     choose_workspace,
     contrast,
     expect,
+    expect_live,
     shot,
     shot_of,
     start,
@@ -50,7 +51,7 @@ def test_upload_reaches_ready_live_and_shows_its_files(
     page: Any, panel: Any, lab: ServerProcess, workspace: int, theme: str
 ) -> None:
     choose_workspace(panel, workspace)
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
+    expect_live(panel)
     panel.locator("input.jp-orch-file-input").set_input_files(
         files=[zip_file("picked.zip", {"main.py": "print('picked')\n", "data/rows.csv": "a,b\n1,2\n"})]
     )
@@ -88,7 +89,7 @@ def test_rejected_uploads_show_a_readable_message(page: Any, panel: Any, lab: Se
 
 def test_packaging_error_names_the_log_in_words(page: Any, panel: Any, lab: ServerProcess, workspace: int) -> None:
     choose_workspace(panel, workspace)
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
+    expect_live(panel)
     orch_id = upload(lab, workspace, "bad-reqs", {"main.py": "print(1)\n", "requirements.txt": "not ! a req ===\n"})
     row = panel.locator(f'li[data-orch-id="{orch_id}"]')
     expect(status_of(row)).to_have_text("error", timeout=120_000)
@@ -170,7 +171,7 @@ def test_a_failing_schedule_raises_one_notification_that_counts(
     crash = {"main.py": "import sys\nprint('about to fail')\nsys.exit(3)\n"}
     orch_id = uploaded_ready(lab, workspace, "crasher", crash)
     choose_workspace(panel, workspace)
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
+    expect_live(panel)
     task_id = start(lab, "task/run_scheduled", name="every-2s", workspace_id=workspace, orch_id=orch_id,
                     schedule="*/2 * * * * *")
     toasts = page.locator(".Toastify__toast", has_text='Run of "every-2s"')

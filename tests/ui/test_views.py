@@ -16,7 +16,16 @@ from playwright import sync_api
 
 from tests.support.onnx_models import scale_model
 from tests.support.server import ServerProcess
-from tests.ui.helpers import choose_workspace, expect, shot, shot_of, start, status_of, uploaded_ready
+from tests.ui.helpers import (
+    choose_workspace,
+    expect,
+    expect_live,
+    shot,
+    shot_of,
+    start,
+    status_of,
+    uploaded_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -135,7 +144,7 @@ def test_all_workspaces_and_failures_elsewhere_named(page: Any, panel: Any, lab:
     crash = uploaded_ready(lab, other["workspace_id"], "far-crash", {"main.py": "raise SystemExit(2)\n"})
     uploaded_ready(lab, workspace, "near", {"main.py": "print('near')\n"})
     choose_workspace(panel, workspace)
-    expect(panel.locator('.jp-orch-live[data-live="true"]')).to_have_count(1, timeout=15_000)
+    expect_live(panel)
     start(lab, "task/run_once", name="far-task", workspace_id=other["workspace_id"], orch_id=crash)
     toast = page.locator(".Toastify__toast", has_text='Run of "far-task"')
     expect(toast).to_contain_text(f"in {lab.post('workspaces/list').json()['workspaces'][-1]['name']}", timeout=30_000)

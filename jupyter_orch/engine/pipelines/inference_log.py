@@ -7,7 +7,8 @@ several engines (writers) may share. Parts live at
 `<root>/<pipeline id>/<yyyy-mm-dd-hh>/part-<writer>-<lo stamp>-<hi stamp>.parquet`: a flush gets
 one stamp (lo = hi), a merged part spans the stamps of the parts it replaced, which readers then
 skip. Parts are written to a hidden temporary name, synced, then renamed, so a crash never
-leaves a half-written part. They use LZ4: list columns read about 5x faster than with Snappy.
+leaves a half-written part. They use LZ4: list columns read about 5x faster than with Snappy, and
+store tensor columns flat (flat_lists.py), which reads a big time range about 3x faster again.
 
 Every writer reads all writers' parts and compacts only its own: an open hour's parts are
 merged into one once `compact_parts` piled up, a closed hour ends as one part per writer.
@@ -50,6 +51,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..errors import DiskFull, Invalid
+from .flat_lists import flatten, form, unflatten
 
 TIME_TYPE = pa.timestamp("ms", tz="UTC")
 METADATA_COLUMNS = ("metadata.pipeline_version", "metadata.model_sha")
@@ -310,7 +312,7 @@ class InferenceLog:
         total = 0
         for source in self._sources(pipeline_id, whole):
             if source.parts:
-                total += self._dataset(source.parts).count_rows(filter=expression)
+                total += sum(d.count_rows(filter=expression) for d in self._datasets(source.parts))
             total += sum(_count_in(b.frame.column("time"), expression) for b in source.batches)
         return total
 
@@ -390,8 +392,8 @@ class InferenceLog:
         self, parts: list[Part], batches: list[Batch], columns: list[str] | None, expression: pc.Expression | None
     ) -> pa.Table:
         pieces = []
-        if parts:
-            pieces.append(self._dataset(parts).to_table(columns=columns, filter=expression))
+        for dataset in self._datasets(parts):
+            pieces.append(unflatten(dataset.to_table(columns=columns, filter=expression)))
         if batches:
             table = materialize(batches)
             table = table if expression is None else table.filter(expression)
@@ -400,11 +402,17 @@ class InferenceLog:
             return pieces[0]
         return pa.concat_tables(pieces, promote_options="permissive")
 
-    def _dataset(self, parts: list[Part]) -> ds.Dataset:
-        paths = [p.path for p in parts]
-        return ds.dataset(paths, schema=self._schema(paths), format="parquet", filesystem=self.fs)
+    def _datasets(self, parts: list[Part]) -> list[ds.Dataset]:
+        """The parts as datasets, one per stored form (flat_lists.py: parts written before
+        tensors were stored flat hold them as lists), in the parts' order of first form."""
+        schemas = self._schemas_of([p.path for p in parts])
+        forms: dict[frozenset[str], list[tuple[str, pa.Schema]]] = {}
+        for part in parts:
+            forms.setdefault(form(schemas[part.path]), []).append((part.path, schemas[part.path]))
+        return [ds.dataset([path for path, _ in group], schema=_unified([s for _, s in group]), format="parquet",
+                           filesystem=self.fs) for group in forms.values()]
 
-    def _schema(self, paths: list[str]) -> pa.Schema:
+    def _schemas_of(self, paths: list[str]) -> dict[str, pa.Schema]:
         with self._lock:
             missing = [p for p in paths if p not in self._schemas]
         read = {p: pq.read_schema(p, filesystem=self.fs) for p in missing}
@@ -412,12 +420,7 @@ class InferenceLog:
             if len(self._schemas) > SCHEMA_CACHE_SIZE:
                 self._schemas.clear()
             self._schemas.update(read)
-            schemas = [self._schemas.get(p) or read[p] for p in paths]
-        unique: list[pa.Schema] = []
-        for schema in schemas:
-            if not any(schema.equals(u) for u in unique):
-                unique.append(schema)
-        return unique[0] if len(unique) == 1 else pa.unify_schemas(unique, promote_options="permissive")
+            return {p: self._schemas.get(p) or read[p] for p in paths}
 
     def _next_stamp(self) -> int:
         self._stamp = max(time.time_ns(), self._stamp + 1)
@@ -432,8 +435,8 @@ class InferenceLog:
         tmp = f"{folder}/.tmp-{name}"
         try:
             with self.fs.open_output_stream(tmp) as sink:
-                pq.write_table(table.combine_chunks(), sink, compression="lz4", use_dictionary=list(METADATA_COLUMNS),
-                               row_group_size=ROW_GROUP_ROWS)
+                pq.write_table(flatten(table.combine_chunks()), sink, compression="lz4",
+                               use_dictionary=list(METADATA_COLUMNS), row_group_size=ROW_GROUP_ROWS)
             if self._local:
                 _fsync(tmp)
             self.fs.move(tmp, f"{folder}/{name}")
@@ -518,6 +521,14 @@ def _fsync(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _unified(schemas: list[pa.Schema]) -> pa.Schema:
+    unique: list[pa.Schema] = []
+    for schema in schemas:
+        if not any(schema.equals(u) for u in unique):
+            unique.append(schema)
+    return unique[0] if len(unique) == 1 else pa.unify_schemas(unique, promote_options="permissive")
 
 
 def _split_by_hour(table: pa.Table) -> list[tuple[str, pa.Table]]:

@@ -87,7 +87,12 @@ tasks = Table(
     Column("max_runs", Integer),  # the schedule ends once its fires made this many runs
     Column("max_retries", Integer),  # a failed or timed-out run is retried up to this many times
     Column("retry_delay", Float),  # seconds before the first retry; doubling, with jitter
+    Column("on_success", Json),  # a run-once body started when one of its runs succeeds (tasks/chains.py)
+    Column("on_failure", Json),  # ... when one of its runs finally fails or times out
+    Column("upstream_run_id", Text),  # the run whose end started this task (a follow-up)
     Index("tasks_ws", "workspace_id"),
+    # A run's end starts its follow-up once, whichever engines see the end.
+    Index("tasks_upstream_run", "upstream_run_id", unique=True),
     Index("tasks_orch", "orch_id"),
 )
 
@@ -118,6 +123,7 @@ runs = Table(
     Column("rerun_of", Text),  # the run this one re-runs
     Column("retry_of", Text),  # the failed run this one retries
     Column("attempt", Integer),  # 1 for a first try, 2 for its first retry, ...; null: 1
+    Column("follow_up_task_id", Text),  # the task this run's end started (its task's on_success/on_failure)
     UniqueConstraint("task_id", "number", name="runs_task_number"),
     Index("runs_task", "task_id", "created_at"),
     Index("runs_status", "status"),

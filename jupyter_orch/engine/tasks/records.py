@@ -42,6 +42,7 @@ from ..paging import Page, PageRequest, page_of, paged
 from ..store import schema as t
 from ..store.database import Store
 from ..timeutil import utcnow
+from .variables import task_variables
 
 __all__ = [
     "CRONJOB", "FAILED", "FAILURE", "KILLED", "ONESHOT", "PENDING", "PENDING_KILL", "RUNNING", "RUN_ACTIVE",
@@ -86,6 +87,9 @@ class Task:
     max_runs: int | None = None
     max_retries: int | None = None
     retry_delay: float | None = None
+    on_success: dict[str, Any] | None = None  # follow-ups (tasks/chains.py): run-once bodies
+    on_failure: dict[str, Any] | None = None
+    upstream_run_id: str | None = None  # the run whose end started this task
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Run:
     rerun_of: str | None = None
     retry_of: str | None = None
     attempt: int = 1
+    follow_up_task_id: str | None = None  # the task its end started (its task's on_success/on_failure)
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,9 @@ class NewTask:
     max_runs: int | None = None
     max_retries: int | None = None
     retry_delay: float | None = None
+    on_success: dict[str, Any] | None = None
+    on_failure: dict[str, Any] | None = None
+    upstream_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,20 +189,30 @@ class TaskRecords:
 
     # --- tasks ---
 
-    def insert_task(self, new: NewTask, with_run: bool) -> tuple[str, str | None]:
-        """Insert a task, and its first run when `with_run`, in one transaction."""
+    def insert_task(
+        self, new: NewTask, with_run: bool, check: Callable[[Connection], None] | None = None
+    ) -> tuple[str, str | None]:
+        """Insert a task, and its first run when `with_run`, in one transaction (after `check`,
+        which may refuse it). A follow-up task (`upstream_run_id`) is also written on its
+        upstream run; a second follow-up of one run raises IntegrityError, writing nothing."""
         task_id, now = str(uuid.uuid4()), utcnow()
         run_id = str(uuid.uuid4()) if with_run else None
         with self.store.write() as db:
+            if check is not None:
+                check(db)
             db.execute(insert(t.tasks).values(
                 id=task_id, name=new.name, workspace_id=new.workspace_id, orch_id=new.orch_id,
                 run_type=new.run_type, schedule=new.schedule, timeout=new.timeout, status=new.status,
                 input_data=new.input_data, killed=False, next_run_at=new.next_run_at, created_at=now, updated_at=now,
                 tz=new.tz, end_date=new.end_date, max_runs=new.max_runs, max_retries=new.max_retries,
-                retry_delay=new.retry_delay,
+                retry_delay=new.retry_delay, on_success=new.on_success, on_failure=new.on_failure,
+                upstream_run_id=new.upstream_run_id,
             ))
             if run_id is not None:
                 _insert_run(db, run_id, task_id, None, now)
+            if new.upstream_run_id is not None:
+                db.execute(update(t.runs).where(t.runs.c.id == new.upstream_run_id)
+                           .values(follow_up_task_id=task_id))
         self._announce_task(task_id, new.status, new.workspace_id)
         if run_id is not None:
             self._announce_run(run_id, task_id, PENDING)
@@ -252,6 +270,20 @@ class TaskRecords:
         if workspace_id is None:
             return False
         self._announce_task(task_id, change.status, workspace_id)
+        return True
+
+    def set_chain(self, task_id: str, fields: dict[str, Any], check: Callable[[Connection], None]) -> bool:
+        """Write a task's new `on_success`/`on_failure` (after `check`, which may refuse them)
+        while it lives; False when it was killed."""
+        with self.store.write() as db:
+            check(db)
+            row = db.execute(
+                update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.killed.is_(False))
+                .values(**fields, updated_at=utcnow()).returning(t.tasks.c.workspace_id, t.tasks.c.status)
+            ).first()
+        if row is None:
+            return False
+        self._announce_task(task_id, row.status, row.workspace_id)
         return True
 
     def fired_runs(self, task_id: str) -> int:
@@ -570,12 +602,7 @@ def _task(row: Row[Any], last_runs: list[RunSummary]) -> Task:
         killed=row.killed,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        extra_env_vars={
-            "TASK_ID": row.id,
-            "ORCH_ID": row.orch_id,
-            "ORCH_SHA": row.orch_sha,
-            "ORCH_OWNER_ID": row.orch_owner_id,
-        },
+        extra_env_vars=task_variables(row.id, row.orch_id, row.orch_sha, row.orch_owner_id),
         last_runs=last_runs,
         next_run_at=row.next_run_at,
         tz=row.tz,
@@ -583,6 +610,9 @@ def _task(row: Row[Any], last_runs: list[RunSummary]) -> Task:
         max_runs=row.max_runs,
         max_retries=row.max_retries,
         retry_delay=row.retry_delay,
+        on_success=row.on_success,
+        on_failure=row.on_failure,
+        upstream_run_id=row.upstream_run_id,
     )
 
 
@@ -607,4 +637,5 @@ def _run(row: Row[Any]) -> Run:
         rerun_of=row.rerun_of,
         retry_of=row.retry_of,
         attempt=row.attempt or 1,
+        follow_up_task_id=row.follow_up_task_id,
     )

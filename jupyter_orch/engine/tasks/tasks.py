@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import dataclasses
-import os
+import logging
 import random
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -34,26 +35,24 @@ from typing import TYPE_CHECKING, Any
 
 from ...constants import (
     PAUSED,
-    REFERENCE_TASK_ID_ENV,
     RUN_FAILED,
-    RUN_ID_ENV,
     TASK_ACTIVE,
     TOKEN_ENV,
     URL_ENV,
     RunFilter,
     RunType,
 )
-from ..childenv import run_environ
-from ..errors import Conflict, Invalid
+from ..errors import Conflict, EngineError, Invalid
 from ..events.bus import Event, EventBus
 from ..executors.base import Executor, RunSpec
 from ..orchestrations.environments import Environments, normalize_requirements
 from ..orchestrations.orchestrations import READY, Orchestrations
 from ..paging import Page, PageRequest
-from ..store.database import Store
+from ..store.database import Duplicate, Store
 from ..store.leases import SCHEDULER, Leases
 from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
+from .chains import Chain, bodies, chain_of, follow_up_due, follow_up_task, loop_check
 from .credentials import RunCredentials, RunGrant
 from .records import (
     CRONJOB,
@@ -79,12 +78,14 @@ from .runlogs import RunLogs
 from .runner import Runner
 from .scheduler import Scheduler
 from .schedules import Schedule, local_end, parse_schedule
+from .variables import run_variables
 
 if TYPE_CHECKING:
     from ..engine import EngineConfig
     from ..orchestrations.orchestrations import Orchestration
     from .records import Task
 
+log = logging.getLogger(__name__)
 TASK_STATUS_OF_RUN = {SUCCESS: SUCCESS, FAILURE: FAILED, TIMED_OUT: TIMED_OUT, KILLED: KILLED}
 QUICK_RUN_S = 10.0
 BACKOFF_BASE_S = 0.5
@@ -153,10 +154,13 @@ class Tasks:
         max_runs: int | None = None,
         max_retries: int | None = None,
         retry_delay: float | None = None,
+        on_success: dict[str, Any] | None = None,
+        on_failure: dict[str, Any] | None = None,
     ) -> Task:
         """`tz`, `end_date` (a time without offset is on the zone's wall clock) and `max_runs`
         are a scheduled task's; `max_runs` counts the runs its fires make. `max_retries` and
-        `retry_delay` (a run-once or scheduled task's) retry a failed or timed-out run."""
+        `retry_delay` (a run-once or scheduled task's) retry a failed or timed-out run.
+        `on_success`, `on_failure`: follow-ups (tasks/chains.py)."""
         if run_type != CRONJOB and (tz, end_date, max_runs) != (None, None, None):
             raise Invalid("'tz', 'end_date' and 'max_runs' are for scheduled tasks (task/run_scheduled)")
         if run_type == SERVICE and (max_retries, retry_delay) != (None, None):
@@ -171,13 +175,17 @@ class Tasks:
         if orch.status != READY:
             detail = f": {orch.error}" if orch.error else "; wait until it is ready"
             raise Conflict(f"orchestration {orch.id} is {orch.status}, not ready{detail}")
+        chain: Chain = {"on_success": on_success, "on_failure": on_failure}
+        await self._check_follow_ups(orch.workspace_id, chain)
         next_due = parsed.next_after(utcnow()) if parsed else None
         status = PENDING if run_type == ONESHOT else STARTED
         if parsed is not None and next_due is None:
             status = SUCCESS  # a schedule that has already ended: nothing will ever run
         new = NewTask(name, orch.workspace_id, orch.id, run_type, parsed.expression if parsed else None,
-                      timeout, status, args or {}, next_due, tz, ends_at, max_runs, max_retries, retry_delay)
-        task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB)
+                      timeout, status, args or {}, next_due, tz, ends_at, max_runs, max_retries, retry_delay,
+                      on_success, on_failure)
+        task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB,
+                                                loop_check(orch.id, chain))
         if run_id is not None:
             await self.runner.claim()
         if parsed is not None and next_due is not None and self.leading:
@@ -252,6 +260,53 @@ class Tasks:
         if not stopping:
             await self.store.call(self.records.set_task_status, task.id, KILLED)
         return await self.get(task.id)
+
+    # --- chains ---
+
+    async def update_chain(self, task_id: str, changes: Chain) -> Task:
+        """Set or clear (None) a task's `on_success` and/or `on_failure` (only the keys given);
+        a chain that would loop is refused and changes nothing."""
+        task = await self.get(task_id, 0)
+        if task.killed:
+            raise Conflict(f"task {task.id} was killed: it runs no more")
+        chain = {**chain_of(task), **changes}
+        await self._check_follow_ups(task.workspace_id, chain)
+        check = loop_check(task.orch_id, chain, task.id)
+        if not await self.store.call(self.records.set_chain, task.id, changes, check):
+            raise Conflict(f"task {task.id} was killed: it runs no more")
+        return await self.get(task.id)
+
+    async def _check_follow_ups(self, workspace_id: int, chain: Chain) -> None:
+        """Each follow-up names an orchestration of the task's own workspace (a run confined to
+        its workspace cannot chain into another)."""
+        for key, body in bodies(chain):
+            if body.setdefault("workspace_id", workspace_id) != workspace_id:
+                raise Invalid(f"'{key}' must run in its task's workspace {workspace_id}, not {body['workspace_id']}")
+            orch = await self.orchestrations.get(body["orch_id"])
+            if orch.workspace_id != workspace_id:
+                raise Invalid(f"'{key}': orchestration {orch.id} belongs to workspace {orch.workspace_id},"
+                              f" not {workspace_id}")
+
+    async def _follow_up(self, task: Task, run_id: str) -> None:
+        """Start the follow-up a run's final end calls for; once, whichever engines see the end."""
+        run = await self.store.call(self.records.get_run, run_id)
+        due = follow_up_due(task, run)
+        if due is None:
+            return
+        key, body = due
+        try:
+            orch = await self.orchestrations.get(body["orch_id"])
+            if orch.status != READY:
+                raise Conflict(f"orchestration {orch.id} is {orch.status}, not ready")
+            await self.store.call(self.records.insert_task, follow_up_task(task, body, run_id), True)
+        except Duplicate:
+            return  # another engine saw this end and started it
+        except EngineError as e:  # e.g. its orchestration was deleted, or the database is unreachable
+            log.warning("run %s: %s could not start: %s", run_id, key, e.msg)
+            with contextlib.suppress(EngineError):
+                await self.logs.note(run_id, task.id, f"{key}: the follow-up could not start: {e.msg}")
+            return
+        await self.runner.claim()
 
     # --- schedule controls: pause and resume, edits, the next fires ---
 
@@ -386,12 +441,7 @@ class Tasks:
         run, task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
-            **run_environ(os.environ),
-            **self.config.run_env,
-            **task.extra_env_vars,
-            RUN_ID_ENV: run_id,
-            REFERENCE_TASK_ID_ENV: task.id,
-            "PYTHONUNBUFFERED": "1",
+            **run_variables(run_id, task.extra_env_vars, self.config.run_env),
             TOKEN_ENV: self.credentials.mint(RunGrant(run_id, task.id, task.workspace_id, orch.id)),
         }
         url = self.config.public_url or self.config.server_url
@@ -432,6 +482,8 @@ class Tasks:
         self.credentials.revoke(run_id)
         task = await self.get(task_id, 0)
         retrying = await self._retry(task, run_id)
+        if not retrying:
+            await self._follow_up(task, run_id)
         if task.killed:
             if not await self.store.call(self.records.active_runs, task_id):
                 await self.store.call(self.records.set_task_status, task_id, KILLED)
@@ -533,6 +585,7 @@ class Tasks:
             await self.logs.note(ref.run_id, ref.task_id, RESTART_NOTE)
             await self.store.call(self.records.run_ended, ref.run_id, ref.task_id, FAILURE, None,
                                   "the server restarted while the run was running")
+            await self._follow_up(await self.get(ref.task_id, 0), ref.run_id)
         for task_id in dict.fromkeys(ref.task_id for ref in refs):
             task = await self.get(task_id, 0)
             if task.status in TASK_ACTIVE and task.run_type != CRONJOB:

@@ -54,6 +54,11 @@ const RunRow = memo(function RunRow(props: {
         {run.rerun_of ? (
           <span className="jp-orch-rerun-of">{`${ctx.trans.__('re-run of')} ${shortId(run.rerun_of)}`}</span>
         ) : null}
+        {run.follow_up_task_id ? (
+          <span className="jp-orch-started-task" data-task-id={run.follow_up_task_id}>
+            {`${ctx.trans.__('started task')} ${shortId(run.follow_up_task_id)}`}
+          </span>
+        ) : null}
       </div>
       {ENDED.has(run.status) ? (
         <div className="jp-orch-actions">

@@ -1,13 +1,13 @@
-import { editIcon, runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import { editIcon, linkIcon, runIcon, stopIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { memo, useState } from 'react';
 import { ITask } from '../api';
 import { CommandIDs } from '../commandids';
 import { cronToWords } from '../cron';
-import { fullTime, relativeTime, runTypeWords, statusWords } from '../format';
+import { fullTime, relativeTime, runTypeWords, shortId, statusWords } from '../format';
 import { FINISHED_TASK } from '../model';
 import { ISidebarContext } from './context';
 import { RowList, rowProps, Section, StatusBadge, useNow, useSignal, useSlice } from './common';
-import { CRONJOB, PAUSED, TASK_STATUSES } from '../constants';
+import { CHAIN_KEYS, CRONJOB, PAUSED, TASK_STATUSES } from '../constants';
 
 const TaskRow = memo(function TaskRow(props: {
   task: ITask;
@@ -59,6 +59,29 @@ const TaskRow = memo(function TaskRow(props: {
             {trans.__('attempt %1 of %2', last.attempt ?? 1, task.max_retries + 1)}
           </span>
         ) : null}
+        {(CHAIN_KEYS as ('on_success' | 'on_failure')[]).map(key => {
+          const body = task[key];
+          return body ? (
+            <span
+              key={key}
+              className="jp-orch-follow-up"
+              data-chain={key}
+              data-orch-id={body.orch_id}
+              title={trans.__('Started as a new task when a run ends this way; it gets the run id as upstream_run_id')}
+            >
+              {`${key === 'on_success' ? trans.__('then') : trans.__('on failure')} ${body.name || model.orchestrationName(body.orch_id) || shortId(body.orch_id)}`}
+            </span>
+          ) : null;
+        })}
+        {task.upstream_run_id ? (
+          <span
+            className="jp-orch-upstream"
+            data-run-id={task.upstream_run_id}
+            title={trans.__('Started by the end of run %1', task.upstream_run_id)}
+          >
+            {`${trans.__('after run')} ${shortId(task.upstream_run_id)}`}
+          </span>
+        ) : null}
         {last ? (
           <span className="jp-orch-last-run" data-run-id={last.run_id}>
             {trans.__('last run')} <StatusBadge status={last.status} />
@@ -95,6 +118,14 @@ const TaskRow = memo(function TaskRow(props: {
             />
           </>
         ) : null}
+        {task.killed ? null : (
+          <ToolbarButtonComponent
+            icon={linkIcon}
+            dataset={{ action: 'edit-chain' }}
+            tooltip={trans.__('Choose what runs after a run succeeds or finally fails')}
+            onClick={() => void commands.execute(CommandIDs.editChain, args)}
+          />
+        )}
         <ToolbarButtonComponent
           icon={stopIcon}
           label={trans.__('Kill')}

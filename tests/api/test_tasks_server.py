@@ -17,6 +17,8 @@ from tornado.websocket import websocket_connect
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 
+LEASE_S = 10.0  # the default `c.OrchApp.lease_seconds`, which these servers keep
+
 LONG_RUN = (
     "import json, os, subprocess, sys, time\n"
     "args = json.load(open(os.environ['JUPYTER_ORCH_TASK_ARGS_FILE']))\n"
@@ -81,7 +83,10 @@ def test_a_crash_fails_the_running_run_and_schedules_resume(server: ServerProces
     restarted_at = time.time()
     again = ServerProcess(root=server.root, data_dir=server.data_dir, extra_args=server.extra_args).start()
     try:
-        (run,) = again.post("task/list_task_runs", {"task_id": long_task}).json()
+        # On SQLite the data dir's lock proves the old engine gone: its runs are recovered at
+        # start-up. On PostgreSQL the new engine waits for the old one's lease to expire.
+        (run,) = until(lambda: [r for r in again.post("task/list_task_runs", {"task_id": long_task}).json()
+                                if r["status"] != "running"], LEASE_S + 10)
         assert run["status"] == "failure" and "server restarted" in run["error"]
         logs = again.post("task/get_logs_for_run", {"id": run["run_id"]}).json()["logs"]
         assert logs[0].endswith("stdout F working")

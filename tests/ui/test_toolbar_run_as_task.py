@@ -1,5 +1,6 @@
 """The notebook toolbar's "Run as task…" in a real browser: the open notebook is saved, uploaded
-with its folder's files, and run as the task the dialog asks for."""
+with its folder's files, and run as the task the dialog asks for. (The file's name sorts after
+test_sidebar.py, whose first test needs the session's server still empty.)"""
 
 from __future__ import annotations
 

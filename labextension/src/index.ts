@@ -398,66 +398,70 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: args => liveSchedule(taskOf(args), PAUSED),
       execute: args => setPaused(args, false)
     });
+    /** A task command that asks for something, then applies the answer (a failure is notified). */
+    const askThenApply = async <T>(
+      args: ReadonlyPartialJSONObject,
+      allowed: (task: api.ITask | undefined) => task is api.ITask,
+      ask: (task: api.ITask, title: string) => Promise<T | null | undefined>,
+      failure: (title: string) => string,
+      apply: (task: api.ITask, answer: T) => Promise<void>
+    ): Promise<void> => {
+      const task = taskOf(args);
+      if (!allowed(task)) {
+        return;
+      }
+      const title = model.taskTitle(task);
+      const answer = await ask(task, title);
+      if (answer) {
+        await act(failure(title), () => apply(task, answer));
+      }
+    };
+    const editable = (task: api.ITask | undefined): task is api.ITask => Boolean(task && !task.killed);
     commands.addCommand(CommandIDs.editSchedule, {
       label: trans.__('Edit Schedule…'),
       isEnabled: args => liveSchedule(taskOf(args)),
-      execute: async args => {
-        const task = taskOf(args);
-        if (!liveSchedule(task)) {
-          return;
-        }
-        const title = model.taskTitle(task);
-        const changes = await askScheduleEdit(task, title, settings.timeZone, trans);
-        if (changes) {
-          await act(trans.__('Editing "%1" failed', title), async () => {
+      execute: args =>
+        askThenApply(
+          args,
+          liveSchedule,
+          (task, title) => askScheduleEdit(task, title, settings.timeZone, trans),
+          title => trans.__('Editing "%1" failed', title),
+          async (task, changes) => {
             await api.updateSchedule(task.id, changes);
             model.refreshPart('tasks');
-          });
-        }
-      }
+          }
+        )
     });
     commands.addCommand(CommandIDs.editChain, {
       label: trans.__('Edit Follow-ups…'),
-      isEnabled: args => Boolean(taskOf(args) && !taskOf(args)?.killed),
-      execute: async args => {
-        const task = taskOf(args);
-        if (!task || task.killed) {
-          return;
-        }
-        const title = model.taskTitle(task);
-        const chain = await askChainEdit(
-          task,
-          title,
-          followUpChoices(task.workspace_id, task.orch_id),
-
-          trans
-        );
-        if (chain) {
-          await act(trans.__('Editing the follow-ups of "%1" failed', title), async () => {
+      isEnabled: args => editable(taskOf(args)),
+      execute: args =>
+        askThenApply(
+          args,
+          editable,
+          (task, title) => askChainEdit(task, title, followUpChoices(task.workspace_id, task.orch_id), trans),
+          title => trans.__('Editing the follow-ups of "%1" failed', title),
+          async (task, chain) => {
             await api.updateChain(task.id, chain);
             model.refreshPart('tasks');
-          });
-        }
-      }
+          }
+        )
     });
     commands.addCommand(CommandIDs.runScheduledNow, {
       label: trans.__('Run Now With…'),
       isEnabled: args => liveSchedule(taskOf(args)),
-      execute: async args => {
-        const task = taskOf(args);
-        if (!liveSchedule(task)) {
-          return;
-        }
-        const title = model.taskTitle(task);
-        const run = await askRunNow(task, title, settings.timeZone, trans);
-        if (run) {
-          await act(trans.__('Running "%1" failed', title), async () => {
+      execute: args =>
+        askThenApply(
+          args,
+          liveSchedule,
+          (task, title) => askRunNow(task, title, settings.timeZone, trans),
+          title => trans.__('Running "%1" failed', title),
+          async (task, run) => {
             await api.runNow(task.id, run.json, run.timeout);
             model.selectTask(task.id);
             model.refreshPart('runs');
-          });
-        }
-      }
+          }
+        )
     });
     commands.addCommand(CommandIDs.rerunRun, {
       label: trans.__('Re-run'),

@@ -26,8 +26,8 @@ class UploadNotebook(JsonRoute[r.NotebookUpload]):
     async def handle(self, request: r.NotebookUpload, *args: str) -> Any:
         if not self.authorizer.is_authorized(self, self.current_user, "read", "contents"):
             raise web.HTTPError(403, "not authorized to read the server's files")
-        root = Path(self.settings["server_root_dir"]).resolve()
-        notebook = (root / request.path.lstrip("/")).resolve()
+        # resolve() reads links on disk: off the loop, like the zipping.
+        root, notebook = await asyncio.to_thread(_resolved, Path(self.settings["server_root_dir"]), request.path)
         if not notebook.is_relative_to(root):
             raise Invalid(f"'{request.path[:200]}' is not below the server's root")
         try:
@@ -37,3 +37,8 @@ class UploadNotebook(JsonRoute[r.NotebookUpload]):
         name = request.name or notebook.stem
         orch = await self.engine.orchestrations.upload(request.workspace_id, data, f"{name}.zip", name, self.owner_id)
         return {"id": orch.id}
+
+
+def _resolved(root_dir: Path, path: str) -> tuple[Path, Path]:
+    root = root_dir.resolve()
+    return root, (root / path.lstrip("/")).resolve()

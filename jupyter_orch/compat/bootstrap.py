@@ -8,6 +8,9 @@ launcher's or runpy's. A notebook entrypoint (`.ipynb`) runs through nbclient in
 launcher imports.
 """
 
+import atexit
+import gc
+import io
 import os
 import runpy
 import sys
@@ -21,6 +24,7 @@ def main() -> None:
     from jupyter_orch.compat import install_wallaroo_alias
 
     install_wallaroo_alias()
+    atexit.register(_flush_open_files)  # the first registered, so the last to run
     sys.argv = [entrypoint]
     if entrypoint.endswith(".ipynb"):
         from jupyter_orch.compat.notebook_run import run
@@ -32,6 +36,20 @@ def main() -> None:
         error = error.with_traceback(_from_user_code(error.__traceback__, entrypoint))
         sys.excepthook(type(error), error, error.__traceback__)
         sys.exit(1)
+
+
+def _flush_open_files() -> None:
+    """Flush the files the run left open, as `python <entrypoint>` does when it tears down
+    `__main__`. Here the entrypoint runs in runpy's temporary module, whose namespace a
+    reference cycle (a function and its globals) keeps alive past the teardown, and a forked
+    run ends without one (zygote.py). In a fork, the zygote's own objects are frozen, out of this sight."""
+    for obj in gc.get_objects():
+        if isinstance(obj, io.IOBase):
+            try:
+                if not obj.closed:
+                    obj.flush()
+            except Exception:  # a broken file: the interpreter's teardown ignores it too
+                continue
 
 
 def _from_user_code(tb: TracebackType | None, entrypoint: str) -> TracebackType | None:

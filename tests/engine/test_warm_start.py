@@ -90,6 +90,42 @@ async def test_a_forked_run_looks_like_a_cold_one(tmp_path: Path) -> None:
     assert warm_varying["random"][1] != again["random"][1]
 
 
+# How a run ends: threads joined, atexit handlers run, a file left open flushed, an exit code.
+ENDING = """\
+import atexit, sys, threading, time
+kept = open(KEPT, 'w')
+kept.write('written, never closed')
+def late():
+    time.sleep(0.2)
+    print('thread joined', flush=True)
+threading.Thread(target=late).start()
+atexit.register(lambda: print('atexit ran', flush=True))
+print('ending', end='')
+sys.exit(EXIT)
+"""
+
+
+async def ending(engine: Engine, exit_with: str, kept: Path) -> tuple[Any, list[str], str]:
+    task = await run_once(engine, ENDING.replace("EXIT", exit_with).replace("KEPT", repr(str(kept))))
+    (run,) = await engine.tasks.runs(task.id)
+    return run.exit_code, texts(await engine.tasks.run_logs(run.run_id)), kept.read_text()
+
+
+@pytest.mark.parametrize("exit_with", ["3", "'a message'", "None"])
+async def test_a_forked_run_ends_as_a_cold_one(tmp_path: Path, exit_with: str) -> None:
+    """A forked run skips the interpreter's teardown of what the zygote preloaded (it copies
+    every page that holds pandas), but not what a user sees of an ending."""
+    async with running_engine(tmp_path / "cold") as engine:
+        cold = await ending(engine, exit_with, tmp_path / "cold.kept")
+    async with running_engine(tmp_path / "warm", warm_start=True) as engine:
+        warm = await ending(engine, exit_with, tmp_path / "warm.kept")
+    assert warm == cold
+    code, lines, kept = cold
+    assert code == {"3": 3, "'a message'": 1, "None": 0}[exit_with]
+    assert lines[-2:] == ["endingthread joined", "atexit ran"]
+    assert kept == "written, never closed"
+
+
 async def test_warm_interpreters_skip_what_they_cannot_preload(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -115,9 +115,11 @@ class RunProcesses:
         self.cgroups.signal(run_id, sig, sparing)
 
     def end(self, run_id: str) -> None:
-        """SIGKILL every process of the run: those its cgroup holds, those its marker finds."""
-        self.cgroups.kill(run_id)
-        kill_all(run_marker(run_id))
+        """SIGKILL every process of the run: those its cgroup holds, or where it has none (or
+        the cgroup could not be emptied), those its marker finds. The marker's look reads the
+        environment of every process on the machine: most of a run's end, in CPU."""
+        if not self.cgroups.kill(run_id):
+            kill_all(run_marker(run_id))
 
 
 class RunCgroups:
@@ -163,17 +165,19 @@ class RunCgroups:
             if pid != sparing:
                 _send(pid, sig)
 
-    def kill(self, run_id: str) -> None:
-        """Kill every process in the run's cgroup, then remove it."""
+    def kill(self, run_id: str) -> bool:
+        """Kill every process in the run's cgroup, then remove it. True when the run had one
+        and it is gone: no process of the run is left."""
         if self.root is None or not (self.root / run_id).is_dir():
-            return
+            return False
         group = self.root / run_id
         with contextlib.suppress(OSError):
             (group / "cgroup.kill").write_text("1")
         for _ in range(KILL_SWEEPS):
             if self._remove(group):
-                return
+                return True
             time.sleep(SWEEP_PAUSE_S)  # busy until the killed processes are gone
+        return False
 
     def _remove(self, group: Path) -> bool:
         """Remove the run's cgroup, and the server's folder of them once it is empty."""

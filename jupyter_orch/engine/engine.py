@@ -132,7 +132,9 @@ class Engine:
         executor = config.executor_class(data_dir / "runs", config.run_sandbox, **config.executor_options)
         # Warm interpreters fork runs on this machine; a sandboxed run starts inside bubblewrap.
         warm = config.warm_start and executor.local_files and not config.run_sandbox
-        self.warm = executor.warm = WarmPool(config.preload_modules) if warm else None
+        self.warm = WarmPool(config.preload_modules) if warm else None
+        if self.warm is not None:
+            executor.use_warm(self.warm)
         if config.warm_start and not executor.local_files:
             executor.remote_preload = tuple(config.preload_modules)
         self.tasks = Tasks(

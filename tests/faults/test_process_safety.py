@@ -35,14 +35,17 @@ async def wait_for_pids(path: Path, count: int = 3) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("found_by", ["cgroup", "marker"])
+@pytest.mark.parametrize("found_by", ["cgroup", "spare's cgroup", "marker"])
 @pytest.mark.parametrize("ending", ["kill", "timeout", "own end"])
 async def test_no_process_of_a_run_survives_its_end(tmp_path: Path, ending: str, found_by: str) -> None:
-    """With a cgroup per run (where the machine gives one) and without (the marker alone)."""
+    """With a cgroup per run (where the machine gives one; a warm run's is the one its spare
+    entered before the run came) and without (the marker alone)."""
     pid_file = tmp_path / "pids"
     args: dict[str, Any] = {"pids": str(pid_file), "sleep": 0 if ending == "own end" else 120}
     timeout = 2 if ending == "timeout" else None
-    async with running_engine(tmp_path / "data", kill_grace_seconds=0.5) as engine:
+    warm = found_by == "spare's cgroup"
+    async with running_engine(tmp_path / "data", kill_grace_seconds=0.5, warm_start=warm,
+                              preload_modules=("json",)) as engine:
         cgroups = engine.tasks.runner.executor.processes.cgroups  # type: ignore[attr-defined]
         if found_by == "marker":
             cgroups.root = None
@@ -51,6 +54,9 @@ async def test_no_process_of_a_run_survives_its_end(tmp_path: Path, ending: str,
         orch = await orchestration(engine, {"main.py": DAEMONS})
         task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, args, timeout=timeout)
         started = await wait_for_pids(pid_file)
+        if found_by != "marker" and ending != "own end":  # (a run that ends by itself may be gone by now)
+            groups = {Path(Path(f"/proc/{pid}/cgroup").read_text().strip().split("::")[1]).name for pid in started}
+            assert len(groups) == 1 and groups.pop().startswith("spare-") == warm
         if ending == "kill":
             await engine.tasks.kill(task.id)
         task = await engine.tasks.wait_for(task.id, TASK_TERMINAL, 30)

@@ -75,6 +75,10 @@ class Executor(ABC):
         # the loop once the run has ended, before its folder is removed.
         self.keep_outputs: Callable[[str, Path], None] = lambda run_id, outputs: None
 
+    def use_warm(self, pool: WarmPool) -> None:
+        """Fork this executor's runs from `pool`'s warm interpreters (the engine's choice)."""
+        self.warm = pool
+
     async def open(self) -> None:  # noqa: B027 (most executors have nothing to open)
         """Before the first run (e.g. connect to a cluster)."""
 

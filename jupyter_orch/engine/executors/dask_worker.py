@@ -151,7 +151,7 @@ class _Host:
         threading.Thread(target=self.loop.run_forever, name="jupyter-orch-runs", daemon=True).start()
         self.executor = LocalExecutor(root, die_with_parent=True)
         if preload is not None:
-            self.executor.warm = WarmPool(preload, ends_runs=True)
+            self.executor.use_warm(WarmPool(preload, ends_runs=True))
 
     def call(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()

@@ -32,7 +32,7 @@ from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
 from .processes import Gate, RunCgroups, RunProcesses
 from .sandbox import Sandbox
-from .warm import WarmProcess
+from .warm import WarmPool, WarmProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
@@ -54,6 +54,10 @@ class LocalExecutor(Executor):
         # Named after the runs folder, so that a restarted server finds its runs' cgroups again.
         self.processes = RunProcesses(
             RunCgroups.beside_own(hashlib.sha256(str(runs_root.absolute()).encode()).hexdigest()[:16]))
+
+    def use_warm(self, pool: WarmPool) -> None:
+        super().use_warm(pool)
+        pool.cgroups = self.processes.cgroups
 
     async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
         run_dir = self.runs_root / spec.run_id

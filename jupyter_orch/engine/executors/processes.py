@@ -22,6 +22,7 @@ from types import TracebackType
 
 from ...constants import RUN_ID_ENV
 from .launcher import descendants, parents
+from .zygote import SPARE_PREFIX
 
 LAUNCHER = Path(__file__).resolve().with_name("launcher.py")
 
@@ -127,7 +128,12 @@ class RunCgroups:
     `<own cgroup>/jupyter-orch-<name>/<run id>`. The kernel then ends every process of a run at
     once (`cgroup.kill`), one that escaped the launcher and cleared its environment included.
     Where it cannot (no cgroup v2, no right to make one, no `cgroup.kill`), `root` is None and
-    every method does nothing: the launcher and the marker do the work alone."""
+    every method does nothing: the launcher and the marker do the work alone.
+
+    Moving a process into a cgroup waits for an RCU grace period when none moved lately (15 ms
+    here, each run). A warm interpreter's spare therefore moves itself, while it waits for a run,
+    into `spare-<its pid>` (zygote.py); the run it becomes names that cgroup with an empty child
+    cgroup `spare-<pid>/<run id>` (cgroup v2 cannot rename one)."""
 
     def __init__(self, root: Path | None):
         self.root = root
@@ -149,6 +155,11 @@ class RunCgroups:
         """Put the run's first process (not yet running user code) in a cgroup of its own."""
         if self.root is None:
             return
+        spare = self.root / f"{SPARE_PREFIX}{pid}"
+        with contextlib.suppress(OSError, ValueError):
+            if str(pid) in (spare / "cgroup.procs").read_text().split():
+                (spare / run_id).mkdir()
+                return
         group = self.root / run_id
         try:
             group.mkdir(parents=True, exist_ok=True)
@@ -168,16 +179,42 @@ class RunCgroups:
     def kill(self, run_id: str) -> bool:
         """Kill every process in the run's cgroup, then remove it. True when the run had one
         and it is gone: no process of the run is left."""
-        if self.root is None or not (self.root / run_id).is_dir():
+        group = self._group(run_id)
+        if group is None:
             return False
-        group = self.root / run_id
         with contextlib.suppress(OSError):
             (group / "cgroup.kill").write_text("1")
+        if group.name != run_id:  # a spare's: first the child cgroup that names the run
+            with contextlib.suppress(OSError):
+                (group / run_id).rmdir()
         for _ in range(KILL_SWEEPS):
             if self._remove(group):
                 return True
             time.sleep(SWEEP_PAUSE_S)  # busy until the killed processes are gone
         return False
+
+    def remove_idle_spares(self) -> None:
+        """Remove the empty cgroups of spares that ended without a run (their zygote was killed);
+        one a spare or a run still holds is busy and stays."""
+        if self.root is None:
+            return
+        with contextlib.suppress(OSError):
+            for group in self.root.iterdir():
+                if group.name.startswith(SPARE_PREFIX):
+                    with contextlib.suppress(OSError):
+                        group.rmdir()
+            self.root.rmdir()
+
+    def _group(self, run_id: str) -> Path | None:
+        if self.root is None:
+            return None
+        if (self.root / run_id).is_dir():
+            return self.root / run_id
+        with contextlib.suppress(OSError):
+            for group in self.root.iterdir():
+                if group.name.startswith(SPARE_PREFIX) and (group / run_id).is_dir():
+                    return group
+        return None
 
     def _remove(self, group: Path) -> bool:
         """Remove the run's cgroup, and the server's folder of them once it is empty."""
@@ -192,9 +229,10 @@ class RunCgroups:
         return True
 
     def _members(self, run_id: str) -> list[int]:
-        if self.root is None:
+        group = self._group(run_id)
+        if group is None:
             return []
         try:
-            return [int(pid) for pid in (self.root / run_id / "cgroup.procs").read_text().split()]
+            return [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
         except (OSError, ValueError):
             return []

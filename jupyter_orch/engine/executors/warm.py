@@ -23,9 +23,12 @@ import socket
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from .zygote import ENDS_RUNS_ENV, GO, MAX_MESSAGE, PRELOAD_ENV, RESERVE_ENV, run_argv
+from .zygote import CGROUPS_ENV, ENDS_RUNS_ENV, GO, MAX_MESSAGE, PRELOAD_ENV, RESERVE_ENV, run_argv
+
+if TYPE_CHECKING:
+    from .processes import RunCgroups
 
 log = logging.getLogger(__name__)
 Protocol = TypeVar("Protocol", bound=asyncio.SubprocessProtocol)
@@ -121,11 +124,13 @@ class _Pipe(asyncio.Protocol):
 class Zygote:
     """One warm interpreter of one environment, from `start` until it dies or is stopped."""
 
-    def __init__(self, python: str, env: dict[str, str], preload: Sequence[str], ends_runs: bool = False):
+    def __init__(self, python: str, env: dict[str, str], preload: Sequence[str], ends_runs: bool = False,
+                 spare_cgroups: Path | None = None):
         self.python = python
         self.env = env
         self.preload = preload
         self.ends_runs = ends_runs
+        self.spare_cgroups = spare_cgroups
         self.ready = asyncio.Event()
         self.environ_bytes = self.argv_bytes = 0
         self._control: socket.socket | None = None
@@ -143,7 +148,8 @@ class Zygote:
                 self.python, "-u", str(ZYGOTE), " " * ARGV_RESERVE,
                 stdin=theirs.fileno(), stdout=asyncio.subprocess.DEVNULL, stderr=None,
                 env={**self.env, PRELOAD_ENV: ",".join(self.preload), RESERVE_ENV: "x" * ENVIRON_RESERVE,
-                     **({ENDS_RUNS_ENV: "1"} if self.ends_runs else {})},
+                     **({ENDS_RUNS_ENV: "1"} if self.ends_runs else {}),
+                     **({CGROUPS_ENV: str(self.spare_cgroups)} if self.spare_cgroups else {})},
                 start_new_session=True,
             )
         finally:
@@ -289,6 +295,7 @@ class WarmPool:
         process group: one that left its session stays), as a Dask worker's should."""
         self.preload = tuple(preload)
         self.ends_runs = ends_runs
+        self.cgroups: RunCgroups | None = None  # the runs' cgroups, where spares make theirs (set by the executor)
         self._zygotes: dict[tuple[str, frozenset[tuple[str, str]]], Zygote] = {}
         self._keepers: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -306,7 +313,8 @@ class WarmPool:
         zygote = self._zygotes.get(key)
         if zygote is None:
             own = {k: v for k, v in env.items() if k in ZYGOTE_NAMES} | startup
-            zygote = self._zygotes[key] = Zygote(python, own, self.preload, self.ends_runs)
+            spare_cgroups = self.cgroups.root if self.cgroups else None
+            zygote = self._zygotes[key] = Zygote(python, own, self.preload, self.ends_runs, spare_cgroups)
             keeper = asyncio.get_running_loop().create_task(self._keep_alive(zygote))
             self._keepers.add(keeper)
             return None
@@ -328,6 +336,8 @@ class WarmPool:
         loop = asyncio.get_running_loop()
         while True:
             born = loop.time()
+            if self.cgroups is not None:  # those the last one's spares left, if it was killed
+                await asyncio.to_thread(self.cgroups.remove_idle_spares)
             try:
                 await zygote.start()
                 why = f"it exited with code {await zygote.wait_ended()}"

@@ -38,6 +38,8 @@ from typing import Any
 PRELOAD_ENV = "JUPYTER_ORCH_PRELOAD"
 RESERVE_ENV = "JUPYTER_ORCH_ENVIRON_RESERVE"  # only there to make the environ area large
 ENDS_RUNS_ENV = "JUPYTER_ORCH_ZYGOTE_ENDS_RUNS"  # "1": when its parent goes, its runs' groups go too
+CGROUPS_ENV = "JUPYTER_ORCH_SPARE_CGROUPS"  # where each spare makes its cgroup (see RunCgroups)
+SPARE_PREFIX = "spare-"  # a spare's cgroup: <JUPYTER_ORCH_SPARE_CGROUPS>/spare-<its pid>
 MAX_MESSAGE = 1024 * 1024
 READY_ARG = "ready"  # what the zygote's command line ends with once it serves (`ps` shows it)
 SPARE_ARG = "spare"
@@ -58,7 +60,8 @@ def main() -> None:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.environ.pop(RESERVE_ENV, None)
     ends_runs = os.environ.pop(ENDS_RUNS_ENV, "") == "1"
-    spare = Zygote(control, preload(os.environ.pop(PRELOAD_ENV, "")), ends_runs).serve()
+    spare_cgroups = os.environ.pop(CGROUPS_ENV, "")
+    spare = Zygote(control, preload(os.environ.pop(PRELOAD_ENV, "")), ends_runs, spare_cgroups).serve()
     if spare is not None:  # in a forked child: wait for a run and become it
         spare.serve()
 
@@ -83,10 +86,12 @@ def preload(names: str) -> dict[str, str]:
 
 
 class Zygote:
-    def __init__(self, control: socket.socket, skipped: dict[str, str], ends_runs: bool = False):
+    def __init__(self, control: socket.socket, skipped: dict[str, str], ends_runs: bool = False,
+                 spare_cgroups: str = ""):
         self.control = control
         self.skipped = skipped
         self.ends_runs = ends_runs
+        self.spare_cgroups = spare_cgroups
         self.runs: set[int] = set()  # children given to runs (a spare's end is not reported)
         self.selector = selectors.DefaultSelector()
 
@@ -118,6 +123,7 @@ class Zygote:
                         for pid in self.runs:
                             with contextlib.suppress(ProcessLookupError, PermissionError):
                                 os.killpg(pid, signal.SIGKILL)  # each run leads its own session
+                    self._end_spare(spare)
                     return None
                 self._hand_over(spare, data, fds)
                 spare = self._fork_spare()
@@ -131,9 +137,21 @@ class Zygote:
         if pid == 0:  # the objects owning the zygote's descriptors let go of them in the child
             for owner in (ours, self.control, self.selector):
                 owner.close()
-            return Spare(theirs)
+            return Spare(theirs, self.spare_cgroups)
         theirs.close()
         return pid, ours
+
+    def _end_spare(self, spare: Spare | tuple[int, socket.socket]) -> None:
+        """The spare ends when its socket closes; then its cgroup goes."""
+        assert not isinstance(spare, Spare)
+        pid, channel = spare
+        channel.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        if self.spare_cgroups:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(self.spare_cgroups, f"{SPARE_PREFIX}{pid}"))
+                os.rmdir(self.spare_cgroups)  # the server's folder of them, when nothing else is there
 
     def _hand_over(self, spare: Spare | tuple[int, socket.socket], data: bytes, fds: list[int]) -> None:
         """Give the request to the spare; answer `forked` once it has its own session (so a
@@ -170,7 +188,7 @@ class Zygote:
 class Spare:
     """A forked child waiting for its run, with what a fresh interpreter would not have undone."""
 
-    def __init__(self, channel: socket.socket):
+    def __init__(self, channel: socket.socket, cgroups: str = ""):
         self.channel = channel
         signal.set_wakeup_fd(-1)
         for sig, handler in FRESH_SIGNALS.items():
@@ -182,6 +200,8 @@ class Spare:
         _reseed()
         self.env_area, self.argv_area = _areas()
         _set_title(self.argv_area, SPARE_ARG)
+        if cgroups:
+            _enter_own_cgroup(cgroups)
 
     def serve(self) -> None:
         """Wait for the run request, become the run (or exit when the zygote has gone)."""
@@ -252,6 +272,22 @@ def _exit_as_python_would(code: int) -> None:
         except Exception:
             code = 120
     os._exit(code & 0xFF)
+
+
+def _enter_own_cgroup(root: str) -> None:
+    """Move into `<root>/spare-<pid>` while no run waits for it (see RunCgroups); where that
+    fails, the server moves the run's process when it starts."""
+    group = os.path.join(root, f"{SPARE_PREFIX}{os.getpid()}")
+    try:
+        os.makedirs(group, exist_ok=True)
+        if os.path.exists(os.path.join(group, "cgroup.kill")):  # a run's cgroup must be killable
+            with open(os.path.join(group, "cgroup.procs"), "w") as procs:
+                procs.write("0")
+            return
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        os.rmdir(group)
 
 
 def _take_session_and_stdio(request: dict[str, Any], stdout: int, stderr: int) -> None:

@@ -42,6 +42,7 @@ MAX_LINE_CHARS = 64 * 1024  # longer lines are stored as pieces marked partial
 # escaped it) before they are closed on it.
 DRAIN_AFTER_EXIT_S = 2.0
 LINES_PER_TURN = 1000
+PAUSE_LINES = 4 * LINES_PER_TURN  # waiting lines past which reading the run's pipes pauses
 STREAMS = {1: "stdout", 2: "stderr"}
 
 
@@ -260,7 +261,10 @@ class _RunProtocol(asyncio.SubprocessProtocol):
             sink(*waiting.popleft())
         if waiting:
             self._next_turn = asyncio.get_running_loop().call_soon(self._hand_on)
-        self._pause(bool(waiting))
+        # Paused from a few turns' worth of lines until one turn's is left: toggling the pipes
+        # on every turn would cost two epoll calls a turn.
+        if len(waiting) > PAUSE_LINES or len(waiting) <= LINES_PER_TURN:
+            self._pause(len(waiting) > PAUSE_LINES)
         if not waiting and not self._open and not self.drained.done():
             self.drained.set_result(None)
 

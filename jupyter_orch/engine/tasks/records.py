@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement
 
@@ -220,7 +220,7 @@ class TaskRecords:
 
     def get_task(self, task_id: str, run_limit: int = 10) -> Task:
         with self.store.read() as db:
-            rows = db.execute(_task_query().where(t.tasks.c.id == task_id)).all()
+            rows = db.execute(_TASK_BY_ID, {"task_id": task_id}).all()
             if not rows:
                 raise NotFound(f"task {task_id} does not exist")
             return _hydrate_tasks(db, rows, run_limit)[0]
@@ -575,14 +575,23 @@ def _hydrate_tasks(db: Connection, rows: Sequence[Row[Any]], run_limit: int) -> 
     return [_task(r, recent.get(r.id, [])) for r in rows]
 
 
-def _last_runs(db: Connection, task_ids: list[str], limit: int) -> dict[str, list[RunSummary]]:
+def _last_runs_query() -> Any:
     rank = func.row_number().over(partition_by=t.runs.c.task_id, order_by=RUN_ORDER).label("n")
     ranked = (select(t.runs.c.task_id, t.runs.c.id, t.runs.c.status, t.runs.c.created_at, t.runs.c.updated_at,
                      t.runs.c.attempt, rank)
-              .where(t.runs.c.task_id.in_(task_ids)).subquery())
-    query = select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.task_id, ranked.c.n)
+              .where(t.runs.c.task_id.in_(bindparam("task_ids", expanding=True))).subquery())
+    return select(ranked).where(ranked.c.n <= bindparam("limit")).order_by(ranked.c.task_id, ranked.c.n)
+
+
+# Built once: building a statement with a subquery costs more than running it (SQLAlchemy
+# derives its columns each time), and task/get_by_id runs these on every call.
+_TASK_BY_ID = _task_query().where(t.tasks.c.id == bindparam("task_id"))
+_LAST_RUNS = _last_runs_query()
+
+
+def _last_runs(db: Connection, task_ids: list[str], limit: int) -> dict[str, list[RunSummary]]:
     runs: dict[str, list[RunSummary]] = {}
-    for r in db.execute(query):
+    for r in db.execute(_LAST_RUNS, {"task_ids": task_ids, "limit": limit}):
         runs.setdefault(r.task_id, []).append(RunSummary(r.id, r.status, r.created_at, r.updated_at, r.attempt or 1))
     return runs
 

@@ -201,10 +201,13 @@ class RunLogs:
         # is most of a chatty run's cost here (bench/loop.py). The statement is SQLAlchemy's,
         # compiled once per dialect; only times need what UTCDateTime's binding would do.
         engine_id, to_db = self.engine_id, (iso if self.store.dialect == "sqlite" else _same)
+        values, at_was, stamp = [], None, None
+        for seq, at, stream, partial, text in rows:
+            if at is not at_was:  # the lines of one read share their time: convert it once
+                at_was, stamp = at, to_db(at)
+            values.append((run_id, seq, stamp, stream, partial, text, engine_id))
         with self.store.write() as db:
-            db.exec_driver_sql(self._insert_sql(db), [
-                (run_id, seq, to_db(at), stream, partial, text, engine_id) for seq, at, stream, partial, text in rows
-            ])
+            db.exec_driver_sql(self._insert_sql(db), values)
             # Sequence numbers run from 0 without gaps, written in order: the last one counts.
             db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
                 log_lines=rows[-1][0] + 1, log_truncated=truncated

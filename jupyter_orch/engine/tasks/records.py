@@ -200,7 +200,8 @@ class TaskRecords:
         with self.store.write() as db:
             if check is not None:
                 check(db)
-            db.execute(insert(t.tasks).values(
+            # Parameters, not .values(): the statement compiles once, not its 20 values each time.
+            db.execute(insert(t.tasks), dict(
                 id=task_id, name=new.name, workspace_id=new.workspace_id, orch_id=new.orch_id,
                 run_type=new.run_type, schedule=new.schedule, timeout=new.timeout, status=new.status,
                 input_data=new.input_data, killed=False, next_run_at=new.next_run_at, created_at=now, updated_at=now,
@@ -366,27 +367,14 @@ class TaskRecords:
         oldest pending run, and only while no other run of it is claimed (the `runs_one_claimed`
         index makes that a guarantee across engines). Rows other engines are claiming are
         skipped, not waited for. Returns (run id, task id) pairs."""
-        runs, older, live = t.runs, t.runs.alias("older"), t.runs.alias("live")
-        query = (
-            select(runs.c.id, runs.c.task_id).join(t.tasks, t.tasks.c.id == runs.c.task_id)
-            .where(
-                runs.c.status == PENDING, runs.c.engine_id.is_(None), t.tasks.c.killed.is_(False),
-                runs.c.not_before.is_(None) | (runs.c.not_before <= utcnow()),
-                ~select(older.c.id).where(older.c.task_id == runs.c.task_id, older.c.status == PENDING,
-                                          older.c.number < runs.c.number).exists(),
-                ~select(live.c.id).where(live.c.task_id == runs.c.task_id, live.c.engine_id.is_not(None),
-                                         live.c.status.in_(RUN_ACTIVE)).exists(),
-            )
-            .order_by(runs.c.created_at, runs.c.number).limit(limit)
-            .with_for_update(of=runs, skip_locked=True)
-        )
+        runs, values = t.runs, {"now": utcnow(), "limit": limit}
         claimed: list[tuple[str, str]] = []
         if self.store.dialect == "sqlite":  # one engine: a read says whether a write is needed
             with self.store.read() as db:
-                if not db.execute(query).first():
+                if not db.execute(_CLAIMABLE, values).first():
                     return claimed
         with self.store.write() as db:
-            for run_id, task_id in db.execute(query).all():
+            for run_id, task_id in db.execute(_CLAIMABLE, values).all():
                 try:
                     with db.begin_nested():
                         db.execute(update(runs).where(runs.c.id == run_id, runs.c.engine_id.is_(None))
@@ -544,12 +532,15 @@ def _insert_run(
     """Insert a pending run with its own copy of its arguments and timeout (the task's now,
     unless given), so an edit of the task or a re-run never changes what a run ran with."""
     number = select(func.coalesce(func.max(t.runs.c.number), 0) + 1).where(t.runs.c.task_id == task_id)
-    of_task = select(t.tasks).where(t.tasks.c.id == task_id).subquery()
+
+    def of_task(column: Any) -> Any:  # (a subquery of the whole row would cost its 20 columns' proxies)
+        return select(column).where(t.tasks.c.id == task_id).scalar_subquery()
+
     db.execute(insert(t.runs).values(
         id=run_id, task_id=task_id, number=number.scalar_subquery(), status=PENDING, scheduled_for=scheduled_for,
         log_lines=0, log_truncated=False, created_at=now, updated_at=now, not_before=not_before,
-        input_data=args if args is not None else select(of_task.c.input_data).scalar_subquery(),
-        timeout=timeout if timeout is not None else select(of_task.c.timeout).scalar_subquery(),
+        input_data=args if args is not None else of_task(t.tasks.c.input_data),
+        timeout=timeout if timeout is not None else of_task(t.tasks.c.timeout),
         rerun_of=rerun_of, retry_of=retry_of, attempt=attempt,
     ))
 
@@ -583,10 +574,29 @@ def _last_runs_query() -> Any:
     return select(ranked).where(ranked.c.n <= bindparam("limit")).order_by(ranked.c.task_id, ranked.c.n)
 
 
-# Built once: building a statement with a subquery costs more than running it (SQLAlchemy
-# derives its columns each time), and task/get_by_id runs these on every call.
+def _claimable_query() -> Any:
+    """Pending runs an engine may claim (see TaskRecords.claim_runs), oldest first."""
+    runs, older, live = t.runs, t.runs.alias("older"), t.runs.alias("live")
+    return (
+        select(runs.c.id, runs.c.task_id).join(t.tasks, t.tasks.c.id == runs.c.task_id)
+        .where(
+            runs.c.status == PENDING, runs.c.engine_id.is_(None), t.tasks.c.killed.is_(False),
+            runs.c.not_before.is_(None) | (runs.c.not_before <= bindparam("now")),
+            ~select(older.c.id).where(older.c.task_id == runs.c.task_id, older.c.status == PENDING,
+                                      older.c.number < runs.c.number).exists(),
+            ~select(live.c.id).where(live.c.task_id == runs.c.task_id, live.c.engine_id.is_not(None),
+                                     live.c.status.in_(RUN_ACTIVE)).exists(),
+        )
+        .order_by(runs.c.created_at, runs.c.number).limit(bindparam("limit"))
+        .with_for_update(of=runs, skip_locked=True)
+    )
+
+
+# Built once: building a statement with a subquery or an alias costs more than running it
+# (SQLAlchemy derives its columns each time), and every get_by_id and run start runs these.
 _TASK_BY_ID = _task_query().where(t.tasks.c.id == bindparam("task_id"))
 _LAST_RUNS = _last_runs_query()
+_CLAIMABLE = _claimable_query()
 
 
 def _last_runs(db: Connection, task_ids: list[str], limit: int) -> dict[str, list[RunSummary]]:

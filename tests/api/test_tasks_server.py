@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import requests
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import websocket_connect
 
+from tests.support.processes import alive
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 
@@ -46,13 +46,6 @@ def ready_orchestration(server: ServerProcess, wid: int, code: str) -> str:
     assert ready.json()["status"] == "ready"
     return orch_id
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):
-        return False
 
 
 def until(check: Any, timeout: float = 20.0) -> Any:

@@ -6,7 +6,6 @@ task routes on both executors.)"""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,6 +19,7 @@ from jupyter_orch.kernel.widget_html import runs_table
 from tests.conftest import DASK_EXECUTOR
 from tests.support.daemons import DAEMONS, pids
 from tests.support.dask_cluster import DaskCluster, dask_cluster
+from tests.support.processes import alive
 from tests.support.server import ServerProcess, warm_interpreters
 from tests.support.zips import make_zip
 
@@ -85,12 +85,6 @@ def eventually(check: Any, timeout: float) -> Any:
     return value
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
 
 
 def test_a_run_on_a_worker_streams_its_lines_with_their_print_times(on_dask: ServerProcess, dask: DaskCluster,

@@ -24,6 +24,7 @@ from jupyter_orch.engine.tasks.schedules import parse_schedule
 from jupyter_orch.engine.timeutil import iso, parse_time
 from tests.support.databases import sql
 from tests.support.engine import database_url, running_engine
+from tests.support.processes import alive
 from tests.support.zips import make_zip
 
 RUN_ENDED = ("success", "failure", "timed_out", "killed")
@@ -53,16 +54,6 @@ async def logs(engine: Engine, task: Task) -> list[str]:
 def texts(lines: Iterable[str]) -> list[str]:
     return [line.split(" ", 3)[3] for line in lines]
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie nobody reaped yet is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 async def eventually(check: Any, timeout: float = 15.0) -> None:

@@ -18,8 +18,9 @@ from jupyter_orch.engine import Engine
 from jupyter_orch.engine.executors.processes import find, run_marker
 from jupyter_orch.engine.executors.warm import WarmPool
 from jupyter_orch.engine.tasks.records import ONESHOT, TASK_TERMINAL
-from tests.engine.test_tasks_engine import alive, eventually, log_texts, orchestration, run_once, texts
+from tests.engine.test_tasks_engine import eventually, log_texts, orchestration, run_once, texts
 from tests.support.engine import running_engine
+from tests.support.processes import alive
 
 SQLITE_ONLY = True  # nothing here is about the database
 

@@ -28,9 +28,9 @@ import pytest
 import requests
 
 from tests.engine.test_least_privilege import silent_index
-from tests.faults.processes import alive, marked_processes
 from tests.support.multipart import upload_body
 from tests.support.onnx_models import scale_model
+from tests.support.processes import alive, marked_processes
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
 

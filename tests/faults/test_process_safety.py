@@ -22,10 +22,10 @@ import pytest
 from jupyter_orch.engine import Engine
 from jupyter_orch.engine.tasks.records import ONESHOT, TASK_TERMINAL
 from tests.engine.test_tasks_engine import eventually, orchestration, texts
-from tests.faults.processes import alive, marked_processes
 from tests.support.daemons import DAEMONS, pids
 from tests.support.databases import sql
 from tests.support.engine import database_url, running_engine
+from tests.support.processes import alive, marked_processes
 
 
 async def wait_for_pids(path: Path, count: int = 3) -> list[int]:

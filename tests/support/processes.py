@@ -1,4 +1,4 @@
-"""What the fault tests look for in /proc: live processes and the runs they belong to."""
+"""What the tests look for in /proc: live processes and the runs they belong to."""
 
 from __future__ import annotations
 

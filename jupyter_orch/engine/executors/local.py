@@ -263,8 +263,10 @@ class _RunProtocol(asyncio.SubprocessProtocol):
             self._next_turn = asyncio.get_running_loop().call_soon(self._hand_on)
         # Paused from a few turns' worth of lines until one turn's is left: toggling the pipes
         # on every turn would cost two epoll calls a turn.
-        if len(waiting) > PAUSE_LINES or len(waiting) <= LINES_PER_TURN:
-            self._pause(len(waiting) > PAUSE_LINES)
+        if len(waiting) > PAUSE_LINES:
+            self._pause(True)
+        elif len(waiting) <= LINES_PER_TURN:
+            self._pause(False)
         if not waiting and not self._open and not self.drained.done():
             self.drained.set_result(None)
 

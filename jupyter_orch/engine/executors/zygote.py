@@ -22,6 +22,7 @@ library before the preloads: what it imports, every run has already imported.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -260,8 +261,6 @@ def _exit_as_python_would(code: int) -> None:
     stdio flushed (120 if that fails). Then `os._exit`, as multiprocessing does in its forked
     children: tearing down the preloaded modules would touch, and so copy, every page that
     holds them (about 80 ms with pandas and pyarrow, each run)."""
-    import atexit
-
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()

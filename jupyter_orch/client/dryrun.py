@@ -130,9 +130,10 @@ async def _run(data: bytes, args: dict[str, Any], installer: str, cache: Path, s
     manifest = await asyncio.to_thread(inspect_zip, data, LIMITS)
     lines: list[str] = []
 
-    def sink(stream: str, text: str, at: datetime, partial: bool) -> None:
-        lines.append(f"{iso(at)} {stream} {'P' if partial else 'F'} {text}")
-        show(stream, text, at)
+    def sink(stream: str, at: datetime, read: list[tuple[str, bool]]) -> None:
+        for text, partial in read:
+            lines.append(f"{iso(at)} {stream} {'P' if partial else 'F'} {text}")
+            show(stream, text, at)
 
     with tempfile.TemporaryDirectory(prefix="jupyter-orch-dry-run-") as folder:
         root = Path(folder)

@@ -1,12 +1,19 @@
 """Times are timezone-aware UTC inside and ISO 8601 with offset outside."""
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def iso(dt: datetime) -> str: ...
+@overload
+def iso(dt: None) -> None: ...
+@overload
+def iso(dt: datetime | None) -> str | None: ...
 def iso(dt: datetime | None) -> str | None:
     """Fixed-width ISO form, so stored strings sort in time order."""
     if dt is None:
@@ -15,7 +22,7 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def now_iso() -> str:
-    return iso(utcnow())  # type: ignore[return-value]
+    return iso(utcnow())
 
 
 def parse_time(value: str | datetime) -> datetime:

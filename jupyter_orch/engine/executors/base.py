@@ -24,7 +24,8 @@ from typing import Any, Protocol
 from .sandbox import Sandbox
 from .warm import WarmPool
 
-LineSink = Callable[[str, str, datetime, bool], None]  # stream, text, time read, partial
+# stream, time read, lines (text, partial): the lines of one read come as one call.
+LineSink = Callable[[str, datetime, list[tuple[str, bool]]], None]
 # Called with the pid of a run's first process before that process runs user code: the run's
 # identity is recorded before anything exists that recovery could not find.
 class SpawnHook(Protocol):

@@ -191,7 +191,7 @@ class DaskExecution(Execution):
         self._early[line[0]] = line
         while self._received in self._early:
             _seq, stream, text, at, partial = self._early.pop(self._received)
-            self.sink(stream, text, datetime.fromisoformat(at), partial)
+            self.sink(stream, datetime.fromisoformat(at), [(text, partial)])
             self._received += 1
 
     def lose(self, worker: str) -> None:
@@ -212,8 +212,8 @@ class DaskExecution(Execution):
                 lost = self._lost.result() if self._lost.done() else (self.worker or "?")
                 with contextlib.suppress(Exception):
                     await self.executor.client.cancel(self._future)
-            self.sink("stderr", f"[jupyter-orch] the run's worker {lost} was lost; the run ended there",
-                      utcnow(), False)
+            self.sink("stderr", utcnow(), [(f"[jupyter-orch] the run's worker {lost} was lost; the run ended there",
+                                            False)])
             return -1
         finally:
             self.executor._forget(self.run_id)

@@ -130,7 +130,7 @@ def _execute(run: RemoteRun, python: str, source: Path, cache: Path, outbox: _Ou
     async def spawned(pid: int, worker: str | None = None) -> None:
         outbox.send({"run_id": run.run_id, "started": {"pid": pid, "worker": outbox.worker_address}})
 
-    execution = host.call(host.executor.start(spec, outbox.line, spawned))
+    execution = host.call(host.executor.start(spec, outbox.lines, spawned))
     ended = asyncio.run_coroutine_threadsafe(execution.wait(), host.loop)
     while True:
         try:
@@ -178,15 +178,17 @@ class _Outbox:
         self._sender = threading.Thread(target=self._send_batches, daemon=True)
         self._sender.start()
 
-    def line(self, stream: str, text: str, at: datetime, partial: bool) -> None:
+    def lines(self, stream: str, at: datetime, lines: list[tuple[str, bool]]) -> None:
+        stamp = iso(at)
         with self._lock:
-            line: Line = [self.count, stream, text, iso(at), partial]
-            self.count += 1
-            self._kept.write(json.dumps(line) + "\n")
-            self._batch.append(line)
+            numbered: list[Line] = [[self.count + i, stream, text, stamp, partial]
+                                    for i, (text, partial) in enumerate(lines)]
+            self.count += len(numbered)
+            self._kept.writelines(json.dumps(line) + "\n" for line in numbered)
+            self._batch += numbered
 
     def note(self, text: str) -> None:
-        self.line("stderr", f"[jupyter-orch] {text}", utcnow(), False)
+        self.lines("stderr", utcnow(), [(f"[jupyter-orch] {text}", False)])
 
     def send(self, message: dict[str, Any]) -> None:
         self._worker.log_event(TOPIC, message)
@@ -220,7 +222,7 @@ def _environment(root: Path, run: RemoteRun, outbox: _Outbox) -> str:
             return str(env_python(path))
         outbox.note(f"building the environment on worker {outbox.worker_address}")
         ok = asyncio.run(build_environment(path, run.requirements, run.installer,
-                                           lambda text: outbox.line("stderr", text.rstrip("\n"), utcnow(), False)))
+                                           lambda text: outbox.lines("stderr", utcnow(), [(text.rstrip("\n"), False)])))
         if not ok:
             raise RuntimeError(f"installing requirements.txt failed on worker {outbox.worker_address}")
         (path / ".ready").touch()

@@ -19,8 +19,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+import orjson
+from sqlalchemy import func, select, update
 
 from ..events.bus import EventBus
 from ..paging import Page, PageRequest, page_of, paged
@@ -39,7 +39,7 @@ CLOSE_WAIT_S = 5.0  # how long a run's end waits for its last lines to be writte
 
 log = logging.getLogger(__name__)
 
-LogRow = tuple[int, datetime, str, bool, str]  # seq, time printed, stream, partial, text
+LogRow = tuple[int, str, str, bool, str]  # seq, ISO time read, stream, partial, text
 
 
 class RunLog:
@@ -53,7 +53,6 @@ class RunLog:
         self._buffer: list[LogRow] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._live: list[dict[str, object]] = []  # lines read this loop turn, published at its end
-        self._live_at: tuple[datetime | None, str | None] = (None, None)  # a chunk's lines share a time
         self._writing: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()  # one write at a time: a line is never written twice
         self._failures = 0  # failed writes since the last one that worked
@@ -64,33 +63,40 @@ class RunLog:
         self._last_stderr: str | None = None
         self._in_traceback = False
 
-    def add(self, stream: str, text: str, at: datetime, partial: bool = False) -> None:
+    def add(self, stream: str, at: datetime, lines: list[tuple[str, bool]]) -> None:
+        """The lines (text, partial) of one read of a stream."""
         if stream == "stderr":  # even past the cap: a crash at the end must still be summed up
-            self._watch_for_failure(text)
+            for text, _ in lines:
+                self._watch_for_failure(text)
         if self.truncated:
             return
-        if self.lines >= self._logs.max_lines:
+        room = self._logs.max_lines - self.lines
+        if len(lines) > room:
+            self._store(stream, at, lines[:room])
             self.truncated = True
-            stream, partial = SYSTEM_STREAM, False
-            text = f"[jupyter-orch] log truncated: this run printed more than {self._logs.max_lines} lines"
-        self._store(stream, text, at, partial)
+            note = f"[jupyter-orch] log truncated: this run printed more than {self._logs.max_lines} lines"
+            self._store(SYSTEM_STREAM, at, [(note, False)])
+            return
+        self._store(stream, at, lines)
 
     def note(self, text: str) -> None:
         """A line from the engine itself (start failure, timeout, kill, restart)."""
-        self._store(SYSTEM_STREAM, f"[jupyter-orch] {text}", utcnow(), False)
+        self._store(SYSTEM_STREAM, utcnow(), [(f"[jupyter-orch] {text}", False)])
 
-    def _store(self, stream: str, text: str, at: datetime, partial: bool) -> None:
+    def _store(self, stream: str, at: datetime, lines: list[tuple[str, bool]]) -> None:
+        if not lines:
+            return
+        stamp, seq = iso(at), self._seq
         # PostgreSQL's text cannot hold NUL: such a line would fail its write for ever.
-        text = text.replace("\0", "\ufffd")
-        self._buffer.append((self._seq, at, stream, partial, text))
-        self._seq += 1
-        self.lines += 1
-        if self._live_at[0] is not at:
-            self._live_at = (at, iso(at))
+        rows = [(seq + i, stamp, stream, partial, text.replace("\0", "\ufffd") if "\0" in text else text)
+                for i, (text, partial) in enumerate(lines)]
+        self._buffer += rows
+        self._seq += len(rows)
+        self.lines += len(rows)
         if not self._live:
             asyncio.get_running_loop().call_soon(self._publish)
-        self._live.append({"seq": self._seq - 1, "at": self._live_at[1], "stream": stream, "text": text,
-                           "partial": partial})
+        self._live += [{"seq": s, "at": stamp, "stream": stream, "text": text, "partial": partial}
+                       for s, _, _, partial, text in rows]
         if self._writing is not None and not self._writing.done():
             return  # the write under way takes these lines too
         if len(self._buffer) >= FLUSH_LINES:
@@ -168,7 +174,6 @@ class RunLogs:
         self.max_lines = max_lines
         self.engine_id = engine_id  # each line records the engine that wrote it
         self._background: set[asyncio.Task[None]] = set()  # writes that outlived their run
-        self._insert: str | None = None
 
     def still_writing(self, writing: asyncio.Task[None]) -> None:
         self._background.add(writing)
@@ -197,32 +202,13 @@ class RunLogs:
     def write(self, run_id: str, rows: list[LogRow], truncated: bool) -> None:
         """Insert the rows and count them, idempotently: a write tried again after its commit's
         answer was lost neither fails on its own rows nor counts them twice."""
-        # The driver's own executemany, with rows as plain tuples: SQLAlchemy's per-row binding
-        # is most of a chatty run's cost here (bench/loop.py). The statement is SQLAlchemy's,
-        # compiled once per dialect; only times need what UTCDateTime's binding would do.
-        engine_id, to_db = self.engine_id, (iso if self.store.dialect == "sqlite" else _same)
-        values, at_was, stamp = [], None, None
-        for seq, at, stream, partial, text in rows:
-            if at is not at_was:  # the lines of one read share their time: convert it once
-                at_was, stamp = at, to_db(at)
-            values.append((run_id, seq, stamp, stream, partial, text, engine_id))
         with self.store.write() as db:
-            db.exec_driver_sql(self._insert_sql(db), values)
+            rows_json = orjson.dumps(rows).decode()
+            db.exec_driver_sql(_INSERT_ROWS[self.store.dialect], (run_id, self.engine_id, rows_json))
             # Sequence numbers run from 0 without gaps, written in order: the last one counts.
             db.execute(update(t.runs).where(t.runs.c.id == run_id).values(
                 log_lines=rows[-1][0] + 1, log_truncated=truncated
             ))
-
-    def _insert_sql(self, db: Connection) -> str:
-        if self._insert is None:
-            dialect_insert = postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
-            statement = dialect_insert(t.run_logs).values({name: bindparam(name) for name in INSERT_COLUMNS})
-            style = "qmark" if self.store.dialect == "sqlite" else "format"
-            positional = type(db.dialect)(paramstyle=style)  # type: ignore[call-arg]
-            compiled = statement.on_conflict_do_nothing().compile(dialect=positional)
-            self._insert = str(compiled)
-            assert compiled.positiontup == list(INSERT_COLUMNS), compiled.positiontup
-        return self._insert
 
     def tail(self, run_id: str, lines: int | None) -> list[str]:
         query = _lines(run_id)
@@ -245,11 +231,18 @@ class RunLogs:
 
 
 LINE_KEYS = ((t.run_logs.c.seq, False),)
-INSERT_COLUMNS = ("run_id", "seq", "at", "stream", "partial", "text", "engine_id")
-
-
-def _same(value: datetime) -> datetime:
-    return value
+# A write's rows go as one JSON array the database unpacks itself, in one statement: with
+# executemany (SQLAlchemy's or the driver's), the thread binding the rows takes the GIL back
+# once per row, and a chatty run's 150,000 handoffs stalled the event loop's thread (bench/loop.py).
+# Neither SQLAlchemy nor the drivers offer such an insert, hence the SQL by hand.
+_COLUMNS = "run_id, seq, at, stream, partial, text, engine_id"
+_INSERT_ROWS = {
+    # `WHERE true`: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.
+    "sqlite": f"INSERT INTO run_logs ({_COLUMNS}) SELECT ?, value->>0, value->>1, value->>2, value->>3, "
+              "value->>4, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+    "postgresql": f"INSERT INTO run_logs ({_COLUMNS}) SELECT %s, (e->>0)::int, (e->>1)::timestamptz, e->>2, "
+                  "(e->>3)::boolean, e->>4, %s FROM jsonb_array_elements(%s::jsonb) AS e ON CONFLICT DO NOTHING",
+}
 
 
 def _lines(run_id: str) -> Any:

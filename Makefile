@@ -37,8 +37,10 @@ $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 
+# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set (as in many containers),
+# every server, kernel and run would otherwise compile its imports from source each time.
 $(STAMP): pyproject.toml | $(PY)
-	$(UV) pip install --python $(PY) -e '.[test]'
+	$(UV) pip install --python $(PY) --compile-bytecode -e '.[test]'
 	touch $@
 
 # Rebuild the prebuilt sidebar when its sources change; the editable install links it into lab.

@@ -11,6 +11,7 @@ from tornado.httpclient import HTTPClientError
 from tests.support import engine as engine_support
 from tests.support.dask_cluster import DaskCluster, dask_cluster
 from tests.support.databases import BACKENDS, PostgresCluster, postgres_cluster
+from tests.support.processes import remove_empty_cgroups, run_cgroups_here
 from tests.support.server import ServerProcess, running_server
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
@@ -18,6 +19,15 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 Api = Callable[..., Awaitable[tuple[int, Any]]]
 EXECUTORS = ("local", "dask")
 DASK_EXECUTOR = "jupyter_orch.engine.executors.dask.DaskExecutor"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_cgroups_left() -> Iterator[None]:
+    """The run cgroups this session's servers left empty are removed at its end (those that were
+    there before it are not touched)."""
+    before = run_cgroups_here()
+    yield
+    remove_empty_cgroups(run_cgroups_here() - before)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

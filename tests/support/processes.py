@@ -1,9 +1,13 @@
-"""What the tests look for in /proc: live processes and the runs they belong to."""
+"""What the tests look for in /proc: live processes and the runs they belong to; and the run
+cgroups the tests leave."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+
+from jupyter_orch.engine.executors.processes import RunCgroups
 
 
 def alive(pid: int) -> bool:
@@ -30,3 +34,21 @@ def marked_processes(name: str, values: set[str] | None) -> dict[int, str]:
             if key == name and (values is None or value in values) and alive(int(entry.name)):
                 found[int(entry.name)] = value
     return found
+
+
+def run_cgroups_here() -> set[Path]:
+    """The run cgroups (`jupyter-orch-*`) beside this process's own cgroup, where the servers
+    and engines a test starts make theirs."""
+    root = RunCgroups.beside_own("probe").root
+    return set(root.parent.glob("jupyter-orch-*")) if root is not None else set()
+
+
+def remove_empty_cgroups(groups: set[Path]) -> None:
+    """Remove these cgroups where nothing runs in them any more, children first: a server a test
+    killed, then deleted the data dir of, never comes back to remove its runs' cgroups."""
+    for group in groups:
+        for folder in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        with contextlib.suppress(OSError):
+            group.rmdir()

@@ -385,6 +385,21 @@ async def test_concurrency_limit_queues_runs_in_order(tmp_path: Path) -> None:
         assert parse_time(run2.started_at) >= parse_time(run1.ended_at)
 
 
+async def test_runs_queued_at_once_never_exceed_the_limit(tmp_path: Path) -> None:
+    """Creating a task claims in its own store trip, beside the runner's own claims: slots
+    reserved by claims under way keep them from taking more than there are."""
+    async with running_engine(tmp_path / "data", max_concurrent_runs=2) as engine:
+        orch = await orchestration(engine, {"main.py": "import time\ntime.sleep(0.3)\n"})
+        tasks = await asyncio.gather(*(engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {})
+                                       for _ in range(8)))
+        for task in tasks:
+            assert (await engine.tasks.wait_for(task.id, TASK_TERMINAL, 30)).status == "success"
+        runs = [run for task in tasks for run in await engine.tasks.runs(task.id)]
+        spans = [(parse_time(r.started_at), parse_time(r.ended_at)) for r in runs]
+        most = max(sum(start <= at < end for start, end in spans) for at, _ in spans)
+        assert len(runs) == 8 and most == 2
+
+
 async def test_domain_rules_refuse_bad_tasks_and_create_nothing(tmp_path: Path) -> None:
     """Malformed values are refused by the server's request models (tests/api); the engine
     refuses what only it can know."""

@@ -4,7 +4,10 @@ each run it claimed to its end (exit, timeout, kill or server stop). Several eng
 database share the queue: each claims what it has slots for.
 
 What a run is made of (`prepare`) and what its end means for its task (`run_ended`) belong to
-the caller, through `RunHooks`; a run's start also starts a task that waited for it.
+the caller, through `RunHooks`; a run's start also starts a task that waited for it. A write
+that queues runs can claim in the same trip to the store's thread pool (`queue_and_claim`):
+each trip is a thread hop each way, and on a run's way to its first line they add up. Slots
+are reserved while a claim is under way, so two claims at once never take more than there are.
 """
 
 from __future__ import annotations
@@ -13,20 +16,28 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from ..executors.base import Execution, Executor, RunSpec
 from .records import FAILURE, KILLED, SUCCESS, TIMED_OUT, TaskRecords
 from .runlogs import RunLog, RunLogs
 
 SERVER_STOPPED = "server_stopped"  # stop reason of runs ended by a server shutdown
+T = TypeVar("T")
+C = TypeVar("C")  # what a run needs of the store to start (RunHooks.context)
 
 log = logging.getLogger(__name__)
 
 
-class RunHooks(Protocol):
-    async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
+class RunHooks(Protocol[C]):
+    def context(self, run_id: str) -> C:
+        """What `prepare` needs of the store, read in the thread pool by the trip that claimed
+        the run."""
+        ...
+
+    async def prepare(self, run_id: str, context: C) -> tuple[RunSpec, float | None]:
         """The run's launch spec and its timeout in seconds (None: no timeout)."""
         ...
 
@@ -34,21 +45,25 @@ class RunHooks(Protocol):
 
 
 @dataclass
-class _Active:
+class _Active(Generic[C]):
     run_id: str
     task_id: str
+    context: C | Exception  # what prepare needs, or why it could not be read
     execution: Execution | None = None
     stop_reason: str | None = None
     job: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
-class Runner:
+Claimed = tuple[str, str, C | Exception]  # run id, task id, the run's context (or why there is none)
+
+
+class Runner(Generic[C]):
     def __init__(
         self,
         records: TaskRecords,
         logs: RunLogs,
         executor: Executor,
-        hooks: RunHooks,
+        hooks: RunHooks[C],
         max_concurrent: int,
         kill_grace: float,
         engine_id: str,
@@ -62,10 +77,11 @@ class Runner:
         self.max_concurrent = max_concurrent
         self.kill_grace = kill_grace
         self.engine_id = engine_id
-        self._active: dict[str, _Active] = {}
+        self._active: dict[str, _Active[C]] = {}
         self._stoppers: set[asyncio.Task[None]] = set()
         self._claiming: asyncio.Task[None] | None = None
         self._claim_again = False
+        self._reserved = 0  # slots held by claims under way
         self._started = False
         self._stopping = False
 
@@ -88,6 +104,32 @@ class Runner:
         self.wake()
         while self._claiming is not None and not self._claiming.done():
             await asyncio.shield(self._claiming)
+
+    async def queue_and_claim(self, write: Callable[[], T]) -> T:
+        """Run `write` (a store function that queues runs) in the store's thread pool, then claim
+        in the same trip; return once what could be claimed has been, like `claim`."""
+        try:
+            slots = await self._reserve()
+        except Exception:  # e.g. the cluster's slots are unknown now: the claim below retries
+            slots = 0
+        claimed: list[Claimed[C]] = []
+
+        def queue_then_claim() -> T:
+            result = write()
+            if slots:
+                try:
+                    claimed.extend(self._claim_now(slots))
+                except Exception:  # the runs are queued all the same: the claim below retries
+                    log.exception("could not claim pending runs")
+            return result
+
+        try:
+            result = await self.store.call(queue_then_claim)
+        finally:
+            self._adopt(slots, claimed)
+        if not slots or len(claimed) == slots:  # no slot was free, or more may be claimable
+            await self.claim()
+        return result
 
     @property
     def active_run_ids(self) -> list[str]:
@@ -128,28 +170,57 @@ class Runner:
     async def _claim(self) -> None:
         while True:
             self._claim_again = False
+            slots, claimed = 0, []
             try:
-                free = await self.executor.capacity(self.max_concurrent) - len(self._active)
-                if free <= 0 or self._stopping:
+                slots = await self._reserve()
+                if not slots:
                     return
-                claimed = await self.store.call(self.records.claim_runs, self.engine_id, free)
+                claimed = await self.store.call(self._claim_now, slots)
             except Exception:  # e.g. the database is briefly unreachable: the next wake retries
                 log.exception("could not claim pending runs")
                 return
-            for run_id, task_id in claimed:
-                active = self._active[run_id] = _Active(run_id, task_id)
-                active.job = asyncio.get_running_loop().create_task(self._drive(active))
-            if not self._claim_again and len(claimed) < free:
+            finally:
+                self._adopt(slots, claimed)
+            if not self._claim_again and len(claimed) < slots:
                 return
 
-    async def _drive(self, active: _Active) -> None:
+    async def _reserve(self) -> int:
+        """Reserve the free slots for a claim (`_adopt` gives them back): how many."""
+        if not self._started or self._stopping:
+            return 0
+        free = await self.executor.capacity(self.max_concurrent) - len(self._active) - self._reserved
+        if free <= 0 or self._stopping:
+            return 0
+        self._reserved += free
+        return free
+
+    def _claim_now(self, slots: int) -> list[Claimed[C]]:
+        """Claim up to `slots` runs, with what each needs to start (in the store's thread pool)."""
+        claimed: list[Claimed[C]] = []
+        for run_id, task_id in self.records.claim_runs(self.engine_id, slots):
+            context: C | Exception
+            try:
+                context = self.hooks.context(run_id)
+            except Exception as e:  # the run fails to start, saying why
+                context = e
+            claimed.append((run_id, task_id, context))
+        return claimed
+
+    def _adopt(self, slots: int, claimed: list[Claimed[C]]) -> None:
+        """A claim with `slots` reserved is over: drive the runs it claimed."""
+        self._reserved -= slots
+        for run_id, task_id, context in claimed:
+            active = self._active[run_id] = _Active(run_id, task_id, context)
+            active.job = asyncio.get_running_loop().create_task(self._drive(active))
+
+    async def _drive(self, active: _Active[C]) -> None:
         try:
             await self._execute(active)
         finally:
             del self._active[active.run_id]
             self.wake()
 
-    async def _execute(self, active: _Active) -> None:
+    async def _execute(self, active: _Active[C]) -> None:
         run_id, task_id = active.run_id, active.task_id
         log = self.logs.fresh(run_id, task_id)
         outcome: tuple[str, int | None, str | None] = (FAILURE, None, "the engine failed while the run ran")
@@ -162,10 +233,12 @@ class Runner:
             await self.store.call(self.records.run_ended, run_id, task_id, *outcome)
             await self.hooks.run_ended(task_id, run_id)
 
-    async def _run(self, active: _Active, log: RunLog) -> tuple[str, int | None, str | None]:
+    async def _run(self, active: _Active[C], log: RunLog) -> tuple[str, int | None, str | None]:
         """Start the run and drive it to its end: its status, exit code and failure."""
         try:
-            spec, timeout = await self.hooks.prepare(active.run_id)
+            if isinstance(active.context, Exception):
+                raise active.context
+            spec, timeout = await self.hooks.prepare(active.run_id, active.context)
             execution = await self.executor.start(spec, log.add, functools.partial(self._spawned, active))
         except Exception as e:
             log.note(f"the run could not start: {e}")
@@ -187,11 +260,11 @@ class Runner:
             log.note("the server stopped while this run was running; the run was stopped")
         return status, code, failure
 
-    async def _spawned(self, active: _Active, pid: int, worker: str | None = None) -> None:
+    async def _spawned(self, active: _Active[C], pid: int, worker: str | None = None) -> None:
         """The run is `running` with its pid (and cluster worker) recorded before it runs user code."""
         await self.store.call(self.records.run_started, active.run_id, active.task_id, pid, worker)
 
-    def _stop(self, active: _Active) -> None:
+    def _stop(self, active: _Active[C]) -> None:
         if active.execution is None:
             return  # still starting: `_execute` stops it once it has started
         stopper = asyncio.get_running_loop().create_task(active.execution.stop(self.kill_grace))

@@ -22,17 +22,19 @@ Policies:
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
 
 from ..timeutil import utcnow
-from .records import NOT_LEADER, RAN, SKIPPED_OVERLAP, Fire, TaskRecords
+from .records import NOT_LEADER, SKIPPED_OVERLAP, Fire, TaskRecords
 from .schedules import Schedule
 
 MISSED_FIRE_POLICIES = ("run_once", "skip", "run_all")
@@ -43,6 +45,15 @@ MAX_SLACK_S = 0.1
 ON_TIME_S = 1.0  # a fire handled this late still counts as on time
 # The timer may wake a hair before the fire time (monotonic vs wall clock); fires this close count.
 EARLY_TOLERANCE = timedelta(milliseconds=2)
+
+T = TypeVar("T")
+
+
+class Queue(Protocol):
+    """Runs a store function that may queue runs (a fire's), claiming them in the same trip."""
+
+    def __call__(self, write: Callable[[], T]) -> Awaitable[T]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +69,7 @@ class Scheduler:
     def __init__(
         self,
         records: TaskRecords,
-        launch: Callable[[str, str], None],
+        queue: Queue,
         ended: Callable[[str], Awaitable[None]],
         missed_fire_policy: str = "run_once",
         overlap_policy: str = "skip",
@@ -71,8 +82,7 @@ class Scheduler:
         if overlap_policy not in OVERLAP_POLICIES:
             raise ValueError(f"overlap_policy must be one of {OVERLAP_POLICIES}")
         self.records = records
-        self.store = records.store
-        self._launch = launch  # (run_id, task_id): queue a run a fire made
+        self._queue = queue  # how a fire's write reaches the store: with a claim, in one trip
         self._ended = ended  # (task_id): the task's schedule has no further fire
         self.missed_fire_policy = missed_fire_policy
         self.overlap_policy = overlap_policy
@@ -228,12 +238,10 @@ class Scheduler:
     ) -> bool:
         """Record one fire; True when the schedule has now made its max_runs runs."""
         fire = Fire(task_id, at, next_due, check_overlap, self.overlap_policy == "queue", missed)
-        outcome, run_id, exhausted = await self.store.call(
-            self.records.record_fire, fire, self._leader, self.engine_id
+        outcome, _run_id, exhausted = await self._queue(
+            functools.partial(self.records.record_fire, fire, self._leader, self.engine_id)
         )
-        if outcome == RAN and run_id is not None:
-            self._launch(run_id, task_id)
-        elif outcome == SKIPPED_OVERLAP:
+        if outcome == SKIPPED_OVERLAP:
             log.info("task %s: skipped the fire of %s, its previous run is still running", task_id, at.isoformat())
         elif outcome == NOT_LEADER:
             log.warning("task %s: the fire of %s is left to the engine that now leads", task_id, at.isoformat())

@@ -26,6 +26,7 @@ import asyncio
 import builtins
 import contextlib
 import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Callable, Coroutine
@@ -86,6 +87,10 @@ if TYPE_CHECKING:
     from .records import Task
 
 log = logging.getLogger(__name__)
+
+# What a run needs of the store to start: the run, its task and orchestration, its environment's
+# interpreter (None: not on this machine) and whether its tree is unpacked here.
+RunContext = tuple[Run, "Task", "Orchestration", str | None, bool]
 TASK_STATUS_OF_RUN = {SUCCESS: SUCCESS, FAILURE: FAILED, TIMED_OUT: TIMED_OUT, KILLED: KILLED}
 QUICK_RUN_S = 10.0
 BACKOFF_BASE_S = 0.5
@@ -122,12 +127,12 @@ class Tasks:
         self.credentials = RunCredentials()
         self.records = TaskRecords(store, bus)
         self.logs = RunLogs(store, bus, config.max_log_lines_per_run, self.engine_id)
-        self.runner = Runner(
+        self.runner: Runner[RunContext] = Runner(
             self.records, self.logs, executor, self, config.max_concurrent_runs, config.kill_grace_seconds,
             self.engine_id,
         )
         self.scheduler = Scheduler(
-            self.records, lambda _run_id, _task_id: self.runner.wake(), self._schedule_ended,
+            self.records, self.runner.queue_and_claim, self._schedule_ended,
             config.missed_fire_policy, config.overlap_policy,
             leader=lambda db: leases.holds(db, SCHEDULER), engine_id=self.engine_id,
         )
@@ -184,10 +189,11 @@ class Tasks:
         new = NewTask(name, orch.workspace_id, orch.id, run_type, parsed.expression if parsed else None,
                       timeout, status, args or {}, next_due, tz, ends_at, max_runs, max_retries, retry_delay,
                       on_success, on_failure)
-        task_id, run_id = await self.store.call(self.records.insert_task, new, run_type != CRONJOB,
-                                                loop_check(orch.id, chain))
-        if run_id is not None:
-            await self.runner.claim()
+        insert = functools.partial(self.records.insert_task, new, run_type != CRONJOB, loop_check(orch.id, chain))
+        if run_type == CRONJOB:  # its runs come with its fires
+            task_id, _ = await self.store.call(insert)
+        else:
+            task_id, _ = await self.runner.queue_and_claim(insert)
         if parsed is not None and next_due is not None and self.leading:
             self.scheduler.add(task_id, parsed, next_due)
         return await self.get(task_id)
@@ -298,7 +304,8 @@ class Tasks:
             orch = await self.orchestrations.get(body["orch_id"])
             if orch.status != READY:
                 raise Conflict(f"orchestration {orch.id} is {orch.status}, not ready")
-            await self.store.call(self.records.insert_task, follow_up_task(task, body, run_id), True)
+            await self.runner.queue_and_claim(
+                functools.partial(self.records.insert_task, follow_up_task(task, body, run_id), True))
         except Duplicate:
             return  # another engine saw this end and started it
         except EngineError as e:  # e.g. its orchestration was deleted, or the database is unreachable
@@ -306,7 +313,6 @@ class Tasks:
             with contextlib.suppress(EngineError):
                 await self.logs.note(run_id, task.id, f"{key}: the follow-up could not start: {e.msg}")
             return
-        await self.runner.claim()
 
     # --- schedule controls: pause and resume, edits, the next fires ---
 
@@ -408,8 +414,7 @@ class Tasks:
     async def _extra_run(self, task: Task, extra: ExtraRun) -> Run:
         if task.killed:
             raise Conflict(f"task {task.id} was killed: it runs no more")
-        run_id = await self.store.call(self.records.insert_extra_run, extra)
-        await self.runner.claim()
+        run_id = await self.runner.queue_and_claim(functools.partial(self.records.insert_extra_run, extra))
         return await self.store.call(self.records.get_run, run_id)
 
     async def runs(self, task_id: str, status: RunFilter = "all", limit: int | None = None) -> builtins.list[Run]:
@@ -437,8 +442,8 @@ class Tasks:
 
     # --- the runner's hooks ---
 
-    async def prepare(self, run_id: str) -> tuple[RunSpec, float | None]:
-        run, task, orch, python, unpacked = await self.store.call(self._run_context, run_id)
+    async def prepare(self, run_id: str, context: RunContext) -> tuple[RunSpec, float | None]:
+        run, task, orch, python, unpacked = context
         # An allow-list, never the server's os.environ; the run's own token, never the server's.
         env = {
             **run_variables(run_id, task.extra_env_vars, self.config.run_env),
@@ -467,10 +472,10 @@ class Tasks:
         )
         return spec, run.timeout if run.input_data is not None else task.timeout
 
-    def _run_context(self, run_id: str) -> tuple[Run, Task, Orchestration, str | None, bool]:
+    def context(self, run_id: str) -> RunContext:
         """The run, its task and orchestration, its environment's interpreter if that exists,
-        and whether its tree is unpacked here, in one trip to the store's thread pool (the looks
-        at the files are file work too)."""
+        and whether its tree is unpacked here: read in the trip that claims the run (the looks at
+        the files are file work too)."""
         run = self.records.get_run(run_id)
         task = self.records.get_task(run.task, 0)
         orch = self.orchestrations.get_now(task.orch_id)

@@ -46,9 +46,7 @@ def run_cgroups_here() -> set[Path]:
 def remove_empty_cgroups(groups: set[Path]) -> None:
     """Remove these cgroups where nothing runs in them any more, children first: a server a test
     killed, then deleted the data dir of, never comes back to remove its runs' cgroups."""
-    for group in groups:
-        for folder in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+    folders = [p for group in groups for p in (group, *group.rglob("*")) if p.is_dir()]
+    for folder in sorted(folders, key=lambda p: -len(p.parts)):
         with contextlib.suppress(OSError):
-            group.rmdir()
+            folder.rmdir()

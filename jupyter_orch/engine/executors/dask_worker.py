@@ -178,11 +178,12 @@ class _Outbox:
         self._sender = threading.Thread(target=self._send_batches, daemon=True)
         self._sender.start()
 
-    def lines(self, stream: str, at: datetime, lines: list[tuple[str, bool]]) -> None:
+    def lines(self, stream: str, at: datetime, read: list[tuple[str, bool]]) -> None:
+        """The lines (text, partial) of one read of a stream (the executor's LineSink)."""
         stamp = iso(at)
         with self._lock:
             numbered: list[Line] = [[self.count + i, stream, text, stamp, partial]
-                                    for i, (text, partial) in enumerate(lines)]
+                                    for i, (text, partial) in enumerate(read)]
             self.count += len(numbered)
             self._kept.writelines(json.dumps(line) + "\n" for line in numbered)
             self._batch += numbered

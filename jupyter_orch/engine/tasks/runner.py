@@ -82,6 +82,8 @@ class Runner(Generic[C]):
         self._claiming: asyncio.Task[None] | None = None
         self._claim_again = False
         self._reserved = 0  # slots held by claims under way
+        self._no_claim_under_way = asyncio.Event()  # set while _reserved is 0
+        self._no_claim_under_way.set()
         self._started = False
         self._stopping = False
 
@@ -162,6 +164,7 @@ class Runner(Generic[C]):
         if self._claiming is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._claiming
+        await self._no_claim_under_way.wait()  # a queue_and_claim trip's runs are stopped too
         for active in self._active.values():
             active.stop_reason = active.stop_reason or SERVER_STOPPED
             self._stop(active)
@@ -192,6 +195,7 @@ class Runner(Generic[C]):
         if free <= 0 or self._stopping:
             return 0
         self._reserved += free
+        self._no_claim_under_way.clear()
         return free
 
     def _claim_now(self, slots: int) -> list[Claimed[C]]:
@@ -209,6 +213,8 @@ class Runner(Generic[C]):
     def _adopt(self, slots: int, claimed: list[Claimed[C]]) -> None:
         """A claim with `slots` reserved is over: drive the runs it claimed."""
         self._reserved -= slots
+        if not self._reserved:
+            self._no_claim_under_way.set()
         for run_id, task_id, context in claimed:
             active = self._active[run_id] = _Active(run_id, task_id, context)
             active.job = asyncio.get_running_loop().create_task(self._drive(active))

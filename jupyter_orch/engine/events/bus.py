@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..timeutil import now_iso
@@ -30,6 +31,7 @@ class EventBus:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._forward: Subscriber | None = None
+        self._holding = threading.local()  # `held`: this thread's events, published on leaving
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -44,8 +46,32 @@ class EventBus:
         it must not block)."""
         self._forward = forward
 
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """What this thread publishes inside goes out, in order, only as it leaves: a write that
+        queues runs claims them first, so no other engine hears of a run it cannot have."""
+        outer: list[Event] | None = getattr(self._holding, "events", None)
+        held: list[Event] = []
+        self._holding.events = held
+        try:
+            yield
+        finally:
+            self._holding.events = outer
+            if outer is not None:
+                outer.extend(held)
+            else:
+                for event in held:
+                    self._send(event)
+
     def publish(self, kind: str, id: Any, **fields: Any) -> None:
         event: Event = {"kind": kind, "id": id, **fields, "at": now_iso(), "engine": self.engine_id}
+        held: list[Event] | None = getattr(self._holding, "events", None)
+        if held is not None:
+            held.append(event)
+        else:
+            self._send(event)
+
+    def _send(self, event: Event) -> None:
         if self._forward is not None:
             self._forward(event)
         self.deliver(event)

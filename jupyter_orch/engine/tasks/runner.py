@@ -117,12 +117,13 @@ class Runner(Generic[C]):
         claimed: list[Claimed[C]] = []
 
         def queue_then_claim() -> T:
-            result = write()
-            if slots:
-                try:
-                    claimed.extend(self._claim_now(slots))
-                except Exception:  # the runs are queued all the same: the claim below retries
-                    log.exception("could not claim pending runs")
+            with self.records.bus.held():  # other engines hear of the runs once this one claimed
+                result = write()
+                if slots:
+                    try:
+                        claimed.extend(self._claim_now(slots))
+                    except Exception:  # the runs are queued all the same: the claim below retries
+                        log.exception("could not claim pending runs")
             return result
 
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from queue import Empty
 
 import requests
 
@@ -91,7 +93,16 @@ def test_kernels_started_by_the_server_find_it(server: ServerProcess) -> None:
         client = BlockingKernelClient(connection_file=str(connection_file))
         client.load_connection_file()
         client.start_channels()
-        client.kernel_info(reply=True, timeout=60)  # the heartbeat may not beat yet: ask the shell
+        # The heartbeat may not beat yet: ask the shell, until a message on IOPub says that is
+        # connected too (output sent before it is would be lost, and the execute below wait for ever).
+        deadline = time.monotonic() + 60
+        while True:
+            client.kernel_info(reply=True, timeout=60)
+            try:
+                client.get_iopub_msg(timeout=0.5)
+                break
+            except Empty:
+                assert time.monotonic() < deadline, "the kernel's IOPub never connected"
         seen: list[str] = []
         client.execute_interactive(
             "import os; print(os.environ['JUPYTER_ORCH_URL'], os.environ['JUPYTER_ORCH_TOKEN'])",

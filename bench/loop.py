@@ -48,7 +48,7 @@ def subscribe(url: str, opened: Any, counts: Any) -> None:
         while True:
             event = json.loads(ws.recv())
             counts[0] += 1
-            counts[1] += len(event.get("lines", ()))
+            counts[1] += sum(len(read["text"]) for read in event.get("reads", ()))
             counts[2] += event["kind"] == "resync"
     except (OSError, websocket.WebSocketException, ValueError):
         return

@@ -227,7 +227,7 @@ class TaskWidget(LiveWidget):
         if kind == "log":
             runs = self._by_age()
             if not runs or runs[0]["run_id"] == event.get("run_id"):
-                self._tail.extend(str(line.get("text", "")).rstrip("\n") for line in event.get("lines", ()))
+                self._tail.extend(str(text).rstrip("\n") for read in event.get("reads", ()) for text in read["text"])
         return False
 
     def _apply_run(self, event: Event) -> bool:

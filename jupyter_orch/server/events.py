@@ -8,8 +8,9 @@ client changes them by sending `{"kinds": [...], "ids": [...]}`, or several at o
 one thing it shows, as `{"subscriptions": [{"kinds", "ids"}, ...]}` (an event passes when it
 matches any). Nothing a subscriber does can slow the server or the run:
 - log lines are batched per run: at most `LOG_BATCHES_PER_S` messages a second per run,
-  `{"kind": "log", "id": run_id, "run_id", "task_id", "lines": [{"seq", "at", "stream", "text",
-  "partial"}]}`;
+  `{"kind": "log", "id": run_id, "run_id", "task_id", "reads": [{"seq", "at", "stream",
+  "text": [...], "partial": [...]}], "at"}`, a read's lines sharing their time and stream
+  (`runlogs.LogRead`: line i is number `seq + i`; `partial` lists the pieces of longer lines);
 - each subscriber has a bounded outbox (`OUTBOX_LINES` lines and events); a subscriber that
   cannot keep up has its outbox emptied and gets `{"kind": "resync", "dropped": n}`: re-read
   what it shows through the REST API;
@@ -55,11 +56,12 @@ class Outbox:
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def put(self, event: Event) -> None:
-        lines = (event.get("lines") or []) if event["kind"] == "log" else []
-        if self._size + max(len(lines), 1) > self.capacity:
+        reads = (event.get("reads") or []) if event["kind"] == "log" else []
+        count = sum(len(read["text"]) for read in reads)
+        if self._size + max(count, 1) > self.capacity:
             self._overflow()
             return
-        self._size += max(len(lines), 1)
+        self._size += max(count, 1)
         if event["kind"] != "log":
             if event["kind"] == "run":  # a run's lines go out before the news that it ended
                 self._release(str(event["id"]))
@@ -71,8 +73,8 @@ class Outbox:
         if batch is None:
             batch = self._runs[run_id] = _LogBatch(run_id, event.get("task_id"))
             asyncio.get_running_loop().call_later(1 / LOG_BATCHES_PER_S, self._release, run_id)
-        if lines:
-            batch.add(_LINES_JSON.of(event), len(lines), lines[-1]["at"])
+        if count:
+            batch.add(_READS_JSON.of(event), count, reads[-1]["at"])
 
     def close(self) -> None:
         self._writer.cancel()
@@ -117,18 +119,18 @@ class _LogBatch:
         self.count = 0
         self.at = ""
 
-    def add(self, lines_json: bytes, count: int, at: str) -> None:
-        self.pieces.append(lines_json)
+    def add(self, reads_json: bytes, count: int, at: str) -> None:
+        self.pieces.append(reads_json)
         self.count += count
         self.at = at
 
     def json(self) -> bytes:
         head = orjson.dumps({**self.header, "at": self.at}, default=str)
-        return b"".join((head[:-1], b',"lines":[', b",".join(self.pieces), b"]}"))
+        return b"".join((head[:-1], b',"reads":[', b",".join(self.pieces), b"]}"))
 
 
-class _LinesJson:
-    """A log event's lines as JSON (without the brackets), encoded once for all subscribers:
+class _ReadsJson:
+    """A log event's reads as JSON (without the brackets), encoded once for all subscribers:
     the bus hands the same event to each of them in turn, so one slot is enough. orjson, not
     json: a chatty run's lines are most of the loop's work, and it encodes them 10x faster."""
 
@@ -138,11 +140,11 @@ class _LinesJson:
 
     def of(self, event: Event) -> bytes:
         if self._event is not event:
-            self._event, self._json = event, orjson.dumps(event["lines"])[1:-1]
+            self._event, self._json = event, orjson.dumps(event["reads"])[1:-1]
         return self._json
 
 
-_LINES_JSON = _LinesJson()
+_READS_JSON = _ReadsJson()
 
 
 class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):

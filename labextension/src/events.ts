@@ -5,7 +5,7 @@
  * `ISubscription`: kinds and ids) and `release()` it when they are hidden or
  * closed; the socket is open only while someone holds it, and the server
  * sends only what some holder subscribed to. Log lines come batched per run
- * (`lines`); a `resync` event says the server dropped events this tab read
+ * (`reads`, see logreads.ts); a `resync` event says the server dropped events this tab read
  * too slowly: holders re-read what they show. A dropped socket reconnects with exponential back-off (capped at
  * 30 s); `connectionChanged` tells holders when to refresh what they may
  * have missed.

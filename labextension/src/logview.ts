@@ -12,19 +12,12 @@ import * as api from './api';
 import { h, showError, statusBadge } from './dom';
 import { EventChannel, IOrchEvent, ISubscription } from './events';
 import { durationBetween, exitWords, fullTime, shortId, shortTime, Zone } from './format';
+import { ILogLine, IPushedLine, pushedLines } from './logreads';
 import { VisibleWorkWidget } from './visible';
 import { RUN_ENDED, RUN_SKIPPED } from './constants';
 
 const MAX_LINES = 10000;
 const FINISHED_RUN = new Set([...RUN_ENDED, RUN_SKIPPED]); // a skipped fire never runs
-
-export interface ILogLine {
-  time: string;
-  stream: 'stdout' | 'stderr';
-  text: string;
-  /** A piece of a long line: the next piece of the same stream continues it. */
-  partial: boolean;
-}
 
 /** Parse `<RFC3339 time> stdout|stderr F|P <text>` (CRI log format). */
 export function parseLogLine(raw: string): ILogLine {
@@ -33,10 +26,6 @@ export function parseLogLine(raw: string): ILogLine {
     return { time: m[1], stream: m[2] as 'stdout' | 'stderr', text: m[4], partial: m[3] === 'P' };
   }
   return { time: '', stream: 'stdout', text: raw, partial: false };
-}
-
-interface IHeldLine extends ILogLine {
-  seq?: number;
 }
 
 export interface IRunLogOptions {
@@ -220,15 +209,7 @@ export class RunLogView extends VisibleWorkWidget {
     if (event.kind === 'resync' && this.isActive) {
       void this._reload();
     } else if (event.kind === 'log' && String(event.run_id) === this.runId) {
-      const lines = (Array.isArray(event.lines) ? event.lines : []).map(
-        (pushed: Record<string, unknown>): IHeldLine => ({
-          time: String(pushed.at ?? ''),
-          stream: pushed.stream === 'stderr' ? 'stderr' : 'stdout',
-          text: String(pushed.text ?? '').replace(/\r?\n$/, ''),
-          partial: Boolean(pushed.partial),
-          seq: typeof pushed.seq === 'number' ? pushed.seq : undefined
-        })
-      );
+      const lines = pushedLines(event.reads);
       if (this._loading) {
         this._held.push(...lines);
       } else {
@@ -263,7 +244,7 @@ export class RunLogView extends VisibleWorkWidget {
   }
 
   /** Append pushed lines, skipping any whose sequence number was already shown. */
-  private _appendLive(lines: IHeldLine[]): void {
+  private _appendLive(lines: IPushedLine[]): void {
     const fresh = lines.filter(l => {
       if (l.seq === undefined || this._nextSeq === null) {
         return true;
@@ -330,7 +311,7 @@ export class RunLogView extends VisibleWorkWidget {
   private _matches = h('span', { class: 'jp-orch-log-matches' });
   private _loading = false;
   private _generation = 0;
-  private _held: IHeldLine[] = [];
+  private _held: IPushedLine[] = [];
   private _nextSeq: number | null = null;
   private _open: { stream: string; text: HTMLElement } | null = null;
   private _count = 0;

@@ -8,13 +8,14 @@ import json
 from typing import Any
 
 from jupyter_orch.server.events import LOG_BATCHES_PER_S, Outbox
+from tests.support.logevents import lines_of
 
 NO_DATABASE = True
 
 
 def line(seq: int, run_id: str = "r1") -> dict[str, Any]:
-    return {"kind": "log", "id": run_id, "run_id": run_id, "task_id": "t1", "lines": [
-        {"seq": seq, "at": f"t{seq}", "stream": "stdout", "text": str(seq), "partial": False}
+    return {"kind": "log", "id": run_id, "run_id": run_id, "task_id": "t1", "reads": [
+        {"seq": seq, "at": f"t{seq}", "stream": "stdout", "text": [str(seq)], "partial": []}
     ]}
 
 
@@ -32,7 +33,7 @@ async def test_lines_of_a_run_go_out_in_one_batch_and_before_the_run_ends() -> N
     await asyncio.sleep(2 / LOG_BATCHES_PER_S)
     outbox.close()
     assert [m["kind"] for m in sent] == ["log", "run", "log"]
-    assert [x["text"] for x in sent[0]["lines"]] == [str(i) for i in range(500)] and sent[0]["at"] == "t499"
+    assert [x["text"] for x in lines_of(sent[0])] == [str(i) for i in range(500)] and sent[0]["at"] == "t499"
     assert sent[2]["run_id"] == "r2"
 
 
@@ -56,4 +57,4 @@ async def test_a_client_that_cannot_keep_up_is_told_to_reread() -> None:
     # 100 lines filled the outbox: dropped, resync; 100 more did it again; the last 49 went out
     assert [m["kind"] for m in sent] == ["task", "resync", "task", "log"]
     assert sent[1]["dropped"] == 200 and sent[2]["status"] == "success"
-    assert [x["seq"] for x in sent[3]["lines"]] == list(range(201, 250))
+    assert [x["seq"] for x in lines_of(sent[3])] == list(range(201, 250))

@@ -13,6 +13,7 @@ import requests
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import websocket_connect
 
+from tests.support.logevents import lines_of
 from tests.support.processes import alive
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
@@ -127,8 +128,8 @@ async def test_push_channel_delivers_run_and_log_events(server: ServerProcess) -
     assert [e["status"] for e in runs] == ["pending", "running", "success"]
     assert all(e["task_id"] == task_id for e in seen)
     (log,) = [e for e in seen if e["kind"] == "log"]
-    assert [(line["text"], line["stream"]) for line in log["lines"]] == [("pushed line", "stdout")]
-    assert log["id"] == log["run_id"] == runs[0]["id"] and log["at"] and log["lines"][0]["seq"] == 0
+    assert [(line["text"], line["stream"], line["seq"]) for line in lines_of(log)] == [("pushed line", "stdout", 0)]
+    assert log["id"] == log["run_id"] == runs[0]["id"] and log["at"]
 
 
 async def test_a_chatty_run_reaches_a_subscriber_in_few_batches(server: ServerProcess) -> None:
@@ -145,7 +146,7 @@ async def test_a_chatty_run_reaches_a_subscriber_in_few_batches(server: ServerPr
             assert event["kind"] in ("run", "log"), event
             if event["kind"] == "log":
                 batches += 1
-                texts += [line["text"] for line in event["lines"]]
+                texts += [line["text"] for line in lines_of(event)]
     finally:
         socket.close()
     assert texts == [str(i) for i in range(20000)]

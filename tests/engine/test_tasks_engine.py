@@ -24,6 +24,7 @@ from jupyter_orch.engine.tasks.schedules import parse_schedule
 from jupyter_orch.engine.timeutil import iso, parse_time
 from tests.support.databases import sql
 from tests.support.engine import database_url, running_engine
+from tests.support.logevents import lines_of
 from tests.support.processes import alive
 from tests.support.zips import make_zip
 
@@ -229,7 +230,7 @@ async def test_run_log_is_readable_while_running_and_published(tmp_path: Path) -
         await eventually(lambda: _equals(log_texts(engine, run_id), ["hello"]), 2)
         log = next(e for e in events if e["kind"] == "log")
         assert log["id"] == log["run_id"] == run_id and log["task_id"] == task.id
-        (line,) = log["lines"]  # the lines read in one loop turn make one event
+        (line,) = lines_of(log)  # the lines read in one loop turn make one event
         assert line["stream"] == "stdout" and line["text"] == "hello" and line["at"] and line["seq"] == 0
         assert (await engine.tasks.runs(task.id, "running"))[0].run_id == run_id
         await engine.tasks.kill(task.id)

@@ -19,6 +19,7 @@ import websocket
 
 from jupyter_orch.samples import sample_paths
 from tests.support.databases import PostgresCluster, sql
+from tests.support.logevents import lines_of
 from tests.support.multipart import upload_body
 from tests.support.server import ServerProcess
 from tests.support.zips import make_zip
@@ -201,7 +202,7 @@ def test_a_subscriber_on_one_server_sees_the_runs_and_lines_of_another(team: Tea
             if event["kind"] == "run":
                 statuses.append(event["status"])
             else:
-                lines += event["lines"]
+                lines += lines_of(event)
     finally:
         socket.close()
     (run,) = runs(a, task["id"])

@@ -146,21 +146,36 @@ class PostgresRelay:
 
 
 def _split(events: list[Event], limit: int) -> list[Event]:
-    """Events of at most `limit` encoded bytes where they can be split: a `lines` batch is."""
+    """Events of at most `limit` encoded bytes where they can be split: a log event's reads
+    are, and so are the lines of one read; a single line too long is cut, saying so."""
     out: list[Event] = []
     for event in events:
-        lines = event.get("lines")
-        if isinstance(lines, list) and len(lines) > 1 and len(_encode(event)) > limit:
-            half = len(lines) // 2
-            out += _split([{**event, "lines": lines[:half]}, {**event, "lines": lines[half:]}], limit)
-        elif isinstance(lines, list) and len(lines) == 1 and len(_encode(event)) > limit:
-            line = lines[0]
-            cut = _encode_cut(line, limit - (len(_encode(event)) - len(_encode(line))))
-            if cut is not None:
-                out.append({**event, "lines": [json.loads(cut)]})
-        else:
+        reads = event.get("reads")
+        if not isinstance(reads, list) or not reads or len(_encode(event)) <= limit:
             out.append(event)
+        elif len(reads) > 1:
+            half = len(reads) // 2
+            out += _split([{**event, "reads": reads[:half]}, {**event, "reads": reads[half:]}], limit)
+        elif len(reads[0]["text"]) > 1:
+            out += _split([{**event, "reads": [part]} for part in _halves(reads[0])], limit)
+        else:
+            (read,) = reads
+            room = limit - len(_encode(event)) + len(_encode(read)) - 2  # its text goes in a list: "[", "]"
+            cut = _encode_cut({**read, "text": read["text"][0]}, room)
+            if cut is not None:
+                line = json.loads(cut)
+                out.append({**event, "reads": [{**read, "text": [line["text"]]}]})
     return out
+
+
+def _halves(read: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A read's lines in two reads, each with its own first sequence number and partial lines."""
+    half = len(read["text"]) // 2
+    return (
+        {**read, "text": read["text"][:half], "partial": [i for i in read["partial"] if i < half]},
+        {**read, "seq": read["seq"] + half, "text": read["text"][half:],
+         "partial": [i - half for i in read["partial"] if i >= half]},
+    )
 
 
 def _encode(event: Event) -> str:

@@ -1,8 +1,9 @@
 """Run logs: every stdout/stderr line of a run, with the time it was read and its stream.
 
-Lines are published at once, one `log` event per loop turn with every line read in it
-(`lines`: seq, at, stream, text, partial): a run printing 30,000 lines a second makes a few
-hundred events, not 30,000. They are written to `run_logs` in batches (every
+Lines are published at once, one `log` event per loop turn with every read in it (`reads`:
+each `{"seq", "at", "stream", "text": [...], "partial": [...]}`, see `LogRead`): a run printing
+30,000 lines a second makes a few hundred events, not 30,000, and a line costs its text, not
+its own time, stream and keys. They are written to `run_logs` in batches (every
 FLUSH_INTERVAL_S or FLUSH_LINES lines, and always when the run's log is closed), so a running
 run's log is readable within ~50 ms without one write per line. Writes go through the store's
 thread pool, one at a time per run; lines leave the buffer only once they are committed, and a
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy import func, select, update
@@ -42,6 +43,17 @@ log = logging.getLogger(__name__)
 LogRow = tuple[int, str, str, bool, str]  # seq, ISO time read, stream, partial, text
 
 
+class LogRead(TypedDict):
+    """Lines read at once from one stream: line i has sequence number `seq + i`; `partial`
+    lists the indices of the lines that are pieces of a longer one."""
+
+    seq: int
+    at: str
+    stream: str
+    text: list[str]
+    partial: list[int]
+
+
 class RunLog:
     """The log of one run while it runs. Call `add` from the event loop, `close` at the end."""
 
@@ -52,7 +64,7 @@ class RunLog:
         self._seq = next_seq
         self._buffer: list[LogRow] = []
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._live: list[dict[str, object]] = []  # lines read this loop turn, published at its end
+        self._live: list[LogRead] = []  # what was read this loop turn, published at its end
         self._writing: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()  # one write at a time: a line is never written twice
         self._failures = 0  # failed writes since the last one that worked
@@ -95,8 +107,8 @@ class RunLog:
         self.lines += len(rows)
         if not self._live:
             asyncio.get_running_loop().call_soon(self._publish)
-        self._live += [{"seq": s, "at": stamp, "stream": stream, "text": text, "partial": partial}
-                       for s, _, _, partial, text in rows]
+        self._live.append({"seq": seq, "at": stamp, "stream": stream, "text": [row[4] for row in rows],
+                           "partial": [i for i, (_, partial) in enumerate(lines) if partial]})
         if self._writing is not None and not self._writing.done():
             return  # the write under way takes these lines too
         if len(self._buffer) >= FLUSH_LINES:
@@ -105,8 +117,8 @@ class RunLog:
             self._flush_handle = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._start_flush)
 
     def _publish(self) -> None:
-        lines, self._live = self._live, []
-        self._logs.bus.publish("log", self.run_id, run_id=self.run_id, task_id=self.task_id, lines=lines)
+        reads, self._live = self._live, []
+        self._logs.bus.publish("log", self.run_id, run_id=self.run_id, task_id=self.task_id, reads=reads)
 
     @property
     def failure_line(self) -> str | None:

@@ -11,7 +11,7 @@ matches any). Nothing a subscriber does can slow the server or the run:
   `{"kind": "log", "id": run_id, "run_id", "task_id", "reads": [{"seq", "at", "stream",
   "text": [...], "partial": [...]}], "at"}`, a read's lines sharing their time and stream
   (`runlogs.LogRead`: line i is number `seq + i`; `partial` lists the pieces of longer lines);
-- each subscriber has a bounded outbox (`OUTBOX_LINES` lines and events); a subscriber that
+- each subscriber has a bounded outbox (`OUTBOX_BYTES` of encoded messages); a subscriber that
   cannot keep up has its outbox emptied and gets `{"kind": "resync", "dropped": n}`: re-read
   what it shows through the REST API;
 - pings and the ping timeout are jupyter_server's (`WebSocketMixin`, `ws_ping_interval`).
@@ -38,58 +38,76 @@ from .base import to_jsonable
 # An `ids=` filter matches an event's own id or the ids it belongs to (a run's task, ...).
 ID_FIELDS = ("id", "task_id", "run_id", "orch_id", "pipeline_name")
 LOG_BATCHES_PER_S = 10
-OUTBOX_LINES = 20_000
+OUTBOX_BYTES = 4 * 1024 * 1024  # per subscriber: about 300,000 short lines, or 2 s of a flood
 
 
 class Outbox:
     """One subscriber's bounded queue, drained by one writer task that awaits each write, so
-    a slow client fills its own outbox and nothing else."""
+    a slow client fills its own outbox and nothing else. The bound is in encoded bytes (what
+    waiting messages cost the server), so a flood of short lines that a client reads as fast as
+    it comes never overflows between two batches."""
 
-    def __init__(self, send: Callable[[str | bytes], Awaitable[None]], capacity: int = OUTBOX_LINES):
+    def __init__(self, send: Callable[[str | bytes], Awaitable[None]], capacity: int = OUTBOX_BYTES):
         self._send = send
         self.capacity = capacity
-        self._ready: deque[dict[str, Any] | _LogBatch] = deque()  # messages due now
+        self._ready: deque[bytes | _LogBatch | Event] = deque()  # messages due now (an Event: a resync)
         self._runs: dict[str, _LogBatch] = {}  # per run: the batch still gathering lines
-        self._size = 0  # lines and events held
-        self._dropped = 0
+        self._bytes = 0  # encoded bytes held
+        self._items = 0  # lines and events held
+        self._dropped = 0  # lines and events dropped since the last resync went out
         self._wake = asyncio.Event()
         self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def put(self, event: Event) -> None:
-        reads = (event.get("reads") or []) if event["kind"] == "log" else []
-        count = sum(len(read["text"]) for read in reads)
-        if self._size + max(count, 1) > self.capacity:
-            self._overflow()
+        if event["kind"] == "log":
+            self._put_lines(event)
             return
-        self._size += max(count, 1)
-        if event["kind"] != "log":
-            if event["kind"] == "run":  # a run's lines go out before the news that it ended
-                self._release(str(event["id"]))
-            self._ready.append(event)
-            self._wake.set()
+        encoded = _EVENT_JSON.of(event)
+        if not self._room(len(encoded), 1):
+            return
+        if event["kind"] == "run":  # a run's lines go out before the news that it ended
+            self._release(str(event["id"]))
+        self._ready.append(encoded)
+        self._wake.set()
+
+    def _put_lines(self, event: Event) -> None:
+        reads = event.get("reads") or []
+        count = sum(len(read["text"]) for read in reads)
+        if not count:
+            return
+        encoded = _READS_JSON.of(event)
+        if not self._room(len(encoded), count):
             return
         run_id = str(event["run_id"])
         batch = self._runs.get(run_id)
         if batch is None:
             batch = self._runs[run_id] = _LogBatch(run_id, event.get("task_id"))
             asyncio.get_running_loop().call_later(1 / LOG_BATCHES_PER_S, self._release, run_id)
-        if count:
-            batch.add(_READS_JSON.of(event), count, reads[-1]["at"])
+        batch.add(encoded, count, reads[-1]["at"])
+
+    def _room(self, size: int, items: int) -> bool:
+        """Take `size` bytes of room for `items` lines or events; False (and a resync) when full."""
+        if self._bytes + size > self.capacity:
+            self._overflow(items)
+            return False
+        self._bytes += size
+        self._items += items
+        return True
 
     def close(self) -> None:
         self._writer.cancel()
 
     def _release(self, run_id: str) -> None:
         batch = self._runs.pop(run_id, None)
-        if batch is not None and batch.count:
+        if batch is not None:
             self._ready.append(batch)
             self._wake.set()
 
-    def _overflow(self) -> None:
-        self._dropped += self._size
+    def _overflow(self, refused: int) -> None:
+        self._dropped += self._items + refused
         self._ready.clear()
         self._runs.clear()
-        self._size = 1
+        self._bytes = self._items = 0
         self._ready.append({"kind": "resync", "id": None, "dropped": self._dropped, "at": now_iso()})
         self._wake.set()
 
@@ -100,13 +118,16 @@ class Outbox:
             while self._ready:
                 message = self._ready.popleft()
                 if isinstance(message, _LogBatch):
-                    self._size -= message.count
+                    self._bytes -= message.size
+                    self._items -= message.count
                     await self._send(message.json())
-                    continue
-                self._size -= 1
-                if message["kind"] == "resync":
+                elif isinstance(message, bytes):
+                    self._bytes -= len(message)
+                    self._items -= 1
+                    await self._send(message)
+                else:
                     self._dropped = 0
-                await self._send(json.dumps(to_jsonable(message), default=str))
+                    await self._send(orjson.dumps(message))
 
 
 class _LogBatch:
@@ -117,11 +138,13 @@ class _LogBatch:
         self.header = {"kind": "log", "id": run_id, "run_id": run_id, "task_id": task_id}
         self.pieces: list[bytes] = []
         self.count = 0
+        self.size = 0
         self.at = ""
 
     def add(self, reads_json: bytes, count: int, at: str) -> None:
         self.pieces.append(reads_json)
         self.count += count
+        self.size += len(reads_json)
         self.at = at
 
     def json(self) -> bytes:
@@ -129,22 +152,24 @@ class _LogBatch:
         return b"".join((head[:-1], b',"reads":[', b",".join(self.pieces), b"]}"))
 
 
-class _ReadsJson:
-    """A log event's reads as JSON (without the brackets), encoded once for all subscribers:
-    the bus hands the same event to each of them in turn, so one slot is enough. orjson, not
-    json: a chatty run's lines are most of the loop's work, and it encodes them 10x faster."""
+class _EncodedOnce:
+    """What a part of an event encodes to, once for all subscribers: the bus hands the same
+    event to each of them in turn, so one slot is enough. orjson, not json: a chatty run's lines
+    are most of the loop's work, and it encodes them 10x faster."""
 
-    def __init__(self) -> None:
+    def __init__(self, encode: Callable[[Event], bytes]) -> None:
+        self._encode = encode
         self._event: Event | None = None
         self._json = b""
 
     def of(self, event: Event) -> bytes:
         if self._event is not event:
-            self._event, self._json = event, orjson.dumps(event["reads"])[1:-1]
+            self._event, self._json = event, self._encode(event)
         return self._json
 
 
-_READS_JSON = _ReadsJson()
+_READS_JSON = _EncodedOnce(lambda event: orjson.dumps(event["reads"])[1:-1])  # without the brackets
+_EVENT_JSON = _EncodedOnce(lambda event: orjson.dumps(to_jsonable(event), default=str))
 
 
 class EventsSocket(WebSocketMixin, websocket.WebSocketHandler, JupyterHandler):

@@ -27,6 +27,10 @@ def daemon(environ):
 
 daemon(dict(os.environ))
 daemon({})
+# The daemons write their pids on their own: wait for both, so the run's own comes last and its
+# end (which ends them) never comes before they wrote.
+while not os.path.exists(args["pids"]) or len(open(args["pids"]).read().split()) < 2:
+    time.sleep(0.005)
 with open(args["pids"], "a") as f:
     f.write(f"{os.getpid()}\\n")
 print("daemons started", flush=True)

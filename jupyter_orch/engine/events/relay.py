@@ -100,10 +100,8 @@ class PostgresRelay:
         parts: list[str] = []
         size = len(head) + 2
         for event in _split(events, PAYLOAD_LIMIT - len(head) - 2):
-            encoded: str | None = _encode(event)
-            if len(head) + len(encoded or "") + 2 > PAYLOAD_LIMIT:
-                encoded = _encode_cut(event, PAYLOAD_LIMIT - len(head) - 2)
-            if encoded is None:
+            encoded = _encode(event)
+            if len(head) + len(encoded) + 2 > PAYLOAD_LIMIT:  # not a log event: those were split or cut
                 log.warning("an event of kind %s is too large to relay", event.get("kind"))
                 continue
             if parts and size + len(encoded) + 1 > PAYLOAD_LIMIT:
@@ -161,10 +159,9 @@ def _split(events: list[Event], limit: int) -> list[Event]:
         else:
             (read,) = reads
             room = limit - len(_encode(event)) + len(_encode(read)) - 2  # its text goes in a list: "[", "]"
-            cut = _encode_cut({**read, "text": read["text"][0]}, room)
+            cut = _cut_to_fit({**read, "text": read["text"][0]}, room)
             if cut is not None:
-                line = json.loads(cut)
-                out.append({**event, "reads": [{**read, "text": [line["text"]]}]})
+                out.append({**event, "reads": [{**read, "text": [cut]}]})
     return out
 
 
@@ -182,15 +179,13 @@ def _encode(event: Event) -> str:
     return json.dumps(event, default=str, separators=(",", ":"))
 
 
-def _encode_cut(event: Event, limit: int) -> str | None:
-    text = event.get("text")
-    if not isinstance(text, str):
-        return None
-    note = " [cut: too long to relay to other engines]"
+def _cut_to_fit(item: dict[str, Any], limit: int) -> str | None:
+    """`item`'s text cut, saying so, so that `item` with it encodes to at most `limit` bytes."""
+    text, note = item["text"], " [cut: too long to relay to other engines]"
     keep = len(text)
     while keep > 0:
-        keep = keep * limit // (len(_encode({**event, "text": text[:keep]})) + len(note) + 64)
-        cut = _encode({**event, "text": text[:keep] + note})
-        if len(cut) <= limit:
+        keep = keep * limit // (len(_encode({**item, "text": text[:keep]})) + len(note) + 64)
+        cut = text[:keep] + note
+        if len(_encode({**item, "text": cut})) <= limit:
             return cut
     return None

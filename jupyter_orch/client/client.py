@@ -13,6 +13,7 @@ from .base import Listing
 from .connection import Connection
 from .discovery import find_server
 from .display import parse_time, time_text
+from .endpoint import InferenceEndpoint
 from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, WorkspaceNotFound
 from .folders import zip_folder
 from .frontend import announce_workspace
@@ -51,6 +52,7 @@ class Client:
     ):
         base, token = find_server(url or api_endpoint, token)
         self._http = Http(base, token, request_timeout)
+        self._inference = InferenceEndpoint(self._http)
         self.auth = self._http.auth
         self.api_endpoint = base.rstrip("/")
         self._current_workspace: Workspace | None = None

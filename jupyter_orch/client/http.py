@@ -1,25 +1,22 @@
 """The HTTP side of the client: one `requests.Session`, Bearer auth, errors as exceptions.
 
-Inference bodies also have a fast lane (`post_bytes`): one kept-alive `http.client`
-connection. A one-row inference is a millisecond or two of work, and requests' own per-call
-work (preparing the request, adapters, hooks, cookie jars, urllib3's pool) costs as much
-again. The lane is taken for plain-HTTP servers reached without a proxy, by one thread at a
-time; everything else goes through the session.
+Inference bodies also have a fast lane (`post_bytes`, fast_lane.py): one kept-alive
+connection, where requests' own per-call work (preparing the request, adapters, hooks, cookie
+jars, urllib3's pool) would cost more than the inference. The lane is taken for plain-HTTP
+servers reached without a proxy, by one thread at a time; everything else goes through the
+session.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import select
-import socket
-import threading
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
 from .errors import ApiError, ApiNotFound
+from .fast_lane import FastLane, lane_allowed
 
 
 class Auth:
@@ -40,7 +37,7 @@ class Http:
         self.auth = Auth(token)
         self.session = requests.Session()
         self.session.headers.update(self.auth.auth_header())
-        self._lane = _FastLane(self.api, self.auth.auth_header()) if _lane_allowed(self.api) else None
+        self._lane = FastLane(self.api, self.auth.auth_header()) if lane_allowed(self.api) else None
 
     def post(self, route: str, body: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
         """POST a JSON body to `v1/api/<route>`; return the decoded JSON answer."""
@@ -85,7 +82,7 @@ class Http:
             finally:
                 lane.lock.release()
             if status >= 400:
-                raise _error_of(status, content)
+                raise error_of(status, content)
             return content, content_type
         response = self.send(route, params=params, data=body, headers=headers, timeout=timeout)
         return response.content, response.headers.get("Content-Type", "")
@@ -96,69 +93,11 @@ class Http:
             self._lane.close()
 
 
-class _FastLane:
-    def __init__(self, api: str, auth: dict[str, str]):
-        parts = urlsplit(api)
-        self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
-        self.auth = auth
-        self.lock = threading.Lock()
-        self._connection: http.client.HTTPConnection | None = None
-
-    def post(
-        self, route: str, params: dict[str, Any], body: bytes, headers: dict[str, str], timeout: float
-    ) -> tuple[int, bytes, str]:
-        connection = self._connected(timeout)
-        query = {k: v for k, v in params.items() if v is not None}
-        target = self.path + route + (f"?{urlencode(query)}" if query else "")
-        try:
-            connection.request("POST", target, body, {**self.auth, **headers})
-            response = connection.getresponse()
-            content = response.read()
-        except (OSError, http.client.HTTPException) as e:
-            self.close()
-            raise requests.ConnectionError(f"POST {target}: {e}") from e
-        if response.will_close:
-            self.close()
-        return response.status, content, response.getheader("Content-Type", "")
-
-    def _connected(self, timeout: float) -> http.client.HTTPConnection:
-        connection = self._connection
-        if connection is not None and connection.sock is not None and _dropped(connection.sock):
-            self.close()  # the server closed the idle connection: never resend on one that dropped
-            connection = None
-        if connection is None:
-            connection = self._connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-            connection.connect()
-            # http.client sends the headers and the body in two writes: without this, the body
-            # waits for the server's delayed ACK of the headers (Nagle's algorithm).
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection.timeout = timeout
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout)
-        return connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-def _lane_allowed(api: str) -> bool:
-    return urlsplit(api).scheme == "http" and not requests.utils.get_environ_proxies(api)
-
-
-def _dropped(sock: Any) -> bool:
-    """Whether a kept-alive socket was closed by the server (readable while no answer is due)."""
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
-
-
 def _error(response: requests.Response) -> ApiError:
-    return _error_of(response.status_code, response.content, response.reason)
+    return error_of(response.status_code, response.content, response.reason)
 
 
-def _error_of(status: int, content: bytes, reason: str = "") -> ApiError:
+def error_of(status: int, content: bytes, reason: str = "") -> ApiError:
     try:
         msg = json.loads(content)["msg"]
     except (ValueError, KeyError, TypeError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ..constants import ARROW_FILE as ARROW
 from .base import Entity
@@ -105,9 +104,8 @@ class Pipeline(Entity):
         chooses others (see `datasets`)."""
         wanted = choose(dataset, dataset_exclude)
         body, headers = encode(tensor)
-        content, content_type = self._client._http.post_bytes(
-            f"pipelines/infer/{quote(self.name(), safe='')}", body, headers,
-            {"workspace_id": self.workspace_id()}, timeout,
+        content, content_type = self._client._inference.infer(
+            self.id(), self.name(), self.workspace_id(), body, headers, timeout
         )
         return infer_answer(content, content_type, tensor, wanted, dataset_separator)
 

@@ -95,9 +95,9 @@ def test_infer_answers_errors_and_survives_a_dropped_connection(wl: Client) -> N
     _, pipeline = deployed(wl, "lane-pipe")
     frame = pd.read_json(SAMPLES / "smoke_test.df.json", orient="records")
     assert len(pipeline.infer(frame)) == 1
-    lane = wl._http._lane
-    assert lane is not None and lane._connection is not None and lane._connection.sock is not None
-    lane._connection.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection does
+    lane = wl._inference._lane or wl._http._lane
+    assert lane is not None and lane.sock is not None
+    lane.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection does
     assert len(pipeline.infer(frame)) == 1
     with pytest.raises(ApiError) as refused:
         pipeline.infer(pd.DataFrame({"tensor": [[1.0, 2.0]]}))  # 2 features, the model takes 18

@@ -22,12 +22,16 @@ from jupyter_orch.engine.executors.zygote import READY_ARG
 
 
 @contextmanager
-def running_server(base: Path, db_url: str | None = None, warm_start: bool = False) -> Iterator[ServerProcess]:
+def running_server(
+    base: Path, db_url: str | None = None, warm_start: bool = False, extra_args: list[str] | None = None
+) -> Iterator[ServerProcess]:
     """A server with its root and data dir under `base` (and its database at `db_url`, else in
-    the data dir), stopped however the caller ends. Warm starts are off unless asked for (each
-    warm interpreter imports pandas and pyarrow: seconds of CPU per server); with them, it
-    answers once the server environment's warm interpreter is ready."""
+    the data dir; `extra_args` on its command line), stopped however the caller ends. Warm
+    starts are off unless asked for (each warm interpreter imports pandas and pyarrow: seconds
+    of CPU per server); with them, it answers once the server environment's warm interpreter is
+    ready."""
     extra = [f"--OrchApp.db_url={db_url}"] if db_url else []
+    extra += extra_args or []
     proc = ServerProcess(root=base / "root", data_dir=base / "orch-data", extra_args=extra, warm_start=warm_start)
     proc.start()
     try:

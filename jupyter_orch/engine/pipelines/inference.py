@@ -83,7 +83,8 @@ class Deployment:
         outputs = self.run(self.feeds(frame))
         rows = frame.num_rows
         ms = int(at.timestamp() * 1000)
-        columns: dict[str, Any] = {"time": pa.array(np.full(rows, ms, dtype="datetime64[ms]"), TIME_TYPE)}
+        # epoch milliseconds viewed as the time type: converting datetime64 values costs 3x as much
+        columns: dict[str, Any] = {"time": pa.array(np.full(rows, ms, dtype=np.int64)).view(TIME_TYPE)}
         for name in frame.column_names:
             columns[f"in.{name}"] = frame.column(name)
         for name, values in outputs.items():

@@ -117,7 +117,7 @@ class Pipelines:
         self._unsubscribe: Callable[[], None] | None = None
         # (name, workspace_id as given) -> pipeline id; cleared when a pipeline is created, as
         # a new one can make a name ambiguous (pipelines are never renamed or deleted)
-        self._names: dict[tuple[str, int | None], int] = {}
+        self._names: dict[tuple[PipelineRef, int | None], int] = {}
         workers = max(settings.workers, 1)
         self._requests = ThreadPoolExecutor(workers * 2, thread_name_prefix="orch-inference")
         self._compute = ThreadPoolExecutor(max(workers - 1, 1), thread_name_prefix="orch-inference-chunk")
@@ -318,12 +318,20 @@ class Pipelines:
 
     # --- inference and logs ------------------------------------------------------------------
 
-    async def infer(self, name: str, workspace_id: int | None, body: bytes, codec: Codec) -> bytes:
+    async def infer(self, ref: PipelineRef, workspace_id: int | None, body: bytes, codec: Codec) -> bytes:
         """Decode a frame, run it through the deployed pipeline, log it, answer the result frame."""
-        pid, deployment = await self._deployment(name, workspace_id)
-        at = utcnow()
+        pid, deployment = await self._deployment(ref, workspace_id)
         loop = asyncio.get_running_loop()
-        answer, rows = await loop.run_in_executor(self._requests, self._infer, pid, deployment, body, codec, at)
+        return await loop.run_in_executor(self._requests, self._infer_logged, pid, deployment, body, codec)
+
+    def infer_here(self, pid: int, body: bytes, codec: Codec) -> bytes | None:
+        """`infer` in the calling thread, when this engine serves the pipeline already; None
+        when it does not (then `infer` loads it). For callers on a thread of their own."""
+        deployment = self._running.get(pid)
+        return None if deployment is None else self._infer_logged(pid, deployment, body, codec)
+
+    def _infer_logged(self, pid: int, deployment: Deployment, body: bytes, codec: Codec) -> bytes:
+        answer, rows = self._infer(pid, deployment, body, codec, utcnow())
         self.bus.publish("inference", pid, pipeline_name=deployment.pipeline_name, rows=rows)
         return answer
 
@@ -348,12 +356,12 @@ class Pipelines:
         self.inference_log.append(pid, result, deployment.version, deployment.last_model.sha)
         return codec.encode(with_check_failures(result)), result.num_rows
 
-    async def _deployment(self, name: str, workspace_id: int | None) -> tuple[int, Deployment]:
-        key = (name, workspace_id)
+    async def _deployment(self, ref: PipelineRef, workspace_id: int | None) -> tuple[int, Deployment]:
+        key = (ref, workspace_id)
         pid = self._names.get(key)
         if pid is not None and pid in self._running:  # the hot path: no database look-up
             return pid, self._running[pid]
-        row = await self.store.call(self._row, name, workspace_id)
+        row = await self.store.call(self._row, ref, workspace_id)
         pid = self._names[key] = row.id
         deployment = self._running.get(pid)
         if deployment is None and row.deployed and pid not in self._errors:

@@ -30,7 +30,7 @@ class RunCredentials:
     def mint(self, grant: RunGrant) -> str:
         self.revoke(grant.run_id)
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        digest = _digest(token)
+        digest = token_digest(token)
         self._grants[digest] = grant
         self._digest_of_run[grant.run_id] = digest
         return token
@@ -41,12 +41,16 @@ class RunCredentials:
             self._grants.pop(digest, None)
 
     def identify(self, token: str) -> RunGrant | None:
-        return self._grants.get(_digest(token)) if token else None
+        return self._grants.get(token_digest(token)) if token else None
 
     def active(self) -> int:
         return len(self._grants)
 
+    def holds(self, run_id: str) -> bool:
+        """Whether the run's credential is still in force."""
+        return run_id in self._digest_of_run
 
-def _digest(token: str) -> str:
+
+def token_digest(token: str) -> str:
     # A dict lookup by digest does not compare the secret itself byte by byte.
     return hashlib.sha256(token.encode()).hexdigest()

@@ -20,6 +20,7 @@ import requests
 
 CONNECT_TIMEOUT_S = 5.0
 READ_BYTES = 256 * 1024
+SEPARATE_BODY_BYTES = 256 * 1024
 
 
 class Unreachable(requests.ConnectionError):
@@ -47,7 +48,12 @@ class FastLane:
         lines += [f"{name}: {value}" for name, value in {**self.auth, **headers}.items()]
         try:
             sock.settimeout(timeout)
-            sock.sendall("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + body)
+            head = "\r\n".join(lines).encode("latin-1") + b"\r\n\r\n"
+            if len(body) < SEPARATE_BODY_BYTES:  # one write: the server wakes once
+                sock.sendall(head + body)
+            else:  # not copied just to be joined
+                sock.sendall(head)
+                sock.sendall(body)
             parser = httptools.HttpResponseParser(answer := _Answer())
             answer.parser = parser
             while not answer.complete:

@@ -6,6 +6,7 @@ pandas and pyarrow are imported on first use, so a script that never infers star
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -31,8 +32,8 @@ def encode(data: Frame) -> tuple[bytes, dict[str, str]]:
     import pandas as pd
     import pyarrow as pa
 
-    if isinstance(data, pa.Table):
-        return arrow_bytes(data), {"Content-Type": ARROW, "Accept": ARROW}
+    if isinstance(data, pa.Table):  # it holds the inputs: the answer need not bring them back
+        return arrow_bytes(data), {"Content-Type": ARROW, "Accept": ARROW, "Prefer": "return=minimal"}
     if isinstance(data, pd.DataFrame):
         body = data.to_json(orient="records", date_format="iso").encode()
         return body, {"Content-Type": RECORDS, "Accept": RECORDS}
@@ -46,11 +47,25 @@ def decode(
     of `like` when given; a JSON answer with only the columns `keep` accepts."""
     import pyarrow as pa
 
-    is_arrow = content_type.startswith(ARROW) or content.startswith(ARROW_MAGIC)
-    result = read_arrow(content) if is_arrow else records_frame(json.loads(content), keep)
+    result = read_arrow(content) if is_arrow(content, content_type) else records_frame(json.loads(content), keep)
     if like is None or isinstance(result, type(like)):
         return result
     return as_table(result) if isinstance(like, pa.Table) else result.to_pandas()
+
+
+def with_inputs(answer: pa.Table, inputs: pa.Table) -> pa.Table:
+    """An answer the server gave without its `in.*` columns (as `Prefer: return=minimal` asks),
+    with them back from the inputs it was inferred from, where the server puts them."""
+    if any(name.startswith("in.") for name in answer.column_names):
+        return answer
+    at = 1 if answer.column_names[:1] == ["time"] else 0
+    for offset, name in enumerate(inputs.column_names):
+        answer = answer.add_column(at + offset, f"in.{name}", inputs.column(name))
+    return answer
+
+
+def is_arrow(content: bytes, content_type: str) -> bool:
+    return content_type.startswith(ARROW) or content.startswith(ARROW_MAGIC)
 
 
 def as_table(data: Frame) -> pa.Table:
@@ -100,13 +115,28 @@ def records_frame(records: list[dict[str, Any]], keep: Callable[[str], bool] | N
     (epoch milliseconds or ISO strings) as naive UTC. Built from numpy arrays in one go: pandas
     infers a column of Python values at about 40 µs, and each pandas operation on a one-row
     frame costs a good part of a millisecond."""
+    import numpy as np
     import pandas as pd
 
     names = [name for name in dict.fromkeys(k for record in records for k in record) if keep is None or keep(name)]
     columns: dict[str, Any] = {name: _column([record.get(name) for record in records]) for name in names}
     if "time" in columns:
         columns["time"] = _times(columns["time"])
+    arrays = list(columns.values())
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        # pandas' own constructor infers and checks again what is known here (and builds the
+        # column labels anew): 175 µs for a one-row answer against 35 µs
+        with contextlib.suppress(AttributeError, TypeError, ValueError):
+            labels = _labels(tuple(names)).view()  # a view: renaming one frame's columns leaves the others'
+            return pd.DataFrame._from_arrays(arrays, labels, pd.RangeIndex(len(records)), verify_integrity=False)
     return pd.DataFrame(columns, copy=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _labels(names: tuple[str, ...]) -> pd.Index:
+    import pandas as pd
+
+    return pd.Index(names)
 
 
 def _column(values: list[Any]) -> Any:

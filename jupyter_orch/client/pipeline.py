@@ -12,7 +12,7 @@ from .datasets import choose, in_families, select
 from .deployment_status import reference_status
 from .display import local_time
 from .errors import StatusError
-from .inference import as_table, concat, decode, encode, load_file
+from .inference import as_table, concat, decode, encode, is_arrow, load_file, with_inputs
 from .model import ModelVersion
 from .waits import wait_for_status
 
@@ -182,5 +182,11 @@ def _utc_iso(moment: datetime) -> str:
 
 def infer_answer(content: bytes, content_type: str, like: Frame, wanted: set[str], separator: str | None) -> Frame:
     """An infer answer in the kind of `like`, with the `wanted` column families only."""
+    import pyarrow as pa
+
     answer = decode(content, content_type, like, lambda column: in_families(column, wanted))
+    if isinstance(answer, pa.Table) and isinstance(like, pa.Table):
+        answer = with_inputs(answer, like)
+    elif separator is None and not is_arrow(content, content_type):
+        return answer  # decoded with the wanted columns only, its time naive already
     return select(answer, wanted, separator)

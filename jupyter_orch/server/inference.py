@@ -21,7 +21,7 @@ from ..engine.pipelines.inference_log import make_query
 from . import requests as r
 from .auth import RunUser
 from .base import JsonRoute, OrchHandler, json_body
-from .inference_endpoint import PATH_PREFIX, InferenceEndpoint
+from .inference_endpoint import MINIMAL, PATH_PREFIX, PREFERENCE_APPLIED, InferenceEndpoint, echoes_inputs
 
 
 class Infer(OrchHandler):
@@ -29,7 +29,11 @@ class Infer(OrchHandler):
     async def post(self, name: str) -> None:
         codec = codec_for(self.request.headers.get("Content-Type"))
         query = r.parse(r.InferQuery, {"workspace_id": self.get_query_argument("workspace_id", None)})
-        answer = await self.engine.pipelines.infer(url_unescape(name), query.workspace_id, self.request.body, codec)
+        echo = echoes_inputs(self.request.headers.get("Prefer"))
+        body = self.request.body
+        answer = await self.engine.pipelines.infer(url_unescape(name), query.workspace_id, body, codec, echo)
+        if not echo:
+            self.set_header(PREFERENCE_APPLIED, MINIMAL)
         self.finish(answer, set_content_type=codec.content_type)
 
 

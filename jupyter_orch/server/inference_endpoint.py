@@ -28,7 +28,7 @@ from tornado.escape import url_unescape
 from tornado.netutil import bind_sockets
 
 from ..engine import EngineError
-from ..engine.pipelines.frames import Codec, codec_for
+from ..engine.pipelines.frames import Body, Codec, codec_for
 from ..engine.pipelines.pipelines import Pipelines
 from .auth import TOKEN_HEADER
 from .inference_keys import InferenceGrant, InferenceKeys
@@ -38,6 +38,7 @@ PATH_PREFIX = "/v1/api/pipelines/infer/"
 INLINE_MAX_BYTES = 64 * 1024
 STOP_WAIT_S = 10.0
 ASK_FOR_A_KEY = (("WWW-Authenticate", "Bearer"),)
+MINIMAL, PREFERENCE_APPLIED = "return=minimal", "Preference-Applied"
 
 log = logging.getLogger(__name__)
 
@@ -90,26 +91,30 @@ class InferenceEndpoint:
 
     def handle(self, request: Request) -> Response | Awaitable[Response]:
         """One request, in the endpoint's thread: answered here when it is small and this
-        engine serves its pipeline already, else later, on the server's loop."""
+        engine serves its pipeline already, else later (in the inference threads, or on the
+        server's loop when the pipeline is still to be loaded here)."""
         try:
             grant = self._authorize(request)
             codec, body = codec_for(request.headers.get("content-type")), request.body
+            echo = echoes_inputs(request.headers.get("prefer"))
             if len(body) <= INLINE_MAX_BYTES:
-                answer = self.pipelines.infer_here(grant.pipeline_id, body, codec)
+                answer = self.pipelines.infer_here(grant.pipeline_id, body, codec, echo)
                 if answer is not None:
-                    return Response(200, answer, codec.content_type)
+                    return _answered(answer, codec, echo)
         except Exception as e:
             return _failure(e, request)
-        return self._infer_later(grant.pipeline_id, body, codec, request)
+        return self._infer_later(grant.pipeline_id, body, codec, echo, request)
 
-    async def _infer_later(self, pipeline_id: int, body: bytes, codec: Codec, request: Request) -> Response:
+    async def _infer_later(self, pipeline_id: int, body: Body, codec: Codec, echo: bool, request: Request) -> Response:
         assert self._server_loop is not None
-        inferred = self.pipelines.infer(pipeline_id, None, body, codec)
         try:
-            answer = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(inferred, self._server_loop))
+            answer = await self.pipelines.infer_in_pool(pipeline_id, body, codec, echo)
+            if answer is None:
+                loading = self.pipelines.infer(pipeline_id, None, body, codec, echo)
+                answer = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(loading, self._server_loop))
         except Exception as e:
             return _failure(e, request)
-        return Response(200, answer, codec.content_type)
+        return _answered(answer, codec, echo)
 
     def _authorize(self, request: Request) -> InferenceGrant:
         target = urlsplit(request.target.decode("latin-1"))
@@ -129,6 +134,16 @@ class InferenceEndpoint:
         if workspace and workspace[-1] != str(grant.workspace_id):
             raise Refused(403, f"this key is for pipeline '{name}' of workspace {grant.workspace_id}")
         return grant
+
+
+def echoes_inputs(prefer: str | None) -> bool:
+    """False when the caller sent `Prefer: return=minimal` (RFC 7240): it holds its inputs, so
+    the answer leaves out the `in.*` columns (half of a big batch's bytes)."""
+    return MINIMAL not in (prefer or "").replace(" ", "").lower().split(",")
+
+
+def _answered(answer: bytes, codec: Codec, echo: bool) -> Response:
+    return Response(200, answer, codec.content_type, () if echo else ((PREFERENCE_APPLIED, MINIMAL),))
 
 
 def _failure(error: Exception, request: Request) -> Response:

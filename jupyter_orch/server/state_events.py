@@ -52,13 +52,14 @@ class StateEvents:
         self._emit(kind, event)
 
     def _merge_inference(self, event: Event) -> None:
+        rows, batches = int(event.get("rows") or 0), int(event.get("batches") or 1)
         held = self._inference.get(event["id"])
         if held is not None:
-            held["rows"] += int(event.get("rows") or 0)
-            held["batches"] += 1
+            held["rows"] += rows
+            held["batches"] += batches
             held["at"] = event["at"]
             return
-        self._inference[event["id"]] = {**event, "rows": int(event.get("rows") or 0), "batches": 1}
+        self._inference[event["id"]] = {**event, "rows": rows, "batches": batches}
         asyncio.get_running_loop().call_later(INFERENCE_EVERY_S, self._release_inference, event["id"])
 
     def _release_inference(self, pipeline_id: Any) -> None:

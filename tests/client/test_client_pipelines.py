@@ -56,6 +56,10 @@ def test_model_pipeline_infer_and_logs(wl: Client) -> None:
     arrow_answer = pipeline.infer(table)
     assert isinstance(arrow_answer, pa.Table) and arrow_answer.num_rows == 1
     assert first_value(arrow_answer.column("out.variable").to_pylist()[0]) == pytest.approx(want, rel=1e-5)
+    # The inputs stay home (Prefer: return=minimal) and are put back where the server puts them.
+    assert arrow_answer.column_names == ["time", "in.tensor", "out.variable", "anomaly.count"]
+    assert arrow_answer.column("in.tensor").to_pylist() == table.column("tensor").to_pylist()
+    assert arrow_answer.schema.field("time").type == pa.timestamp("ms")
     assert isinstance(pipeline.infer_from_file(SAMPLES / "smoke_test.df.json"), pd.DataFrame)
     assert isinstance(pipeline.infer_from_file(SAMPLES / "smoke_test.arrow"), pa.Table)
     end = datetime.now() + timedelta(seconds=1)

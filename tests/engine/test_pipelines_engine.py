@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -209,11 +210,33 @@ async def test_a_pipeline_that_cannot_be_redeployed_shows_error(tmp_path: Path) 
 async def test_status_and_inference_events_are_published(tmp_path: Path) -> None:
     async with running_engine(tmp_path) as engine:
         events: list[dict[str, Any]] = []
-        engine.bus.subscribe(events.append)
+        announced = asyncio.Event()
+        engine.bus.subscribe(lambda e: (events.append(e), e["kind"] == "inference" and announced.set()))
         await deployed(engine)
         await infer_json(engine, SMOKE * 3)
+        await asyncio.wait_for(announced.wait(), 10)
         await engine.pipelines.undeploy("pipe")
         statuses = [e["status"] for e in events if e["kind"] == "pipeline"]
         assert statuses == ["Starting", "Running", "Undeployed"]
         (inference,) = [e for e in events if e["kind"] == "inference"]
         assert inference["id"] == 1 and inference["pipeline_name"] == "pipe" and inference["rows"] == 3
+        assert inference["batches"] == 1
+
+
+async def test_a_burst_of_inferences_is_announced_in_a_few_events_with_every_row(tmp_path: Path) -> None:
+    async with running_engine(tmp_path) as engine:
+        events: list[dict[str, Any]] = []
+        every_row = asyncio.Event()
+
+        def heard(event: dict[str, Any]) -> None:
+            if event["kind"] == "inference":
+                events.append(event)
+                if sum(e["rows"] for e in events) >= 100:
+                    every_row.set()
+
+        engine.bus.subscribe(heard)
+        await deployed(engine)
+        await asyncio.gather(*[infer_json(engine, SMOKE * 2) for _ in range(50)])
+        await asyncio.wait_for(every_row.wait(), 10)
+        assert sum(e["rows"] for e in events) == 100 and sum(e["batches"] for e in events) == 50
+        assert len(events) < 25  # merged: at most one a tenth of a second

@@ -54,8 +54,8 @@ def endpoint_of(server: ServerProcess, name: str, headers: dict[str, str] | None
 
 
 def logged(server: ServerProcess, name: str) -> int:
-    answer = server.post("pipelines/get_logs", {"pipeline_name": name, "page_size": 10_000})
-    return len(answer.json())
+    answer = server.post("pipelines/get_logs", {"pipeline_name": name, "page_size": 1, "count": True})
+    return int(answer.headers["x-total-count"])
 
 
 def post(url: str, key: str | None, body: bytes, content_type: str = RECORDS, **kwargs: object) -> requests.Response:
@@ -104,6 +104,37 @@ def test_curl_s_expect_continue_and_pipelined_requests_are_answered_in_order(ser
         first, second, third = read_answers(sock, 3)
     assert [answer[:12] for answer in (first, second, third)] == [b"HTTP/1.1 200", b"HTTP/1.1 400", b"HTTP/1.1 200"]
     assert b'"code": 400' in second and b"pandas records" in second
+
+
+def test_a_caller_holding_its_inputs_gets_them_left_out_and_large_bodies_keep_the_connection(
+    server: ServerProcess,
+) -> None:
+    deploy(server, workspace(server, "minimal"), "minimal")
+    endpoint = endpoint_of(server, "minimal")
+    table = pa.ipc.open_file(BATCH_ARROW).read_all()
+    large = pa.concat_tables([table] * 20)  # over a MiB: read straight into place
+    body = pa.ipc.new_file(sink := pa.BufferOutputStream(), large.schema)
+    body.write_table(large)
+    body.close()
+    data = sink.getvalue().to_pybytes()
+    assert len(data) > 1024 * 1024
+    with requests.Session() as session:
+        headers = {"Authorization": f"Bearer {endpoint['token']}", "Content-Type": ARROW_FILE}
+        full = session.post(endpoint["url"], data=data, headers=headers, timeout=60)
+        minimal = session.post(endpoint["url"], data=data, headers={**headers, "Prefer": "return=minimal"}, timeout=60)
+        after = session.post(endpoint["url"], data=SMOKE_ARROW, headers=headers, timeout=60)  # the same connection
+    whole, lean = pa.ipc.open_file(full.content).read_all(), pa.ipc.open_file(minimal.content).read_all()
+    assert whole.num_rows == lean.num_rows == 20_000 and after.status_code == 200
+    assert "in.tensor" in whole.column_names and "in.tensor" not in lean.column_names
+    assert minimal.headers["Preference-Applied"] == "return=minimal" and "Preference-Applied" not in full.headers
+    assert lean.column("out.variable").equals(whole.column("out.variable"))
+    route = requests.post(server.api + "pipelines/infer/minimal", data=SMOKE_ARROW, timeout=30, headers={
+        **server.headers, "Content-Type": ARROW_FILE, "Prefer": "return=minimal"})
+    assert route.headers["Preference-Applied"] == "return=minimal"
+    assert "in.tensor" not in pa.ipc.open_file(route.content).read_all().column_names
+    logs = server.post("pipelines/get_logs", {"pipeline_name": "minimal", "page_size": 1}).json()
+    assert logs[0]["in.tensor"]  # the log holds the inputs either way
+    assert logged(server, "minimal") == 20_000 * 2 + 2
 
 
 def read_answers(sock: socket.socket, count: int) -> list[bytes]:

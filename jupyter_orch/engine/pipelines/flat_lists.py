@@ -25,19 +25,25 @@ def _flattenable(field: pa.Field, column: pa.ChunkedArray) -> bool:
 
 
 def flatten(table: pa.Table) -> pa.Table:
-    """`table` with each numeric fixed-size list column (without nulls) as fixed-size binary."""
+    """`table` with each numeric fixed-size list column (without nulls) as fixed-size binary:
+    each chunk's numbers' buffer seen as the binary values, no copy."""
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if not _flattenable(field, column):
             continue
         kind: pa.FixedSizeListType = field.type
         width = kind.list_size * kind.value_type.bit_width // 8
-        numbers = column.combine_chunks().flatten()
-        data = pa.py_buffer(numbers.to_numpy(zero_copy_only=False).tobytes())
-        flat = pa.Array.from_buffers(pa.binary(width), len(column), [None, data])
+        flat = pa.chunked_array([_as_binary(chunk, width) for chunk in column.chunks], pa.binary(width))
         metadata = {**(field.metadata or {}), LIST_OF: f"{kind.value_type}:{kind.list_size}".encode()}
         table = table.set_column(index, pa.field(field.name, flat.type, field.nullable, metadata), flat)
     return table
+
+
+def _as_binary(chunk: pa.FixedSizeListArray, width: int) -> pa.Array:
+    numbers = chunk.flatten()  # the chunk's own numbers (a slice of its values, no copy)
+    start = numbers.offset * numbers.type.bit_width // 8
+    data = numbers.buffers()[1].slice(start, len(chunk) * width)
+    return pa.Array.from_buffers(pa.binary(width), len(chunk), [None, data])
 
 
 def unflatten(table: pa.Table) -> pa.Table:

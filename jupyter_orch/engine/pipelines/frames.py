@@ -17,18 +17,19 @@ from ...constants import ARROW_FILE, ARROW_STREAM, RECORDS
 from ..errors import Invalid
 
 __all__ = [
-    "ARROW_CODEC", "ARROW_FILE", "ARROW_MAGIC", "ARROW_STREAM", "ARROW_STREAM_CODEC", "JSON_CODEC", "RECORDS", "Codec",
-    "codec_for", "decode_arrow", "decode_records", "encode_arrow", "encode_records",
+    "ARROW_CODEC", "ARROW_FILE", "ARROW_MAGIC", "ARROW_STREAM", "ARROW_STREAM_CODEC", "JSON_CODEC", "RECORDS", "Body",
+    "Codec", "codec_for", "decode_arrow", "decode_records", "encode_arrow", "encode_records",
 ]
 
 ARROW_MAGIC = b"ARROW1"
+Body = bytes | bytearray  # a request body as it arrived (a large one is read into a bytearray)
 
 
 @dataclass(frozen=True)
 class Codec:
     content_type: str
 
-    def decode(self, body: bytes) -> pa.Table:
+    def decode(self, body: Body) -> pa.Table:
         return decode_records(body) if self.content_type == RECORDS else decode_arrow(body)
 
     def encode(self, table: pa.Table) -> bytes:
@@ -50,7 +51,7 @@ def codec_for(media_type: str | None) -> Codec:
     return ARROW_STREAM_CODEC if "stream" in media else ARROW_CODEC
 
 
-def decode_records(body: bytes) -> pa.Table:
+def decode_records(body: Body) -> pa.Table:
     try:
         records = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -66,7 +67,7 @@ def decode_records(body: bytes) -> pa.Table:
         raise Invalid(f"the records do not make a table (mixed value types in a column?): {e}") from None
 
 
-def decode_arrow(body: bytes) -> pa.Table:
+def decode_arrow(body: Body) -> pa.Table:
     buffer = pa.py_buffer(body)
     try:
         if body[:6] == ARROW_MAGIC:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
 import functools
 import itertools
@@ -61,6 +62,7 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1_000_000
 HOUR_MS = 3_600_000
 T = TypeVar("T")
+BACKGROUND_NICE = 5
 ROW_GROUP_ROWS = 64 * 1024  # row groups small enough for the time filter to skip most of a big part
 COMPACT_EVERY_S = 60.0  # the background thread looks for parts to merge at least this often
 SCHEMA_CACHE_SIZE = 10_000
@@ -435,7 +437,9 @@ class InferenceLog:
         tmp = f"{folder}/.tmp-{name}"
         try:
             with self.fs.open_output_stream(tmp) as sink:
-                pq.write_table(flatten(table.combine_chunks()), sink, compression="lz4",
+                # Statistics only where a query filters (time): computing them for the tensor
+                # columns' wide binary values was a sixth of the write.
+                pq.write_table(flatten(table), sink, compression="lz4", write_statistics=["time"],
                                use_dictionary=list(METADATA_COLUMNS), row_group_size=ROW_GROUP_ROWS)
             if self._local:
                 _fsync(tmp)
@@ -445,6 +449,10 @@ class InferenceLog:
                 self.fs.delete_file(tmp)
 
     def _background(self) -> None:
+        # Writing and compacting can wait; inference cannot: on a busy machine this thread
+        # takes the CPU the inference threads leave (Linux sets a nice value per thread).
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
         while True:
             with self._lock:
                 waited = time.monotonic()

@@ -42,8 +42,9 @@ from ..store import schema as t
 from ..store.database import Duplicate, Store
 from ..timeutil import utcnow
 from ..workspaces.workspaces import Workspaces
-from .frames import Codec
+from .frames import Body, Codec
 from .inference import Deployment, Step, build_session, check_chain
+from .inference_events import InferenceEvents
 from .inference_log import InferenceLog, LogPage, Query
 from .onnx_models import Models, ModelVersion
 
@@ -106,6 +107,7 @@ class Pipelines:
         self.workspaces = workspaces
         self.blobs = blobs
         self.bus = bus
+        self.inference_events = InferenceEvents(bus)
         self.inference_log = inference_log
         self.settings = settings
         self._running: dict[int, Deployment] = {}
@@ -268,6 +270,7 @@ class Pipelines:
         """Deploy again, in the background, every pipeline that was deployed at the last stop,
         and from now on follow what other engines deploy and undeploy."""
         self._unsubscribe = self.bus.subscribe(self._on_event)
+        self.inference_events.bind(asyncio.get_running_loop())
         for pid, name in await self.store.call(self._deployed):
             self._load_here(pid, name)
 
@@ -315,25 +318,42 @@ class Pipelines:
         self._running.clear()
         await asyncio.to_thread(self._requests.shutdown, True)
         await asyncio.to_thread(self._compute.shutdown, True)
+        self.inference_events.flush()
 
     # --- inference and logs ------------------------------------------------------------------
 
-    async def infer(self, ref: PipelineRef, workspace_id: int | None, body: bytes, codec: Codec) -> bytes:
-        """Decode a frame, run it through the deployed pipeline, log it, answer the result frame."""
+    async def infer(
+        self, ref: PipelineRef, workspace_id: int | None, body: Body, codec: Codec, echo_inputs: bool = True
+    ) -> bytes:
+        """Decode a frame, run it through the deployed pipeline, log it, answer the result frame
+        (without its `in.*` columns unless `echo_inputs`: a caller holding its inputs may ask for
+        less to travel; the log holds them either way)."""
         pid, deployment = await self._deployment(ref, workspace_id)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._requests, self._infer_logged, pid, deployment, body, codec)
+        return await loop.run_in_executor(
+            self._requests, self._infer_logged, pid, deployment, body, codec, echo_inputs
+        )
 
-    def infer_here(self, pid: int, body: bytes, codec: Codec) -> bytes | None:
+    def infer_here(self, pid: int, body: Body, codec: Codec, echo_inputs: bool = True) -> bytes | None:
         """`infer` in the calling thread, when this engine serves the pipeline already; None
         when it does not (then `infer` loads it). For callers on a thread of their own."""
         deployment = self._running.get(pid)
-        return None if deployment is None else self._infer_logged(pid, deployment, body, codec)
+        return None if deployment is None else self._infer_logged(pid, deployment, body, codec, echo_inputs)
 
-    def _infer_logged(self, pid: int, deployment: Deployment, body: bytes, codec: Codec) -> bytes:
-        answer, rows = self._infer(pid, deployment, body, codec, utcnow())
-        self.bus.publish("inference", pid, pipeline_name=deployment.pipeline_name, rows=rows)
-        return answer
+    async def infer_in_pool(self, pid: int, body: Body, codec: Codec, echo_inputs: bool = True) -> bytes | None:
+        """`infer_here` in the inference threads, awaited on the caller's loop (any thread's)."""
+        if pid not in self._running:
+            return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._requests, self.infer_here, pid, body, codec, echo_inputs)
+
+    def _infer_logged(self, pid: int, deployment: Deployment, body: Body, codec: Codec, echo_inputs: bool) -> bytes:
+        result = deployment.infer(codec.decode(body), utcnow())
+        self.inference_log.append(pid, result, deployment.version, deployment.last_model.sha)
+        self.inference_events.logged(pid, deployment.pipeline_name, result.num_rows)
+        if not echo_inputs:
+            result = result.drop_columns([name for name in result.column_names if name.startswith("in.")])
+        return codec.encode(with_check_failures(result))
 
     async def logs(
         self, name: str, workspace_id: int | None, query: Query, codec: Codec, count: bool = False
@@ -348,13 +368,6 @@ class Pipelines:
             return codec.encode(with_check_failures(page.table)), page
 
         return await asyncio.to_thread(read)
-
-    def _infer(
-        self, pid: int, deployment: Deployment, body: bytes, codec: Codec, at: datetime
-    ) -> tuple[bytes, int]:
-        result = deployment.infer(codec.decode(body), at)
-        self.inference_log.append(pid, result, deployment.version, deployment.last_model.sha)
-        return codec.encode(with_check_failures(result)), result.num_rows
 
     async def _deployment(self, ref: PipelineRef, workspace_id: int | None) -> tuple[int, Deployment]:
         key = (ref, workspace_id)

@@ -32,7 +32,7 @@ from ..timeutil import utcnow
 from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
 from .processes import Gate, RunCgroups, RunProcesses
 from .sandbox import Sandbox
-from .warm import WarmPool, WarmProcess
+from .warm import WarmPool, WarmProcess, Zygote
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = PACKAGE_ROOT / "compat" / "bootstrap.py"
@@ -69,16 +69,21 @@ class LocalExecutor(Executor):
         run_dir = self.runs_root / spec.run_id
         workdir, args_file = run_dir / "work", run_dir / "args.json"
         env = {**spec.env, ARGS_ENV: str(args_file)}
+        warm = None if self.sandbox else self.warm
+        zygote = warm.zygote_for(spec.python, env, spec.entrypoint) if warm else None
         try:
-            argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
-            transport, protocol = await self._spawn(spec, argv, workdir, env, sink, spawned)
+            if zygote is not None:
+                transport, protocol = await self._fork(zygote, spec, workdir, args_file, env, sink, spawned)
+            else:
+                argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
+                transport, protocol = await self._spawn(spec, argv, workdir, env, sink, spawned)
         except BaseException:
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise
         return LocalExecution(transport, protocol, run_dir, spec.run_id, self)
 
     def _prepare(self, spec: RunSpec, run_dir: Path, workdir: Path, args_file: Path) -> list[str]:
-        """The run's folder, made afresh: one a crash left half-made is made again."""
+        """The run's folder, made afresh (one a crash left half-made is made again); the command."""
         self.runs_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(mode=0o700)
@@ -93,22 +98,34 @@ class LocalExecutor(Executor):
         readable = [spec.source, Path(spec.python).parent.parent, PACKAGE_ROOT, Path(sys.prefix)]
         return self.sandbox.wrap(argv, run_dir, readable, workdir)
 
+    async def _fork(
+        self, zygote: Zygote, spec: RunSpec, workdir: Path, args_file: Path, env: dict[str, str], sink: LineSink,
+        spawned: SpawnHook,
+    ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
+        """A fork of the environment's warm interpreter (warm.py), asked for while the run's
+        folder is made: the child enters it only once released, after `spawned` recorded it."""
+        folder = asyncio.ensure_future(asyncio.to_thread(self._prepare, spec, workdir.parent, workdir, args_file))
+        try:
+            forked, protocol = await zygote.fork(lambda: _RunProtocol(sink), spec.entrypoint, workdir, env)
+        except BaseException:
+            await asyncio.gather(folder, return_exceptions=True)  # the caller removes the folder: not while made
+            raise
+        try:
+            await folder
+        except BaseException:
+            forked.close()
+            await asyncio.to_thread(self.processes.end, spec.run_id)
+            raise
+        await self._record(spec.run_id, forked, spawned)
+        assert isinstance(forked, WarmProcess)
+        forked.release()
+        return forked, protocol
+
     async def _spawn(
         self, spec: RunSpec, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
     ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
-        """Start the run in its own session (and cgroup, where there are), and let it run user
-        code only once `spawned` has recorded its pid: a fork of the environment's warm
-        interpreter when there is one (warm.py; it waits on its own gate), else `argv` cold,
-        under the launcher."""
-        run_id = spec.run_id
-        warm = None if self.sandbox else self.warm
-        zygote = warm.zygote_for(spec.python, env, spec.entrypoint) if warm else None
-        if zygote is not None:
-            forked, protocol = await zygote.fork(lambda: _RunProtocol(sink), spec.entrypoint, cwd, env)
-            await self._record(run_id, forked, spawned)
-            assert isinstance(forked, WarmProcess)
-            forked.release()
-            return forked, protocol
+        """`argv` cold, under the launcher, in its own session (and cgroup, where there are);
+        it runs user code only once `spawned` has recorded its pid."""
         loop = asyncio.get_running_loop()
         with Gate() as gate:
             transport, protocol = await loop.subprocess_exec(
@@ -122,20 +139,21 @@ class LocalExecutor(Executor):
                 start_new_session=True,
                 pass_fds=gate.fds,
             )
-            await self._record(run_id, transport, spawned)
+            await self._record(spec.run_id, transport, spawned)
             gate.release()
         return transport, protocol
 
     async def _record(self, run_id: str, transport: asyncio.SubprocessTransport, spawned: SpawnHook) -> None:
-        """Put the held process in the run's cgroup and record its pid; if either fails, it
-        ends before it ran anything (its gate closes)."""
-        try:
-            await asyncio.to_thread(self.processes.cgroups.enter, run_id, transport.get_pid())
-            await spawned(transport.get_pid())
-        except BaseException:
+        """Put the held process in the run's cgroup and record its pid, side by side; if either
+        fails, it ends before it ran anything (its gate closes)."""
+        pid = transport.get_pid()
+        entered, recorded = await asyncio.gather(
+            asyncio.to_thread(self.processes.cgroups.enter, run_id, pid), spawned(pid), return_exceptions=True)
+        failed = next((r for r in (entered, recorded) if isinstance(r, BaseException)), None)
+        if failed is not None:
             transport.close()
             await asyncio.to_thread(self.processes.end, run_id)
-            raise
+            raise failed
 
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
         await asyncio.to_thread(self.processes.end, run_id)

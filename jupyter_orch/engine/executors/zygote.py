@@ -6,8 +6,9 @@ Forking a process that holds pandas and pyarrow takes several milliseconds (its 
 so the child is forked ahead of its request: one spare waits, already holding a fresh
 interpreter's signal dispositions and mask, fresh random seeds and no file descriptor of the
 zygote. On a request it turns itself into what `python -u bootstrap.py <entrypoint>` would be:
-its own session and process group, the run's cwd, environment, stdio, argv and `__main__`;
-then the zygote forks the next spare. The zygote reaps its children and reports each run's
+its own session and process group, the run's environment, stdio, argv and `__main__`, and once
+released its cwd (the server makes the run's folder while the spare takes the request); then
+the zygote forks the next spare. The zygote reaps its children and reports each run's
 exit status. The zygote's command line ends with `ready` once it serves, a spare's with `spare`.
 
 Control messages are JSON, one per SOCK_SEQPACKET packet. Server to zygote: `{"entrypoint",
@@ -218,9 +219,9 @@ class Spare:
             os._exit(127)
         self.channel.send(SPARE_OK)
         self.channel.close()
-        self.become_run(request["entrypoint"], request["env"], go)
+        self.become_run(request["entrypoint"], request["cwd"], request["env"], go)
 
-    def become_run(self, entrypoint: str, env: dict[str, str], go: int) -> None:
+    def become_run(self, entrypoint: str, cwd: str, env: dict[str, str], go: int) -> None:
         os.environ.clear()
         os.environ.update(env)
         time.tzset()
@@ -237,6 +238,11 @@ class Spare:
         os.close(go)
         if not released:
             os._exit(0)
+        try:  # made while this process was forked: it exists once the server says GO
+            os.chdir(cwd)
+        except OSError as e:
+            print(f"the run's folder cannot be entered: {e}", file=sys.stderr, flush=True)
+            os._exit(127)
         try:
             bootstrap.main()
             code = 0
@@ -291,7 +297,6 @@ def _enter_own_cgroup(root: str) -> None:
 
 def _take_session_and_stdio(request: dict[str, Any], stdout: int, stderr: int) -> None:
     os.setsid()
-    os.chdir(request["cwd"])
     for fd, target in ((stdout, 1), (stderr, 2)):
         os.dup2(fd, target)
         os.close(fd)

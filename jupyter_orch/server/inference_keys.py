@@ -57,11 +57,6 @@ class InferenceKeys:
             return None
         return grant
 
-    def active(self) -> int:
-        with self._lock:
-            self._forget_expired()
-            return len(self._grants)
-
     def _forget_expired(self) -> None:
         now = time.time()
         for digest in [d for d, g in self._grants.items() if g.expires_at <= now]:

@@ -21,7 +21,7 @@ import pytest
 from playwright import sync_api
 
 from tests.support.server import ServerProcess
-from tests.ui.helpers import ARTIFACTS, PANEL
+from tests.ui.helpers import ARTIFACTS, show_panel, wait_restored
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "jupyter_orch" / "labextension"
@@ -99,8 +99,7 @@ def page(browser: Any, lab: ServerProcess, theme: str, request: pytest.FixtureRe
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(f"{lab.url}lab/workspaces/ui{secrets.token_hex(4)}?token={lab.token}")
-    pg.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-    pg.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('apputils:change-theme')")
+    wait_restored(pg)
     pg.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", THEMES[theme])
     pg.wait_for_function(
         "dark => (document.body.dataset.jpThemeLight === 'false') === dark", arg=theme == "dark", timeout=15_000
@@ -115,10 +114,7 @@ def page(browser: Any, lab: ServerProcess, theme: str, request: pytest.FixtureRe
 @pytest.fixture
 def panel(page: Any) -> Any:
     """The sidebar, shown."""
-    page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]').click()
-    shown = page.locator(PANEL)
-    sync_api.expect(shown).to_be_visible()
-    return shown
+    return show_panel(page)
 
 
 @pytest.fixture

@@ -29,6 +29,24 @@ print("bye from the orchestration", flush=True)
 """
 
 
+def wait_restored(page: Any) -> None:
+    """Wait until lab has restored its layout: a click before that races the restorer, which may
+    then fold the sidebar the click opened (or the click folds the one it just opened)."""
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('apputils:change-theme')")
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+
+
+def show_panel(page: Any) -> Any:
+    """The sidebar, shown: its tab is clicked only when it is not open already (a click on the
+    current tab folds it)."""
+    shown = page.locator(PANEL)
+    if not shown.is_visible():
+        page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]').click()
+    expect(shown).to_be_visible()
+    return shown
+
+
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

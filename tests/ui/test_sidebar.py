@@ -12,17 +12,18 @@ import requests
 
 from tests.support.server import ServerProcess
 from tests.ui.helpers import (
-    PANEL,
     choose_workspace,
     contrast,
     expect,
     expect_live,
     shot,
     shot_of,
+    show_panel,
     start,
     status_of,
     upload,
     uploaded_ready,
+    wait_restored,
     zip_file,
 )
 
@@ -255,9 +256,8 @@ def test_tasks_sort_newest_first_and_filter(page: Any, panel: Any, lab: ServerPr
         assert time.monotonic() < deadline, "Lab did not save the chosen workspace"
         time.sleep(0.2)
     page.reload()
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-    if not panel.is_visible():
-        page.locator(f'.jp-SideBar.jp-mod-left li.lm-TabBar-tab[data-id="{PANEL[1:]}"]').click()
+    wait_restored(page)
+    show_panel(page)
     expect(panel.locator("select.jp-orch-workspace option:checked")).to_have_text(chosen, timeout=15_000)
 
 

@@ -13,6 +13,7 @@ TASK_ARGS_FILE_ENV = "JUPYTER_ORCH_TASK_ARGS_FILE"
 RUN_ID_ENV = "RUN_ID"
 TASK_ID_ENV = "TASK_ID"
 REFERENCE_TASK_ID_ENV = "WALLAROO_TASK_ID"
+DRY_RUN_TASK_PREFIX = "dry-run-"  # the task id of a dry run (client/dryrun.py) starts so
 # Marks each installer process with the environment it builds, so a restart finds the leftovers.
 INSTALLER_ENV = "JUPYTER_ORCH_INSTALLING"
 

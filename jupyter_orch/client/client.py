@@ -8,16 +8,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..constants import TASK_ARGS_FILE_ENV
+from ..constants import DRY_RUN_TASK_PREFIX, TASK_ARGS_FILE_ENV
 from .base import Listing
 from .connection import Connection
 from .discovery import find_server
 from .display import parse_time, time_text
 from .endpoint import InferenceEndpoint
-from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, WorkspaceNotFound
+from .errors import ApiNotFound, ConnectionNotFound, EntityNotFoundError, ServerNotFound, WorkspaceNotFound
 from .folders import zip_folder
 from .frontend import announce_workspace
-from .http import Http
+from .http import Http, NoServer
 from .model import ModelVersion
 from .orchestration import Orchestration
 from .pipeline import Pipeline
@@ -50,8 +50,14 @@ class Client:
         api_endpoint: str | None = None,
         request_timeout: float = 60.0,
     ):
-        base, token = find_server(url or api_endpoint, token)
-        self._http = Http(base, token, request_timeout)
+        try:
+            base, token = find_server(url or api_endpoint, token)
+            self._http = Http(base, token, request_timeout)
+        except ServerNotFound:
+            if not (_task_id() or "").startswith(DRY_RUN_TASK_PREFIX):
+                raise
+            self._http = NoServer(request_timeout)
+            base = self._http.url
         self._inference = InferenceEndpoint(self._http)
         self.auth = self._http.auth
         self.api_endpoint = base.rstrip("/")

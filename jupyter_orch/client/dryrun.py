@@ -30,6 +30,7 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
+from ..constants import DRY_RUN_TASK_PREFIX
 from ..engine.executors.base import Execution, RunSpec
 from ..engine.executors.local import LocalExecutor
 from ..engine.orchestrations.environments import (
@@ -139,7 +140,7 @@ async def _run(data: bytes, args: dict[str, Any], installer: str, cache: Path, s
         root = Path(folder)
         await asyncio.to_thread(unpack, data, root / "tree")
         python = await _environment(manifest.requirements, installer, cache, show)
-        run_id, task_id = str(uuid.uuid4()), f"dry-run-{uuid.uuid4()}"
+        run_id, task_id = str(uuid.uuid4()), f"{DRY_RUN_TASK_PREFIX}{uuid.uuid4()}"
         sha = hashlib.sha256(data).hexdigest()
         env = run_variables(run_id, task_variables(task_id, DRY_RUN_ORCH_ID, sha, getpass.getuser()), {})
         spec = RunSpec(run_id=run_id, python=python, source=root / "tree", entrypoint=manifest.entrypoint,

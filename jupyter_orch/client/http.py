@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from .errors import ApiError, ApiNotFound
+from .errors import ApiError, ApiNotFound, ServerNotFound
 from .fast_lane import FastLane, lane_allowed
 
 
@@ -105,3 +105,21 @@ def error_of(status: int, content: bytes, reason: str = "") -> ApiError:
     if status == 404:
         return ApiNotFound(msg)
     return ApiError(msg, status)
+
+
+class NoServer(Http):
+    """The line of a client in a dry run that found no server (dry runs need none): the run's
+    own things (`task_args`) work, and a request says at once why it cannot be made."""
+
+    REASON = ("this dry run found no jupyter-orch server to ask (a dry run needs none: "
+              "Client().task_args() works without one); start one, or run the orchestration as a task")
+
+    def __init__(self, timeout: float):
+        super().__init__("http://no-server.invalid/", "", timeout)
+        self._lane = None
+
+    def send(self, route: str, *, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+        raise ServerNotFound(self.REASON)
+
+    def get(self, url: str, *, stream: bool = False) -> requests.Response:
+        raise ServerNotFound(self.REASON)

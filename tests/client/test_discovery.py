@@ -11,6 +11,7 @@ import pytest
 
 import jupyter_orch
 from jupyter_orch.client import ApiError, Client, ServerNotFound
+from jupyter_orch.constants import DRY_RUN_TASK_PREFIX, TASK_ARGS_FILE_ENV, TASK_ID_ENV
 from tests.support.server import ServerProcess, free_port
 
 ENVS = ("JUPYTER_ORCH_URL", "JUPYTER_ORCH_TOKEN", "TASK_ID", "WALLAROO_TASK_ID")
@@ -64,6 +65,21 @@ def test_runtime_dir_skips_servers_without_jupyter_orch(listed_server: ServerPro
 
 def test_no_server_is_a_clear_error(runtime_dir: Path) -> None:
     with pytest.raises(ServerNotFound, match=r"JUPYTER_ORCH_URL.*Client\(url=\.\.\., token=\.\.\.\)"):
+        Client()
+
+
+def test_a_dry_run_needs_no_server_for_its_arguments(runtime_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    args = tmp_path / "args.json"
+    args.write_text('{"rows": 3}')
+    monkeypatch.setenv(TASK_ID_ENV, DRY_RUN_TASK_PREFIX + "1")
+    monkeypatch.setenv(TASK_ARGS_FILE_ENV, str(args))
+    wl = Client()
+    assert wl.task_args() == {"rows": 3}
+    with pytest.raises(ServerNotFound, match="this dry run found no jupyter-orch server"):
+        wl.list_workspaces()
+    monkeypatch.setenv(TASK_ID_ENV, "a-real-task")
+    with pytest.raises(ServerNotFound, match="JUPYTER_ORCH_URL"):
         Client()
 
 

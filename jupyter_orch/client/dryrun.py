@@ -31,7 +31,7 @@ from typing import Any
 from platformdirs import user_cache_dir
 
 from ..constants import DRY_RUN_TASK_PREFIX
-from ..engine.executors.base import Execution, RunSpec
+from ..engine.executors.base import Execution, RunSpec, Unrecorded
 from ..engine.executors.local import LocalExecutor
 from ..engine.orchestrations.environments import (
     build_environment,
@@ -145,7 +145,7 @@ async def _run(data: bytes, args: dict[str, Any], installer: str, cache: Path, s
         env = run_variables(run_id, task_variables(task_id, DRY_RUN_ORCH_ID, sha, getpass.getuser()), {})
         spec = RunSpec(run_id=run_id, python=python, source=root / "tree", entrypoint=manifest.entrypoint,
                        env=env, args=args)
-        execution = await LocalExecutor(root / "runs").start(spec, sink, _no_record)
+        execution = await LocalExecutor(root / "runs").start(spec, sink, Unrecorded())
         started(execution)
         code = await execution.wait()
     return DryRun(code, lines, manifest.entrypoint, python)
@@ -166,10 +166,6 @@ async def _environment(requirements: str, installer: str, cache: Path, show: Sho
             raise RuntimeError("installing the requirements failed:\n" + "".join(log)[-4000:])
         (path / READY_MARK).write_text(normalized + "\n")
     return str(env_python(path))
-
-
-async def _no_record(pid: int, worker: str | None = None) -> None:
-    """A dry run has no store to record its pid in."""
 
 
 def _zip_bytes(source: str | Path | bytes) -> bytes:

@@ -1,8 +1,8 @@
 """What every executor offers: a run spec in, an execution out (its exit code and a stop).
 
 The interface is kept small so that a cluster executor can stand in for the local one:
-`start(spec, sink, spawned)` launches a run, calls `spawned(pid)` before user code runs, and
-feeds every output line to `sink` (with the time it was printed); the returned `Execution` gives
+`start(spec, sink, start)` launches a run, has it recorded running (`start.running`) before user
+code runs, and feeds every output line to `sink` (with the time it was printed); the returned `Execution` gives
 the exit code (`wait`), ends the run (`stop`) and says where it runs (`pid`, `worker`), and
 `end_orphan` ends a run that a dead server left behind.
 
@@ -26,10 +26,28 @@ from .warm import WarmPool
 
 # stream, time read, lines (text, partial): the lines of one read come as one call.
 LineSink = Callable[[str, datetime, list[tuple[str, bool]]], None]
-# Called with the pid of a run's first process before that process runs user code: the run's
-# identity is recorded before anything exists that recovery could not find.
-class SpawnHook(Protocol):
-    def __call__(self, pid: int, worker: str | None = None) -> Awaitable[None]: ...
+class RunStart(Protocol):
+    """How an executor has a run's start recorded.
+
+    `running` must have answered before user code runs: recovery ends the processes of a run
+    recorded running (found by its id) and queues again one that was only claimed, so a run
+    whose code ran unrecorded could run twice. An executor may ask for it while it makes the
+    run's process (the record and the fork go side by side), with where the run executes when
+    that is known by then. `located` records the process found afterwards (without waiting)."""
+
+    def running(self, pid: int | None = None, worker: str | None = None) -> Awaitable[None]: ...
+
+    def located(self, pid: int) -> None: ...
+
+
+class Unrecorded(RunStart):
+    """The start of a run that no store records (a dry run)."""
+
+    async def running(self, pid: int | None = None, worker: str | None = None) -> None:
+        pass
+
+    def located(self, pid: int) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -91,11 +109,11 @@ class Executor(ABC):
         return configured
 
     @abstractmethod
-    async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
-        """Launch a run; raise if it cannot be started (or `spawned` raised: then no user code
-        ran)."""
+    async def start(self, spec: RunSpec, sink: LineSink, start: RunStart) -> Execution:
+        """Launch a run; raise if it cannot be started (or `start.running` raised: then no user
+        code ran)."""
 
     @abstractmethod
     async def end_orphan(self, run_id: str, pid: int | None) -> None:
         """End every process a run left when the server process that ran it died (`pid`: the
-        pid `spawned` recorded, for executors that need it)."""
+        pid recorded of it, if any, for executors that need it)."""

@@ -27,7 +27,7 @@ from typing import Any
 from distributed import Client, Event, LocalCluster
 
 from ..timeutil import utcnow
-from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
+from .base import Execution, Executor, LineSink, RunSpec, RunStart
 from .dask_worker import TOPIC, Line, RemoteResult, RemoteRun, finish_on_worker, run_on_worker, stop_name
 from .sandbox import Sandbox
 
@@ -100,7 +100,7 @@ class DaskExecutor(Executor):
             self._capacity = (loop.time(), slots)
         return slots
 
-    async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
+    async def start(self, spec: RunSpec, sink: LineSink, start: RunStart) -> Execution:
         run = RemoteRun(
             run_id=spec.run_id, orch_id=spec.orch_id, orch_sha=spec.orch_sha, entrypoint=spec.entrypoint,
             requirements=spec.requirements, env_key=spec.env_key, env=spec.env, args=spec.args, grace=spec.kill_grace,
@@ -108,7 +108,7 @@ class DaskExecutor(Executor):
         )
         execution = self._runs[spec.run_id] = DaskExecution(self, spec.run_id, sink)
         try:
-            await execution.begin(run, spawned)
+            await execution.begin(run, start)
         except BaseException:
             self._runs.pop(spec.run_id, None)
             raise
@@ -153,7 +153,7 @@ class DaskExecution(Execution):
     _future: Any = None
     _done: asyncio.Task[int] | None = None
 
-    async def begin(self, run: RemoteRun, spawned: SpawnHook) -> None:
+    async def begin(self, run: RemoteRun, start: RunStart) -> None:
         """Submit the run and return once its process runs on a worker (it may wait for a slot)
         and that was recorded. (A worker starts the process at once: unlike a local run's, its
         user code does not wait for the record; a crash in between is recovered by stopping the
@@ -173,7 +173,7 @@ class DaskExecution(Execution):
         self._done = asyncio.ensure_future(self._finish(result))
         assert self.pid is not None
         try:
-            await spawned(self.pid, self.worker)
+            await start.running(self.pid, self.worker)
         except BaseException:
             await self.stop(0)
             raise

@@ -38,7 +38,7 @@ from ...constants import TOKEN_ENV, URL_ENV
 from ..orchestrations.environments import build_environment, env_python
 from ..orchestrations.zips import unpack
 from ..timeutil import iso, utcnow
-from .base import RunSpec
+from .base import RunSpec, Unrecorded
 from .local import LocalExecutor
 from .warm import WarmPool
 
@@ -127,10 +127,7 @@ def _execute(run: RemoteRun, python: str, source: Path, cache: Path, outbox: _Ou
     host = _host(cache / "executions", run.preload)
     spec = RunSpec(run.run_id, python, source, run.entrypoint, run.env, run.args)
 
-    async def spawned(pid: int, worker: str | None = None) -> None:
-        outbox.send({"run_id": run.run_id, "started": {"pid": pid, "worker": outbox.worker_address}})
-
-    execution = host.call(host.executor.start(spec, outbox.lines, spawned))
+    execution = host.call(host.executor.start(spec, outbox.lines, _Started(outbox)))
     ended = asyncio.run_coroutine_threadsafe(execution.wait(), host.loop)
     while True:
         try:
@@ -160,6 +157,18 @@ class _Host:
 @cache
 def _host(root: Path, preload: tuple[str, ...] | None) -> _Host:
     return _Host(root, preload)
+
+
+class _Started(Unrecorded):
+    """A run's start, told to the server that submitted it: that server records it (its user
+    code does not wait for that, see dask.py)."""
+
+    def __init__(self, outbox: _Outbox):
+        self._outbox = outbox
+
+    def located(self, pid: int) -> None:
+        started = {"pid": pid, "worker": self._outbox.worker_address}
+        self._outbox.send({"run_id": self._outbox.run_id, "started": started})
 
 
 class _Outbox:

@@ -1,11 +1,11 @@
 """The local executor: each run a subprocess of this machine.
 
 A local run is `python -u bootstrap.py <entrypoint>` under the launcher (launcher.py), in its own
-session (and cgroup, where the machine allows): the launcher's pid is recorded before it lets
-user code run, and stopping or ending the run ends every process it started (processes.py). Its
-cwd is a private working copy of the unpacked orchestration, its JSON arguments are in a file
-named by JUPYTER_ORCH_TASK_ARGS_FILE. The working copy copies small
-files and hard-links large ones to the shared read-only tree, so a large data file costs no
+session (and cgroup, where the machine allows): the run is recorded running (asked for while its
+process is made) before the launcher lets user code run, and stopping or ending the run ends
+every process it started (processes.py). Its cwd is a private working copy of the unpacked
+orchestration, its JSON arguments are in a file named by JUPYTER_ORCH_TASK_ARGS_FILE. The
+working copy copies small files and hard-links large ones to the shared read-only tree, so a large data file costs no
 copy per run; what the run leaves in its `outputs/` is kept as its artifacts when it ends.
 With a sandbox the command runs inside bubblewrap (sandbox.py).
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 from ...constants import OUTPUTS_DIR
 from ...constants import TASK_ARGS_FILE_ENV as ARGS_ENV
 from ..timeutil import utcnow
-from .base import Execution, Executor, LineSink, RunSpec, SpawnHook
+from .base import Execution, Executor, LineSink, RunSpec, RunStart
 from .processes import Gate, RunCgroups, RunProcesses
 from .sandbox import Sandbox
 from .warm import WarmPool, WarmProcess, Zygote
@@ -65,21 +65,24 @@ class LocalExecutor(Executor):
         super().use_warm(pool)
         pool.cgroups = self.processes.cgroups
 
-    async def start(self, spec: RunSpec, sink: LineSink, spawned: SpawnHook) -> Execution:
+    async def start(self, spec: RunSpec, sink: LineSink, start: RunStart) -> Execution:
         run_dir = self.runs_root / spec.run_id
         workdir, args_file = run_dir / "work", run_dir / "args.json"
         env = {**spec.env, ARGS_ENV: str(args_file)}
         warm = None if self.sandbox else self.warm
         zygote = warm.zygote_for(spec.python, env, spec.entrypoint) if warm else None
+        recorded = asyncio.ensure_future(start.running())
         try:
             if zygote is not None:
-                transport, protocol = await self._fork(zygote, spec, workdir, args_file, env, sink, spawned)
+                transport, protocol = await self._fork(zygote, spec, workdir, args_file, env, sink, recorded)
             else:
                 argv = await asyncio.to_thread(self._prepare, spec, run_dir, workdir, args_file)
-                transport, protocol = await self._spawn(spec, argv, workdir, env, sink, spawned)
+                transport, protocol = await self._spawn(spec, argv, workdir, env, sink, recorded)
         except BaseException:
+            await asyncio.gather(recorded, return_exceptions=True)
             await asyncio.to_thread(shutil.rmtree, run_dir, True)
             raise
+        start.located(transport.get_pid())
         return LocalExecution(transport, protocol, run_dir, spec.run_id, self)
 
     def _prepare(self, spec: RunSpec, run_dir: Path, workdir: Path, args_file: Path) -> list[str]:
@@ -100,10 +103,10 @@ class LocalExecutor(Executor):
 
     async def _fork(
         self, zygote: Zygote, spec: RunSpec, workdir: Path, args_file: Path, env: dict[str, str], sink: LineSink,
-        spawned: SpawnHook,
+        recorded: asyncio.Future[None],
     ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
         """A fork of the environment's warm interpreter (warm.py), asked for while the run's
-        folder is made: the child enters it only once released, after `spawned` recorded it."""
+        folder is made and its start recorded: the child enters the folder only once released."""
         folder = asyncio.ensure_future(asyncio.to_thread(self._prepare, spec, workdir.parent, workdir, args_file))
         try:
             forked, protocol = await zygote.fork(lambda: _RunProtocol(sink), spec.entrypoint, workdir, env)
@@ -116,16 +119,17 @@ class LocalExecutor(Executor):
             forked.close()
             await asyncio.to_thread(self.processes.end, spec.run_id)
             raise
-        await self._record(spec.run_id, forked, spawned)
+        await self._record(spec.run_id, forked, recorded)
         assert isinstance(forked, WarmProcess)
         forked.release()
         return forked, protocol
 
     async def _spawn(
-        self, spec: RunSpec, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink, spawned: SpawnHook
+        self, spec: RunSpec, argv: list[str], cwd: Path, env: dict[str, str], sink: LineSink,
+        recorded: asyncio.Future[None],
     ) -> tuple[asyncio.SubprocessTransport, _RunProtocol]:
         """`argv` cold, under the launcher, in its own session (and cgroup, where there are);
-        it runs user code only once `spawned` has recorded its pid."""
+        it runs user code only once its start is `recorded`."""
         loop = asyncio.get_running_loop()
         with Gate() as gate:
             transport, protocol = await loop.subprocess_exec(
@@ -139,17 +143,19 @@ class LocalExecutor(Executor):
                 start_new_session=True,
                 pass_fds=gate.fds,
             )
-            await self._record(spec.run_id, transport, spawned)
+            await self._record(spec.run_id, transport, recorded)
             gate.release()
         return transport, protocol
 
-    async def _record(self, run_id: str, transport: asyncio.SubprocessTransport, spawned: SpawnHook) -> None:
-        """Put the held process in the run's cgroup and record its pid, side by side; if either
+    async def _record(
+        self, run_id: str, transport: asyncio.SubprocessTransport, recorded: asyncio.Future[None]
+    ) -> None:
+        """Put the held process in the run's cgroup while its start is recorded; if either
         fails, it ends before it ran anything (its gate closes)."""
-        pid = transport.get_pid()
-        entered, recorded = await asyncio.gather(
-            asyncio.to_thread(self.processes.cgroups.enter, run_id, pid), spawned(pid), return_exceptions=True)
-        failed = next((r for r in (entered, recorded) if isinstance(r, BaseException)), None)
+        entered, written = await asyncio.gather(
+            asyncio.to_thread(self.processes.cgroups.enter, run_id, transport.get_pid()), recorded,
+            return_exceptions=True)
+        failed = next((r for r in (entered, written) if isinstance(r, BaseException)), None)
         if failed is not None:
             transport.close()
             await asyncio.to_thread(self.processes.end, run_id)

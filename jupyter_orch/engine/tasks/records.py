@@ -440,6 +440,11 @@ class TaskRecords:
         if workspace_id is not None:
             self._announce_task(task_id, STARTED, workspace_id)
 
+    def run_located(self, run_id: str, pid: int) -> None:
+        """The pid of a running run's first process (recorded once it runs: nothing waits for it)."""
+        with self.store.write() as db:
+            db.execute(update(t.runs).where(t.runs.c.id == run_id, t.runs.c.status == RUNNING).values(pid=pid))
+
     def run_ended(self, run_id: str, task_id: str, status: str, exit_code: int | None, error: str | None) -> None:
         """Record a run's end; a run that has already ended keeps its first end."""
         now = utcnow()

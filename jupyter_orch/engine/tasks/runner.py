@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from ..executors.base import Execution, Executor, RunSpec
+from ..executors.base import Execution, Executor, RunSpec, RunStart
+from ..store.database import Store
 from .records import FAILURE, KILLED, SUCCESS, TIMED_OUT, TaskRecords
 from .runlogs import RunLog, RunLogs
 
@@ -49,9 +49,41 @@ class _Active(Generic[C]):
     run_id: str
     task_id: str
     context: C | Exception  # what prepare needs, or why it could not be read
+    start: _Start
     execution: Execution | None = None
     stop_reason: str | None = None
     job: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class _Start(RunStart):
+    """Records a run's start for its executor: `running` once, however often asked."""
+
+    def __init__(self, store: Store, records: TaskRecords, run_id: str, task_id: str):
+        self._store, self._records = store, records
+        self._run_id, self._task_id = run_id, task_id
+        self._running: asyncio.Future[None] | None = None
+        self._located: asyncio.Future[None] | None = None
+
+    def running(self, pid: int | None = None, worker: str | None = None) -> Awaitable[None]:
+        if self._running is None:
+            self._running = asyncio.ensure_future(
+                self._store.call(self._records.run_started, self._run_id, self._task_id, pid, worker))
+        return asyncio.shield(self._running)
+
+    def located(self, pid: int) -> None:
+        self._located = asyncio.ensure_future(self._locate(pid))
+
+    async def _locate(self, pid: int) -> None:
+        try:
+            await self.running()
+            await self._store.call(self._records.run_located, self._run_id, pid)
+        except Exception:  # only a name for the run's process is missing: nothing needs it to end it
+            log.exception("could not record the pid of run %s", self._run_id)
+
+    async def settled(self) -> None:
+        """Once the writes asked for are done (a run's end is recorded after them); a failed one
+        was the executor's to report."""
+        await asyncio.gather(*(f for f in (self._running, self._located) if f is not None), return_exceptions=True)
 
 
 Claimed = tuple[str, str, C | Exception]  # run id, task id, the run's context (or why there is none)
@@ -217,7 +249,8 @@ class Runner(Generic[C]):
         if not self._reserved:
             self._no_claim_under_way.set()
         for run_id, task_id, context in claimed:
-            active = self._active[run_id] = _Active(run_id, task_id, context)
+            start = _Start(self.store, self.records, run_id, task_id)
+            active = self._active[run_id] = _Active(run_id, task_id, context, start)
             active.job = asyncio.get_running_loop().create_task(self._drive(active))
 
     async def _drive(self, active: _Active[C]) -> None:
@@ -237,6 +270,7 @@ class Runner(Generic[C]):
             # Whatever failed above, and even while its log lines are still being written (they
             # are, in the background, until they are), the run's end is recorded.
             await log.close()
+            await active.start.settled()
             await self.store.call(self.records.run_ended, run_id, task_id, *outcome)
             await self.hooks.run_ended(task_id, run_id)
 
@@ -246,7 +280,7 @@ class Runner(Generic[C]):
             if isinstance(active.context, Exception):
                 raise active.context
             spec, timeout = await self.hooks.prepare(active.run_id, active.context)
-            execution = await self.executor.start(spec, log.add, functools.partial(self._spawned, active))
+            execution = await self.executor.start(spec, log.add, active.start)
         except Exception as e:
             log.note(f"the run could not start: {e}")
             return FAILURE, None, f"the run could not start: {e}"
@@ -266,10 +300,6 @@ class Runner(Generic[C]):
         elif active.stop_reason == SERVER_STOPPED:
             log.note("the server stopped while this run was running; the run was stopped")
         return status, code, failure
-
-    async def _spawned(self, active: _Active[C], pid: int, worker: str | None = None) -> None:
-        """The run is `running` with its pid (and cluster worker) recorded before it runs user code."""
-        await self.store.call(self.records.run_started, active.run_id, active.task_id, pid, worker)
 
     def _stop(self, active: _Active[C]) -> None:
         if active.execution is None:

@@ -21,21 +21,21 @@ class CreateTask(JsonRoute[r.CreateTask]):
 
     async def handle(self, request: r.CreateTask, *args: str) -> Any:
         scheduled = request if isinstance(request, r.CreateScheduledTask) else None
-        retries: dict[str, Any] = (
-            {"max_retries": request.max_retries, "retry_delay": request.retry_delay}
-            if isinstance(request, r.Retries) else {}
-        )
-        task = await self.engine.tasks.launch(
+        options: dict[str, Any] = dict(request.chain())
+        if isinstance(request, r.Retries):
+            options.update(max_retries=request.max_retries, retry_delay=request.retry_delay)
+        if scheduled:
+            options.update(schedule=scheduled.schedule, tz=scheduled.tz, end_date=scheduled.end_date,
+                           max_runs=scheduled.max_runs)
+        task = await self.engine.tasks.create(
             self.run_type,
             workspace_id=request.workspace_id,
             orch_id=request.orch_id,
             args=request.json_args,
             name=request.name,
             timeout=request.timeout,
-            **({"schedule": scheduled.schedule, "tz": scheduled.tz, "end_date": scheduled.end_date,
-                "max_runs": scheduled.max_runs} if scheduled else {}),
-            **retries,
-            **request.chain(),
+            until_started=True,
+            **options,
         )
         return {"id": task.id}
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
 
 from jupyter_orch.engine.errors import Conflict
 from jupyter_orch.engine.orchestrations.environments import environment_key, normalize_requirements
@@ -50,6 +51,33 @@ def test_uniqueness_comes_back_as_the_engine_s_conflict(tmp_path: Path, db_url: 
     with store.read() as conn:  # the failed write changed nothing
         assert conn.execute(workspaces.select()).all()[0].name == "same"
         assert len(conn.execute(workspaces.select()).all()) == 1
+    store.close()
+
+
+def test_a_write_inside_a_write_is_one_transaction_whose_parts_fail_alone(tmp_path: Path,
+                                                                         db_url: str | None) -> None:
+    store = store_for(tmp_path, db_url)
+    store.migrate()
+    row = {"created_at": utcnow(), "created_by": "me", "archived": False}
+    names = select(workspaces.c.name).order_by(workspaces.c.name)
+    with pytest.raises(RuntimeError), store.write() as outer:
+        outer.execute(workspaces.insert().values(name="first", **row))
+        with pytest.raises(Duplicate), store.write() as inner:  # a savepoint: only it is undone
+            inner.execute(workspaces.insert().values(name="second", **row))
+            inner.execute(workspaces.insert().values(name="first", **row))
+        with store.write() as inner:
+            inner.execute(workspaces.insert().values(name="third", **row))
+        with store.read() as conn:  # the writing thread reads what it wrote
+            assert conn.execute(names).scalars().all() == ["first", "third"]
+        with store.engine.connect() as elsewhere:  # nothing is seen outside before the commit
+            assert elsewhere.execute(names).scalars().all() == []
+        raise RuntimeError("the outer write fails: none of it stays")
+    with store.read() as conn:
+        assert conn.execute(names).scalars().all() == []
+    with store.write() as outer, store.write() as inner:
+        inner.execute(workspaces.insert().values(name="kept", **row))
+    with store.read() as conn:
+        assert conn.execute(names).scalars().all() == ["kept"]
     store.close()
 
 

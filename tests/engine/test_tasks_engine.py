@@ -87,6 +87,27 @@ async def log_texts(engine: Engine, run_id: str) -> list[str]:
 
 
 @WARM_OR_COLD
+async def test_a_start_is_recorded_before_user_code_and_its_process_once_let_go(tmp_path: Path,
+                                                                              warm_start: bool) -> None:
+    code = "import os, time\nprint(os.getpid(), os.getppid(), time.time())\ntime.sleep(1)\n"
+    async with running_engine(tmp_path, warm_start=warm_start) as engine:
+        orch = await orchestration(engine, {"main.py": code})
+        seen: list[dict[str, Any]] = []
+        engine.tasks.bus.subscribe(seen.append)
+        task = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {}, until_started=True)
+        run = task.last_runs[0]
+        assert (task.status, run.status) == ("started", "running")  # answered once let go, not pending
+        assert ("run", run.run_id, "running") in [(e["kind"], e["id"], e.get("status")) for e in seen]
+        task = await engine.tasks.wait_for(task.id, TASK_TERMINAL, 60)
+        pid, parent, printed_at = (await log_texts(engine, run.run_id))[0].split()
+        (ended,) = await engine.tasks.runs(task.id)
+        assert ended.started_at is not None and ended.started_at.timestamp() <= float(printed_at)
+        (recorded,) = sql(database_url(tmp_path), "SELECT pid FROM runs WHERE id = :id", id=run.run_id)[0]
+        # A warm run is its fork; a cold run's first process is its launcher, the code's parent.
+        assert recorded == int(pid if warm_start else parent)
+
+
+@WARM_OR_COLD
 async def test_success_runs_in_a_private_copy_with_args_and_environment(tmp_path: Path, warm_start: bool) -> None:
     code = (
         "import json, os, sys\n"

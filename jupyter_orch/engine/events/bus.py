@@ -51,17 +51,31 @@ class EventBus:
         """What this thread publishes inside goes out, in order, only as it leaves: a write that
         queues runs claims them first, so no other engine hears of a run it cannot have."""
         outer: list[Event] | None = getattr(self._holding, "events", None)
-        held: list[Event] = []
-        self._holding.events = held
+        events: list[Event] = []
         try:
-            yield
+            with self.kept() as events:
+                yield
+        finally:
+            if outer is not None:
+                outer.extend(events)
+            else:
+                self.release(events)
+
+    @contextmanager
+    def kept(self) -> Iterator[list[Event]]:
+        """What this thread publishes inside is kept in the list given, for the caller to
+        `release` when it chooses (from any thread)."""
+        outer: list[Event] | None = getattr(self._holding, "events", None)
+        kept: list[Event] = []
+        self._holding.events = kept
+        try:
+            yield kept
         finally:
             self._holding.events = outer
-            if outer is not None:
-                outer.extend(held)
-            else:
-                for event in held:
-                    self._send(event)
+
+    def release(self, events: list[Event]) -> None:
+        for event in events:
+            self._send(event)
 
     def publish(self, kind: str, id: Any, **fields: Any) -> None:
         event: Event = {"kind": kind, "id": id, **fields, "at": now_iso(), "engine": self.engine_id}

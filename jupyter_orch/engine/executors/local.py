@@ -23,6 +23,7 @@ import signal
 import stat
 import sys
 from collections import deque
+from collections.abc import Awaitable
 from datetime import datetime
 from pathlib import Path
 
@@ -113,13 +114,7 @@ class LocalExecutor(Executor):
         except BaseException:
             await asyncio.gather(folder, return_exceptions=True)  # the caller removes the folder: not while made
             raise
-        try:
-            await folder
-        except BaseException:
-            forked.close()
-            await asyncio.to_thread(self.processes.end, spec.run_id)
-            raise
-        await self._record(spec.run_id, forked, recorded)
+        await self._record(spec.run_id, forked, recorded, folder)
         assert isinstance(forked, WarmProcess)
         forked.release()
         return forked, protocol
@@ -148,14 +143,15 @@ class LocalExecutor(Executor):
         return transport, protocol
 
     async def _record(
-        self, run_id: str, transport: asyncio.SubprocessTransport, recorded: asyncio.Future[None]
+        self, run_id: str, transport: asyncio.SubprocessTransport, *under_way: Awaitable[object]
     ) -> None:
-        """Put the held process in the run's cgroup while its start is recorded; if either
-        fails, it ends before it ran anything (its gate closes)."""
-        entered, written = await asyncio.gather(
-            asyncio.to_thread(self.processes.cgroups.enter, run_id, transport.get_pid()), recorded,
+        """Put the held process in the run's cgroup while what is `under_way` for its start
+        (its record, its folder) ends; if any of it fails, it ends before it ran anything (its
+        gate closes)."""
+        outcomes = await asyncio.gather(
+            asyncio.to_thread(self.processes.cgroups.enter, run_id, transport.get_pid()), *under_way,
             return_exceptions=True)
-        failed = next((r for r in (entered, written) if isinstance(r, BaseException)), None)
+        failed = next((r for r in outcomes if isinstance(r, BaseException)), None)
         if failed is not None:
             transport.close()
             await asyncio.to_thread(self.processes.end, run_id)

@@ -3,7 +3,9 @@
 database call off the server's event loop.
 
 Domain code reads in `read()` and writes in `write()`; a write is one transaction (on SQLite it
-takes the write lock up front, `BEGIN IMMEDIATE`, so two writers queue instead of failing). The
+takes the write lock up front, `BEGIN IMMEDIATE`, so two writers queue instead of failing). A
+write inside a write of the same thread is a savepoint of it (one commit for both, each fsync
+counts on a run's way to its first line), and a read inside a write sees what it wrote. The
 driver's exceptions never leave this module: a uniqueness violation is `Duplicate` (a Conflict),
 a value the database cannot hold is `Invalid`, a database that cannot be reached is `Unavailable`.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -59,6 +62,7 @@ class Store:
         else:
             self.engine = create_engine(url, pool_size=threads + 1, pool_pre_ping=True)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="orch-db")
+        self._writing = threading.local()  # `conn`: the write this thread has open
 
     # --- schema ----------------------------------------------------------------------------
 
@@ -89,15 +93,28 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        writing: Connection | None = getattr(self._writing, "conn", None)
+        if writing is not None:
+            yield writing
+            return
         with self._translated(), self.engine.connect() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
+        writing: Connection | None = getattr(self._writing, "conn", None)
+        if writing is not None:  # a failure rolls back this part alone
+            with self._translated(), writing.begin_nested():
+                yield writing
+            return
         with self._translated(), self.engine.connect() as conn:
             conn.execution_options(orch_write=True)
-            with conn.begin():
-                yield conn
+            self._writing.conn = conn
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                self._writing.conn = None
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `fn` (which uses `read`/`write`) in the store's thread pool."""

@@ -5,9 +5,10 @@ database share the queue: each claims what it has slots for.
 
 What a run is made of (`prepare`) and what its end means for its task (`run_ended`) belong to
 the caller, through `RunHooks`; a run's start also starts a task that waited for it. A write
-that queues runs can claim in the same trip to the store's thread pool (`queue_and_claim`):
-each trip is a thread hop each way, and on a run's way to its first line they add up. Slots
-are reserved while a claim is under way, so two claims at once never take more than there are.
+that queues runs can claim in the same trip to the store's thread pool and the same transaction
+(`queue_and_claim`): each trip is a thread hop each way and each commit an fsync, and on a run's
+way to its first line they add up. Slots are reserved while a claim is under way, so two claims
+at once never take more than there are.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from ..events.bus import Event
 from ..executors.base import Execution, Executor, RunSpec, RunStart
 from ..store.database import Store
 from .records import FAILURE, KILLED, SUCCESS, TIMED_OUT, TaskRecords
@@ -56,34 +58,52 @@ class _Active(Generic[C]):
 
 
 class _Start(RunStart):
-    """Records a run's start for its executor: `running` once, however often asked."""
+    """Records a run's start for its executor: `running` once, however often asked. What the
+    record announces (the run `running`, its task `started`) goes out once the run was let go
+    (`located`): the subscribers' work (waiters looking again, the browser's event stream) came
+    before the record's answer on the loop, and so before the run's first line."""
 
     def __init__(self, store: Store, records: TaskRecords, run_id: str, task_id: str):
         self._store, self._records = store, records
         self._run_id, self._task_id = run_id, task_id
         self._running: asyncio.Future[None] | None = None
-        self._located: asyncio.Future[None] | None = None
+        self._announced: asyncio.Future[None] | None = None
+        self._events: list[Event] = []
+        self._pid_known = False
+        self.let_go: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def running(self, pid: int | None = None, worker: str | None = None) -> Awaitable[None]:
         if self._running is None:
-            self._running = asyncio.ensure_future(
-                self._store.call(self._records.run_started, self._run_id, self._task_id, pid, worker))
+            self._pid_known = pid is not None
+            self._running = asyncio.ensure_future(self._store.call(self._record, pid, worker))
         return asyncio.shield(self._running)
 
-    def located(self, pid: int) -> None:
-        self._located = asyncio.ensure_future(self._locate(pid))
+    def _record(self, pid: int | None, worker: str | None) -> None:
+        with self._records.bus.kept() as self._events:
+            self._records.run_started(self._run_id, self._task_id, pid, worker)
 
-    async def _locate(self, pid: int) -> None:
-        try:
-            await self.running()
-            await self._store.call(self._records.run_located, self._run_id, pid)
-        except Exception:  # only a name for the run's process is missing: nothing needs it to end it
-            log.exception("could not record the pid of run %s", self._run_id)
+    def located(self, pid: int) -> None:
+        if not self.let_go.done():
+            self.let_go.set_result(None)
+        self._announced = asyncio.ensure_future(self._announce(None if self._pid_known else pid))
+
+    async def _announce(self, pid: int | None) -> None:
+        """Announce the recorded start, then record the pid if that is new."""
+        await self.running()
+        self._records.bus.release(self._events)
+        if pid is not None:
+            try:
+                await self._store.call(self._records.run_located, self._run_id, pid)
+            except Exception:  # only a name for the run's process is missing: nothing needs it to end it
+                log.exception("could not record the pid of run %s", self._run_id)
 
     async def settled(self) -> None:
-        """Once the writes asked for are done (a run's end is recorded after them); a failed one
-        was the executor's to report."""
-        await asyncio.gather(*(f for f in (self._running, self._located) if f is not None), return_exceptions=True)
+        """Once the start's record is written and announced (a run's end is recorded after
+        that); a failed write was the executor's to report."""
+        if self._announced is None and self._running is not None:  # recorded, never let go
+            self._announced = asyncio.ensure_future(self._announce(None))
+        if self._announced is not None:
+            await asyncio.gather(self._announced, return_exceptions=True)
 
 
 Claimed = tuple[str, str, C | Exception]  # run id, task id, the run's context (or why there is none)
@@ -149,13 +169,16 @@ class Runner(Generic[C]):
         claimed: list[Claimed[C]] = []
 
         def queue_then_claim() -> T:
-            with self.records.bus.held():  # other engines hear of the runs once this one claimed
+            # One transaction; other engines hear of the runs once it is committed and claimed.
+            mine: list[Claimed[C]] = []
+            with self.records.bus.held(), self.store.write():
                 result = write()
                 if slots:
                     try:
-                        claimed.extend(self._claim_now(slots))
+                        mine = self._claim_now(slots)
                     except Exception:  # the runs are queued all the same: the claim below retries
                         log.exception("could not claim pending runs")
+            claimed.extend(mine)
             return result
 
         try:
@@ -173,6 +196,14 @@ class Runner(Generic[C]):
     def admitted(self, run_id: str) -> bool:
         """True when the run holds a slot (starting or running), not waiting in the queue."""
         return run_id in self._active
+
+    async def until_started(self, run_id: str, timeout: float) -> None:
+        """Return once a run this engine holds a slot for has been let go to run its code, or
+        has ended (it could not start), or after `timeout`; at once for a run it holds none for."""
+        active = self._active.get(run_id)
+        if active is not None and active.job is not None:
+            await asyncio.wait((active.start.let_go, active.job), timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
 
     async def kill(self, run_id: str, task_id: str) -> bool:
         """Stop a run. True when it ended at once (it had not started), False when it is being

@@ -161,11 +161,20 @@ class Tasks:
         retry_delay: float | None = None,
         on_success: dict[str, Any] | None = None,
         on_failure: dict[str, Any] | None = None,
+        *,
+        until_started: bool = False,
     ) -> Task:
         """`tz`, `end_date` (a time without offset is on the zone's wall clock) and `max_runs`
         are a scheduled task's; `max_runs` counts the runs its fires make. `max_retries` and
         `retry_delay` (a run-once or scheduled task's) retry a failed or timed-out run.
-        `on_success`, `on_failure`: follow-ups (tasks/chains.py)."""
+        `on_success`, `on_failure`: follow-ups (tasks/chains.py).
+
+        `until_started`: when the first run got a slot, answer once it has started (or ended).
+        Runs start in milliseconds, so a caller's first look would otherwise catch `pending`,
+        and scripts written for the reference poll every few seconds until `started`: by their
+        second look a short run has already ended. The wait reads nothing from the database
+        while the run starts (the runner says when it let the run go): such reads took the
+        CPU the start needed."""
         if run_type != CRONJOB and (tz, end_date, max_runs) != (None, None, None):
             raise Invalid("'tz', 'end_date' and 'max_runs' are for scheduled tasks (task/run_scheduled)")
         if run_type == SERVICE and (max_retries, retry_delay) != (None, None):
@@ -191,24 +200,14 @@ class Tasks:
                       on_success, on_failure)
         insert = functools.partial(self.records.insert_task, new, run_type != CRONJOB, loop_check(orch.id, chain))
         if run_type == CRONJOB:  # its runs come with its fires
-            task_id, _ = await self.store.call(insert)
+            task_id, run_id = await self.store.call(insert)
         else:
-            task_id, _ = await self.runner.queue_and_claim(insert)
+            task_id, run_id = await self.runner.queue_and_claim(insert)
         if parsed is not None and next_due is not None and self.leading:
             self.scheduler.add(task_id, parsed, next_due)
+        if until_started and run_id is not None:
+            await self.runner.until_started(run_id, RUN_START_WAIT_S)
         return await self.get(task_id)
-
-    async def launch(self, run_type: RunType, **fields: Any) -> Task:
-        """Create a task, and when its first run got a slot, answer once that run has started.
-
-        Runs start in milliseconds, so a caller's first look would otherwise catch `pending`,
-        and scripts written for the reference poll every few seconds until `started`: by their
-        second look a short run has already ended.
-        """
-        task = await self.create(run_type, **fields)
-        if task.last_runs and self.runner.admitted(task.last_runs[0].run_id):
-            return await self.wait_for(task.id, (STARTED, *TASK_TERMINAL), RUN_START_WAIT_S)
-        return task
 
     async def get(self, task_id: str, run_limit: int | None = None) -> Task:
         limit = DEFAULT_RUN_LIMIT if run_limit is None else run_limit

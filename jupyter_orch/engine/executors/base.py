@@ -2,9 +2,10 @@
 
 The interface is kept small so that a cluster executor can stand in for the local one:
 `start(spec, sink, start)` launches a run, has it recorded running (`start.running`) before user
-code runs, and feeds every output line to `sink` (with the time it was printed); the returned `Execution` gives
-the exit code (`wait`), ends the run (`stop`) and says where it runs (`pid`, `worker`), and
-`end_orphan` ends a run that a dead server left behind.
+code runs, says when it let the run go (`start.located`), and feeds every output line to `sink`
+(with the time it was printed); the returned `Execution` gives the exit code (`wait`), ends the
+run (`stop`) and says where it runs (`pid`, `worker`), and `end_orphan` ends a run that a dead
+server left behind.
 
 A run spec names what a run is made of both ways: as files on this machine (`python`, `source`:
 the local executor), and by key (`orch_id`/`orch_sha`: the orchestration's blob, fetched over
@@ -33,7 +34,8 @@ class RunStart(Protocol):
     recorded running (found by its id) and queues again one that was only claimed, so a run
     whose code ran unrecorded could run twice. An executor may ask for it while it makes the
     run's process (the record and the fork go side by side), with where the run executes when
-    that is known by then. `located` records the process found afterwards (without waiting)."""
+    that is known by then. `located` says the run was let go, with its process: every executor
+    calls it (the start is announced then, and the pid recorded unless `running` had it)."""
 
     def running(self, pid: int | None = None, worker: str | None = None) -> Awaitable[None]: ...
 

@@ -177,6 +177,7 @@ class DaskExecution(Execution):
         except BaseException:
             await self.stop(0)
             raise
+        start.located(self.pid)
 
     def receive(self, message: dict[str, Any]) -> None:
         started = message.get("started")

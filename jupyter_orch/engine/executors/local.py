@@ -5,9 +5,9 @@ session (and cgroup, where the machine allows): the run is recorded running (ask
 process is made) before the launcher lets user code run, and stopping or ending the run ends
 every process it started (processes.py). Its cwd is a private working copy of the unpacked
 orchestration, its JSON arguments are in a file named by JUPYTER_ORCH_TASK_ARGS_FILE. The
-working copy copies small files and hard-links large ones to the shared read-only tree, so a large data file costs no
-copy per run; what the run leaves in its `outputs/` is kept as its artifacts when it ends.
-With a sandbox the command runs inside bubblewrap (sandbox.py).
+working copy copies small files and hard-links large ones to the shared read-only tree, so a
+large data file costs no copy per run; what the run leaves in its `outputs/` is kept as its
+artifacts when it ends. With a sandbox the command runs inside bubblewrap (sandbox.py).
 """
 
 from __future__ import annotations

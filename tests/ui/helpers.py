@@ -47,6 +47,24 @@ def show_panel(page: Any) -> Any:
     return shown
 
 
+def open_palette(page: Any) -> Any:
+    """Lab's command palette, opened by its shortcut. The modal palette hides when anything else
+    takes the focus, and on a loaded machine a focus change still on its way (the click before)
+    may land after it opened: press again, up to three times, until its input stays shown."""
+    palette = page.locator("#command-palette")
+    for _ in range(3):
+        page.keyboard.press("Control+Shift+C")
+        try:
+            palette.locator("input").wait_for(state="visible", timeout=5_000)
+            page.wait_for_timeout(200)
+            if palette.locator("input").is_visible():
+                return palette
+        except sync_api.TimeoutError:
+            pass
+    expect(palette.locator("input")).to_be_visible()
+    return palette
+
+
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

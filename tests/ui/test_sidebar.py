@@ -16,6 +16,7 @@ from tests.ui.helpers import (
     contrast,
     expect,
     expect_live,
+    open_palette,
     shot,
     shot_of,
     show_panel,
@@ -288,8 +289,7 @@ def test_rows_by_keyboard_context_menu_and_palette(page: Any, panel: Any, lab: S
     header.click()
     expect(header).to_have_attribute("aria-expanded", "false")
 
-    page.keyboard.press("Control+Shift+C")
-    palette = page.locator("#command-palette")
+    palette = open_palette(page)
     palette.locator("input").fill("Orchestration Workspace")
     expect(palette.locator(".lm-CommandPalette-itemLabel", has_text="Create Orchestration Workspace")).to_be_visible()
     page.keyboard.press("Escape")

@@ -4,7 +4,8 @@
    with warm starts (c.OrchApp.warm_start, the default) and cold ones (a server with it off),
    against spawning a bare `python -u -c 'print(time.time())'` to its first line.
 2. The same for a main.py that first imports pandas, pyarrow, requests and wallaroo.
-3. Lateness of scheduled fires on a seconds schedule (warm): the run's process start, and its
+3. Lateness of scheduled fires on a seconds schedule (warm): the run's start record (its
+   `started_at`, written once the fire's time has come: the scheduler arms a fire ahead), and its
    first line of user code, against the fire time the scheduler recorded.
 4. CPU used by the server process over an idle window with 1,000 `@yearly` tasks, against the
    same window with none.
@@ -163,7 +164,7 @@ def main() -> None:
     print(f"  cold start              {summary(cold_heavy)}")
     print(f"  cold / warm             {statistics.median(cold_heavy) / statistics.median(warm_heavy):7.0f} x (medians)")
     print("scheduled fire lateness, '* * * * * *' (warm)")
-    print(f"  run process started     {summary(spawn)}")
+    print(f"  start recorded          {summary(spawn)}")
     print(f"  first line of user code {summary(code)}   target: p95 <= 15 ms")
     print(f"server CPU over an idle {args.window:g} s window")
     print(f"  no tasks                {cpu_none * 1000:7.1f} ms CPU")

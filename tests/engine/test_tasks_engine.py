@@ -19,6 +19,7 @@ import pytest
 
 from jupyter_orch.engine import Conflict, Engine, Invalid, NotFound
 from jupyter_orch.engine.orchestrations.orchestrations import Orchestration
+from jupyter_orch.engine.store.leases import Leases
 from jupyter_orch.engine.tasks.records import CRONJOB, ONESHOT, SERVICE, TASK_TERMINAL, Task
 from jupyter_orch.engine.tasks.schedules import parse_schedule
 from jupyter_orch.engine.timeutil import iso, parse_time
@@ -284,6 +285,28 @@ async def test_seconds_schedule_fires_on_time_and_records_each_fire(tmp_path: Pa
                 assert 0 <= lateness < 1.0
 
 
+async def test_a_fire_armed_ahead_runs_its_code_at_its_time_and_a_kill_before_that_leaves_it_unstarted(
+        tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "import time\nprint(time.time())\n"})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="@yearly")
+        at, next_year = datetime.now(UTC) + timedelta(seconds=1), datetime.now(UTC) + timedelta(days=365)
+        await engine.tasks.scheduler._fire(task.id, at, next_year, check_overlap=False)
+        (armed,) = await engine.tasks.runs(task.id)
+        assert armed.status == "pending" and armed.engine_id is not None  # claimed, its time not come
+        (ran,) = await engine.tasks.wait_for_runs(task.id, "success", None, 1, 15)
+        assert ran.started_at is not None and parse_time(ran.started_at) >= at
+        assert float((await log_texts(engine, ran.run_id))[0]) >= at.timestamp()
+
+        later = datetime.now(UTC) + timedelta(seconds=3)
+        await engine.tasks.scheduler._fire(task.id, later, next_year, check_overlap=False)
+        await engine.tasks.kill(task.id)
+        await engine.tasks.wait_for(task.id, ("killed",), 10)
+        killed = next(r for r in await engine.tasks.runs(task.id) if r.run_id != ran.run_id)
+        assert (killed.status, killed.error, killed.started_at) == ("killed", "killed before it started", None)
+        assert parse_time(killed.ended_at) < later and await log_texts(engine, killed.run_id) == []
+
+
 async def test_overlapping_fires_are_skipped_by_default(tmp_path: Path) -> None:
     async with running_engine(tmp_path / "data") as engine:
         orch = await orchestration(engine, {"main.py": "import time\ntime.sleep(3.5)\n"})
@@ -497,6 +520,52 @@ async def test_restart_fails_orphaned_runs_and_kills_their_processes(tmp_path: P
     finally:
         if orphan.poll() is None:
             orphan.kill()
+
+
+async def test_a_restart_settles_the_tasks_whose_runs_ended_just_before_the_crash(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with running_engine(data) as engine:
+        orch = await orchestration(engine, {"main.py": "print(1)\n"})
+        failing = await orchestration(engine, {"main.py": "raise SystemExit(3)\n"})
+        done = await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {})
+        retried = await engine.tasks.create(ONESHOT, orch.workspace_id, failing.id, {}, max_retries=1, retry_delay=0)
+        await engine.tasks.wait_for(done.id, TASK_TERMINAL, 30)
+        await engine.tasks.wait_for(retried.id, TASK_TERMINAL, 30)
+    # What an engine killed right after recording its runs' ends leaves: the runs ended, the
+    # tasks still started, the first run's retry never queued, the engine's row.
+    url = database_url(data)
+    sql(url, "DELETE FROM runs WHERE task_id = :t AND number > 1", t=retried.id)
+    sql(url, "UPDATE tasks SET status = 'started'")
+    sql(url, "INSERT INTO engines (id, host, pid, started_at, expires_at) VALUES ('gone', 'h', 1, :at, :at)",
+        at=iso(datetime(2020, 1, 1, tzinfo=UTC)))
+    sql(url, "UPDATE runs SET engine_id = 'gone'")
+    async with running_engine(data) as engine:
+        assert (await engine.tasks.get(done.id)).status == "success"
+        assert (await engine.tasks.wait_for(retried.id, TASK_TERMINAL, 30)).status == "failed"
+        attempts = sorted((r.attempt, r.status) for r in await engine.tasks.runs(retried.id))
+        assert attempts == [(1, "failure"), (2, "failure")]
+
+
+async def test_a_kill_while_the_engine_holding_the_run_is_dead_ends_the_run_when_it_is_recovered(
+        tmp_path: Path) -> None:
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "print('never')\n"})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="@yearly")
+        records, gone = engine.tasks.records, Leases(engine.store, "gone", 0.0)
+        await engine.store.call(gone.register, None)
+
+        def queue_for_the_gone_engine() -> str:
+            with engine.store.write():  # one transaction: this engine cannot claim it first
+                run_id = records.insert_run(task.id)
+                assert records.claim_runs("gone", 1) == [(run_id, task.id)]
+            return run_id
+
+        run_id = await engine.store.call(queue_for_the_gone_engine)
+        assert (await engine.tasks.kill(task.id)).status == "pending_kill"  # no engine stops it yet
+        assert await engine.tasks.recover_dead() == 1
+        run = await engine.store.call(records.get_run, run_id)
+        assert (run.status, run.error, run.started_at) == ("killed", "killed before it started", None)
+        assert (await engine.tasks.get(task.id)).status == "killed"
 
 
 @WARM_OR_COLD

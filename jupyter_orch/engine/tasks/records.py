@@ -27,11 +27,13 @@ from ...constants import (
     PENDING_KILL,
     RUN_ACTIVE,
     RUN_ENDED,
+    RUN_FAILED,
     RUN_SKIPPED,
     RUNNING,
     SERVICE,
     STARTED,
     SUCCESS,
+    TASK_ACTIVE,
     TASK_TERMINAL,
     TIMED_OUT,
     RunType,
@@ -52,6 +54,7 @@ __all__ = [
 
 # What a fire did, as recorded in `fires`: made a run, made a skipped run (overlap), or none (missed).
 RAN, SKIPPED_OVERLAP, MISSED = "run", "skipped_overlap", "missed"
+KILLED_BEFORE_START = "killed before it started"
 OVERLAP_NOTE = "skipped: the previous run was still running (overlap_policy)"
 DUPLICATE, NOT_LEADER = "duplicate", "not_leader"  # fires not recorded: already were, or not ours
 
@@ -384,23 +387,57 @@ class TaskRecords:
                 claimed.append((run_id, task_id))
         return claimed
 
-    def release_claim(self, run_id: str) -> None:
-        """A claimed run that never started goes back to the queue for any engine."""
+    def release_claim(self, run_id: str, task_id: str) -> None:
+        """A claimed run that never started (its engine died) goes back to the queue for any
+        engine. If its task was killed meanwhile, the kill found no engine to stop the run and
+        no engine claims a killed task's runs: the run ends killed instead. The task's row is
+        locked first, so a kill under way either sees the run released or is seen here."""
+        now = utcnow()
         with self.store.write() as db:
-            db.execute(update(t.runs).where(t.runs.c.id == run_id, t.runs.c.status == PENDING)
-                       .values(engine_id=None, updated_at=utcnow()))
+            killed = db.scalar(select(t.tasks.c.killed).where(t.tasks.c.id == task_id).with_for_update())
+            ended = {"status": KILLED, "error": KILLED_BEFORE_START, "ended_at": now} if killed else {}
+            done = db.execute(update(t.runs).where(t.runs.c.id == run_id, t.runs.c.status == PENDING)
+                              .values(engine_id=None, updated_at=now, **ended)).rowcount
+        if done and killed:
+            self._announce_run(run_id, task_id, KILLED, exit_code=None, error=KILLED_BEFORE_START)
 
     def cancel_unclaimed(self, run_id: str, task_id: str) -> bool:
         """Kill a run no engine has claimed. False when one has (its engine must stop it)."""
         now = utcnow()
-        error = "killed before it started"
         with self.store.write() as db:
             done = db.execute(update(t.runs).where(
                 t.runs.c.id == run_id, t.runs.c.status == PENDING, t.runs.c.engine_id.is_(None)
-            ).values(status=KILLED, error=error, ended_at=now, updated_at=now)).rowcount
+            ).values(status=KILLED, error=KILLED_BEFORE_START, ended_at=now, updated_at=now)).rowcount
         if done:
-            self._announce_run(run_id, task_id, KILLED, exit_code=None, error=error)
+            self._announce_run(run_id, task_id, KILLED, exit_code=None, error=KILLED_BEFORE_START)
         return bool(done)
+
+    def unsettled_ends(self, engine_id: str) -> list[tuple[str, str]]:
+        """(task id, run id) of the tasks an engine left unsettled: the task's last run, which
+        that engine drove, has ended, and no run of it is active, yet the task is in a state
+        only a run's end moves it out of (the engine died between a run's end and what the end
+        means for its task: its status, a retry, a follow-up). That is a killed task, a run-once
+        task, and a schedule that has no next fire or whose run failed with retries to come.
+        Continuous tasks that live are left to the leader's look for orphaned services."""
+        runs, tasks = t.runs, t.tasks
+        later, live = runs.alias("later"), runs.alias("live")
+        waits_for_an_end = (
+            tasks.c.killed.is_(True) | (tasks.c.run_type == ONESHOT)
+            | ((tasks.c.run_type == CRONJOB)
+               & (tasks.c.next_run_at.is_(None) | (runs.c.status.in_(RUN_FAILED) & (tasks.c.max_retries > 0))))
+        )
+        query = (
+            select(runs.c.task_id, runs.c.id).join(tasks, tasks.c.id == runs.c.task_id)
+            .where(
+                runs.c.engine_id == engine_id, runs.c.status.not_in(RUN_ACTIVE),
+                tasks.c.status.in_(TASK_ACTIVE), waits_for_an_end,
+                ~select(later.c.id).where(later.c.task_id == runs.c.task_id, later.c.number > runs.c.number).exists(),
+                ~select(live.c.id).where(live.c.task_id == runs.c.task_id, live.c.status.in_(RUN_ACTIVE)).exists(),
+            )
+            .order_by(runs.c.created_at, runs.c.number)
+        )
+        with self.store.read() as db:
+            return [(r.task_id, r.id) for r in db.execute(query)]
 
     def orphaned_services(self, quiet_for: float) -> list[str]:
         """Continuous tasks that live but have had no run pending or running for `quiet_for`

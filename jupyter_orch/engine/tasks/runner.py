@@ -18,12 +18,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from ..events.bus import Event
 from ..executors.base import Execution, Executor, RunSpec, RunStart
 from ..store.database import Store
-from .records import FAILURE, KILLED, SUCCESS, TIMED_OUT, TaskRecords
+from ..timeutil import utcnow
+from .records import FAILURE, KILLED, KILLED_BEFORE_START, SUCCESS, TIMED_OUT, TaskRecords
 from .runlogs import RunLog, RunLogs
 
 SERVER_STOPPED = "server_stopped"  # stop reason of runs ended by a server shutdown
@@ -41,6 +43,11 @@ class RunHooks(Protocol[C]):
 
     async def prepare(self, run_id: str, context: C) -> tuple[RunSpec, float | None]:
         """The run's launch spec and its timeout in seconds (None: no timeout)."""
+        ...
+
+    def due(self, context: C) -> datetime | None:
+        """When the run's code may start, if that is later than its claim (a fire armed ahead
+        of its time: the process is made before it, the run recorded and let go at it)."""
         ...
 
     async def run_ended(self, task_id: str, run_id: str) -> None: ...
@@ -63,20 +70,33 @@ class _Start(RunStart):
     (`located`): the subscribers' work (waiters looking again, the browser's event stream) came
     before the record's answer on the loop, and so before the run's first line."""
 
-    def __init__(self, store: Store, records: TaskRecords, run_id: str, task_id: str):
+    def __init__(self, store: Store, records: TaskRecords, run_id: str, task_id: str, due: datetime | None):
         self._store, self._records = store, records
-        self._run_id, self._task_id = run_id, task_id
+        self._run_id, self._task_id, self._due = run_id, task_id, due
         self._running: asyncio.Future[None] | None = None
         self._announced: asyncio.Future[None] | None = None
         self._events: list[Event] = []
         self._pid_known = False
         self.let_go: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._killed = asyncio.get_running_loop().create_future()  # a kill came before the due time
 
     def running(self, pid: int | None = None, worker: str | None = None) -> Awaitable[None]:
         if self._running is None:
             self._pid_known = pid is not None
-            self._running = asyncio.ensure_future(self._store.call(self._record, pid, worker))
+            self._running = asyncio.ensure_future(self._record_when_due(pid, worker))
         return asyncio.shield(self._running)
+
+    def kill_before_due(self) -> None:
+        if not self._killed.done():
+            self._killed.set_result(None)
+
+    async def _record_when_due(self, pid: int | None, worker: str | None) -> None:
+        # The loop's clock may run a hair ahead of the wall clock: wait until the wall clock says so.
+        while self._due is not None and (wait := (self._due - utcnow()).total_seconds()) > 0:
+            await asyncio.wait((self._killed,), timeout=wait)
+            if self._killed.done():
+                raise KilledBeforeStart(KILLED_BEFORE_START)
+        await self._store.call(self._record, pid, worker)
 
     def _record(self, pid: int | None, worker: str | None) -> None:
         with self._records.bus.kept() as self._events:
@@ -104,6 +124,10 @@ class _Start(RunStart):
             self._announced = asyncio.ensure_future(self._announce(None))
         if self._announced is not None:
             await asyncio.gather(self._announced, return_exceptions=True)
+
+
+class KilledBeforeStart(Exception):
+    """A run armed ahead of its time was killed before its time came: its code never ran."""
 
 
 Claimed = tuple[str, str, C | Exception]  # run id, task id, the run's context (or why there is none)
@@ -280,7 +304,8 @@ class Runner(Generic[C]):
         if not self._reserved:
             self._no_claim_under_way.set()
         for run_id, task_id, context in claimed:
-            start = _Start(self.store, self.records, run_id, task_id)
+            due = None if isinstance(context, Exception) else self.hooks.due(context)
+            start = _Start(self.store, self.records, run_id, task_id, due)
             active = self._active[run_id] = _Active(run_id, task_id, context, start)
             active.job = asyncio.get_running_loop().create_task(self._drive(active))
 
@@ -312,6 +337,8 @@ class Runner(Generic[C]):
                 raise active.context
             spec, timeout = await self.hooks.prepare(active.run_id, active.context)
             execution = await self.executor.start(spec, log.add, active.start)
+        except KilledBeforeStart:
+            return KILLED, None, KILLED_BEFORE_START
         except Exception as e:
             log.note(f"the run could not start: {e}")
             return FAILURE, None, f"the run could not start: {e}"
@@ -333,8 +360,10 @@ class Runner(Generic[C]):
         return status, code, failure
 
     def _stop(self, active: _Active[C]) -> None:
-        if active.execution is None:
-            return  # still starting: `_execute` stops it once it has started
+        if active.execution is None:  # still starting: `_execute` stops it once it has started
+            if active.stop_reason == KILLED:  # or it never starts, when it waits for its time
+                active.start.kill_before_due()
+            return
         stopper = asyncio.get_running_loop().create_task(active.execution.stop(self.kill_grace))
         self._stoppers.add(stopper)
         stopper.add_done_callback(self._stoppers.discard)

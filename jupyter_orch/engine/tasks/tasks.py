@@ -482,6 +482,10 @@ class Tasks:
         unpacked = self.orchestrations.unpacked_path(orch.sha).exists()
         return run, task, orch, python if Path(python).exists() else None, unpacked
 
+    def due(self, context: RunContext) -> datetime | None:
+        """A fire's run starts its code at its fire time (the scheduler arms it ahead of it)."""
+        return context[0].scheduled_for
+
     async def run_ended(self, task_id: str, run_id: str) -> None:
         self.credentials.revoke(run_id)
         task = await self.get(task_id, 0)
@@ -577,11 +581,13 @@ class Tasks:
 
     async def _recover(self, engine_id: str | None) -> None:
         """End or free the runs of an engine that is gone (None: runs of a release before
-        engines), then resume the tasks they belonged to."""
+        engines), then resume the tasks they belonged to, and settle those whose run it ended
+        just before it went."""
+        unsettled = [] if engine_id is None else await self.store.call(self.records.unsettled_ends, engine_id)
         refs = await self.store.call(self.records.live_runs_of_engine, engine_id)
         for ref in refs:
             if ref.status == PENDING:
-                await self.store.call(self.records.release_claim, ref.run_id)
+                await self.store.call(self.records.release_claim, ref.run_id, ref.task_id)
                 continue
             # A local executor ends only processes that carry the run's marker (none on another
             # machine); a cluster executor ends the run wherever it executes.
@@ -592,8 +598,10 @@ class Tasks:
             await self._follow_up(await self.get(ref.task_id, 0), ref.run_id)
         for task_id in dict.fromkeys(ref.task_id for ref in refs):
             task = await self.get(task_id, 0)
-            if task.status in TASK_ACTIVE and task.run_type != CRONJOB:
+            if task.status in TASK_ACTIVE and (task.killed or task.run_type != CRONJOB):
                 await self._resume(task)
+        for task_id, run_id in unsettled:  # what their runs' ends mean was never done
+            await self.run_ended(task_id, run_id)
         self.runner.wake()
 
     async def lead(self) -> None:

@@ -153,6 +153,30 @@ async def test_max_runs_and_end_date_end_the_schedule(tmp_path: Path) -> None:
             await engine.tasks.create(ONESHOT, orch.workspace_id, orch.id, {}, max_runs=1)
 
 
+async def test_a_fire_armed_ahead_of_its_time_is_still_among_the_next_fires(tmp_path: Path) -> None:
+    """A fire is recorded (and counted against `max_runs`) `FIRE_LEAD` before its time: until
+    then it is still a next fire, and the cap still allows the fires after it."""
+    async with running_engine(tmp_path / "data") as engine:
+        orch = await orchestration(engine, {"main.py": "pass\n"})
+        task = await engine.tasks.create(CRONJOB, orch.workspace_id, orch.id, {}, schedule="* * * * * *", max_runs=3)
+        for _ in range(3):  # each try catches one fire in its lead; a slow read may miss its time
+            armed, earlier = None, 0
+            async with asyncio.timeout(10):
+                while armed is None:
+                    fired = sorted(parse_time(r.scheduled_for) for r in await engine.tasks.runs(task.id)
+                                   if r.scheduled_for)
+                    armed = fired[-1] if fired and fired[-1] > utcnow() else None
+                    earlier = len(fired) - 1
+                    await asyncio.sleep(0.002)
+            fires = await engine.tasks.next_fires(task.id, 3)
+            if utcnow() < armed:
+                assert fires == [armed + timedelta(seconds=n) for n in range(3 - earlier)]
+                break
+        else:
+            pytest.fail("no fire was read within its lead")
+        await engine.tasks.kill(task.id)
+
+
 ECHO_ARGS = ("import json, os, time\n"
              "args = json.load(open(os.environ['JUPYTER_ORCH_TASK_ARGS_FILE']))\n"
              "time.sleep(args.get('sleep', 0))\n"

@@ -295,6 +295,13 @@ class TaskRecords:
         with self.store.read() as db:
             return _fired_runs(db, task_id)
 
+    def armed_fires(self, task_id: str, now: datetime) -> list[datetime]:
+        """The fires recorded ahead of their time (`scheduler.FIRE_LEAD`) whose runs are still to come."""
+        with self.store.read() as db:
+            return list(db.scalars(select(t.fires.c.scheduled_at).where(
+                t.fires.c.task_id == task_id, t.fires.c.outcome == RAN, t.fires.c.scheduled_at > now,
+            ).order_by(t.fires.c.scheduled_at)))
+
     def set_next_run_at(self, task_id: str, next_run_at: datetime | None) -> None:
         with self.store.write() as db:
             db.execute(update(t.tasks).where(t.tasks.c.id == task_id)

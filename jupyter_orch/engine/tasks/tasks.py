@@ -349,8 +349,11 @@ class Tasks:
         task = await self.get(task_id, 0)
         if task.run_type != CRONJOB or task.killed or task.status not in (STARTED, PAUSED):
             return []
-        left = await self._runs_left(task)
-        return _schedule_of(task).next_fires(utcnow(), count if left is None else min(count, left))
+        now = utcnow()
+        armed = await self.store.call(self.records.armed_fires, task.id, now)
+        left = await self._runs_left(task)  # the armed fires are counted: they have made their runs
+        more = count - len(armed) if left is None else min(count - len(armed), left)
+        return (armed + _schedule_of(task).next_fires(armed[-1] if armed else now, more))[:count]
 
     @staticmethod
     def preview_fires(schedule: str, tz: str | None, end_date: datetime | None, max_runs: int | None,
